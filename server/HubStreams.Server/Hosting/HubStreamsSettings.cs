@@ -1,0 +1,125 @@
+using System.Globalization;
+using HubStreams.Streams;
+using HubStreams.Streams.Redis;
+
+namespace HubStreams.Server.Hosting;
+
+/// <summary>Where streams are kept.</summary>
+public enum StreamStoreType
+{
+    /// <summary>In this process's memory: one node, no Redis.</summary>
+    Memory,
+    /// <summary>In Redis: any number of nodes share the streams.</summary>
+    Redis,
+}
+
+/// <summary>
+/// Every HubStreams setting, read from configuration: the environment variable of the original design
+/// (<c>STREAM_MANAGER_TYPE</c>, <c>REDIS_ADDR</c>, …) wins over the same setting in the <c>HubStreams</c>
+/// section of <c>appsettings.json</c> (<c>StreamManagerType</c>, <c>RedisAddr</c>, …).
+/// </summary>
+public sealed class HubStreamsSettings
+{
+    /// <summary>The configuration section that holds the settings.</summary>
+    public const string SectionName = "HubStreams";
+
+    /// <summary>Where streams are kept (<c>STREAM_MANAGER_TYPE</c>). Default memory.</summary>
+    public StreamStoreType StoreType { get; set; } = StreamStoreType.Memory;
+
+    /// <summary>Stream limits and lifetime, enforced by every store.</summary>
+    public StreamOptions Streams { get; } = new();
+
+    /// <summary>How to reach Redis, in redis mode.</summary>
+    public RedisConnectionSettings RedisConnection { get; } = new();
+
+    /// <summary>Key layout and wake-up settings of the Redis store.</summary>
+    public RedisStreamOptions Redis { get; } = new();
+
+    /// <summary>
+    /// Reads and checks every setting. Each bad value is named, with what it accepts, in one
+    /// <see cref="HubStreamsConfigurationException"/>.
+    /// </summary>
+    public static HubStreamsSettings Read(IConfiguration configuration)
+    {
+        var settings = new HubStreamsSettings();
+        var reader = new SettingReader(configuration);
+
+        reader.Apply("STREAM_MANAGER_TYPE", "StreamManagerType", "'memory' or 'redis'",
+            v => settings.StoreType = v.ToLowerInvariant() switch
+            {
+                "memory" => StreamStoreType.Memory,
+                "redis" => StreamStoreType.Redis,
+                _ => throw new FormatException(),
+            });
+        reader.Apply("REDIS_ADDR", "RedisAddr", "host:port or a StackExchange.Redis configuration string",
+            v =>
+            {
+                _ = StackExchange.Redis.ConfigurationOptions.Parse(v);
+                settings.RedisConnection.Address = v;
+            });
+        reader.Apply("REDIS_USERNAME", "RedisUsername", "an ACL user name", v => settings.RedisConnection.Username = v);
+        reader.Apply("REDIS_PASSWORD", "RedisPassword", "a password", v => settings.RedisConnection.Password = v, secret: true);
+        reader.Apply("REDIS_DB", "RedisDb", "an integer 0 or more", v => settings.RedisConnection.Database = ParseInt(v));
+        reader.Apply("REDIS_PREFIX", "RedisPrefix", "a non-empty key prefix", v => settings.Redis.Prefix = v);
+        reader.Apply("REDIS_USE_TLS", "RedisUseTls", "'true' or 'false'", v => settings.RedisConnection.UseTls = ParseBool(v));
+        reader.Apply("STREAM_TTL", "StreamTtl", "a duration such as 01:00:00, or whole seconds, at least 1 ms",
+            v => settings.Streams.Ttl = ParseDuration(v));
+        reader.Apply("STREAM_MAX_EVENTS", "StreamMaxEvents", "an integer 2 or more", v => settings.Streams.MaxEvents = ParseInt(v));
+        reader.Apply("STREAM_MAX_EVENT_BYTES", "StreamMaxEventBytes", $"an integer {StreamOptions.MinMaxEventBytes} or more",
+            v => settings.Streams.MaxEventBytes = ParseInt(v));
+        reader.Apply("STREAM_SAFETY_NET_INTERVAL", "SafetyNetInterval", "a duration such as 00:00:30, or whole seconds, at least 1 s",
+            v => settings.Redis.SafetyNetInterval = ParseDuration(v));
+
+        reader.ThrowIfAnyInvalid();
+        return settings;
+    }
+
+    private static int ParseInt(string value) => int.Parse(value, NumberStyles.Integer, CultureInfo.InvariantCulture);
+
+    private static bool ParseBool(string value) => value.Trim().ToLowerInvariant() switch
+    {
+        "true" or "1" or "yes" => true,
+        "false" or "0" or "no" => false,
+        _ => throw new FormatException(),
+    };
+
+    private static TimeSpan ParseDuration(string value) =>
+        long.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var seconds)
+            ? TimeSpan.FromSeconds(seconds)
+            : TimeSpan.ParseExact(value, "c", CultureInfo.InvariantCulture);
+
+    private sealed class SettingReader(IConfiguration configuration)
+    {
+        private readonly List<string> _problems = [];
+
+        public void Apply(string variable, string sectionKey, string accepts, Action<string> apply, bool secret = false)
+        {
+            var value = configuration[variable] ?? configuration[$"{SectionName}:{sectionKey}"];
+            if (value is null)
+            {
+                return;
+            }
+
+            try
+            {
+                apply(value.Trim());
+            }
+            catch (Exception e) when (e is FormatException or OverflowException or ArgumentException)
+            {
+                var shown = secret ? "(hidden)" : $"'{value}'";
+                _problems.Add($"{variable} (HubStreams:{sectionKey}) = {shown} is not valid: expected {accepts}.");
+            }
+        }
+
+        public void ThrowIfAnyInvalid()
+        {
+            if (_problems.Count > 0)
+            {
+                throw new HubStreamsConfigurationException("Invalid configuration: " + string.Join(" ", _problems));
+            }
+        }
+    }
+}
+
+/// <summary>A setting is invalid; start-up stops. The message names every bad setting and what it accepts.</summary>
+public sealed class HubStreamsConfigurationException(string message) : Exception(message);

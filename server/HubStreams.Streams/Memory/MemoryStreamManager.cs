@@ -1,0 +1,170 @@
+using System.Collections.Concurrent;
+using HubStreams.Streams.Waiting;
+
+namespace HubStreams.Streams.Memory;
+
+/// <summary>
+/// Streams held in this process's memory: the single-node default. Each stream has its own lock, so
+/// appends to different streams never contend. A stream expires <see cref="StreamOptions.Ttl"/> after its
+/// last append, and a sweeper then drops it so its memory is released.
+/// </summary>
+public sealed class MemoryStreamManager : IStreamManager, IDisposable
+{
+    private readonly ConcurrentDictionary<StreamKey, StoredStream> _streams = new();
+    private readonly StreamWaiters _waiters = new();
+    private readonly StreamOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ITimer _sweeper;
+
+    /// <summary>Creates the manager and starts its expiry sweeper.</summary>
+    public MemoryStreamManager(StreamOptions options, TimeProvider? timeProvider = null)
+    {
+        _options = options;
+        _time = timeProvider ?? TimeProvider.System;
+        var interval = TimeSpan.FromTicks(Math.Clamp(options.Ttl.Ticks / 4, TimeSpan.FromMilliseconds(100).Ticks, TimeSpan.FromSeconds(30).Ticks));
+        _sweeper = _time.CreateTimer(static state => ((MemoryStreamManager)state!).RemoveExpired(), this, interval, interval);
+    }
+
+    /// <summary>The number of streams held in memory right now, expired ones not yet swept included.</summary>
+    public int StreamCount => _streams.Count;
+
+    /// <inheritdoc />
+    public int LiveWaiters => _waiters.LiveCount;
+
+    /// <inheritdoc />
+    public Task<long> AppendAsync(StreamKey key, StreamEvent streamEvent, CancellationToken cancellationToken = default)
+    {
+        var (prepared, _) = StoredEventJson.Prepare(streamEvent, _options, _time);
+        while (true)
+        {
+            var stream = _streams.GetOrAdd(key, static _ => new StoredStream());
+            long length;
+            lock (stream)
+            {
+                if (stream.Removed)
+                {
+                    continue;
+                }
+
+                var now = _time.GetUtcNow();
+                if (stream.IsExpired(now))
+                {
+                    // Expired but not swept yet: it is gone for readers, so the append starts a new stream.
+                    stream.Events.Clear();
+                }
+
+                var offset = stream.Events.Count;
+                EnsureAppendable(key, stream.Events, prepared);
+                stream.Events.Add(prepared with { Offset = offset });
+                stream.ExpiresAt = now + _options.Ttl;
+                length = stream.Events.Count;
+            }
+
+            _waiters.NotifyLength(key, length);
+            return Task.FromResult(length - 1);
+        }
+    }
+
+    /// <inheritdoc />
+    public Task<StreamPage> ReadAsync(StreamKey key, long fromOffset, int maxCount = int.MaxValue, CancellationToken cancellationToken = default)
+    {
+        StreamRules.ValidateOffset(fromOffset);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxCount, 1);
+        if (!TryGetLive(key, out var stream))
+        {
+            StreamRules.EnsureReadable(key, fromOffset, length: 0);
+            return Task.FromResult(new StreamPage([], 0, false));
+        }
+
+        lock (stream)
+        {
+            var length = stream.Events.Count;
+            StreamRules.EnsureReadable(key, fromOffset, length);
+            var count = (int)Math.Min(maxCount, length - fromOffset);
+            var events = stream.Events.GetRange((int)fromOffset, count);
+            var completed = length > 0 && stream.Events[^1].IsComplete;
+            return Task.FromResult(new StreamPage(events, fromOffset + count, completed));
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task WaitAsync(StreamKey key, long offset, CancellationToken cancellationToken)
+    {
+        StreamRules.ValidateOffset(offset);
+        using var waiter = _waiters.Register(key, offset);
+        if (HasNewsFor(key, offset))
+        {
+            return;
+        }
+
+        await waiter.Woken.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>Stops the expiry sweeper.</summary>
+    public void Dispose() => _sweeper.Dispose();
+
+    private bool HasNewsFor(StreamKey key, long offset)
+    {
+        if (!TryGetLive(key, out var stream))
+        {
+            return offset != 0;
+        }
+
+        lock (stream)
+        {
+            return stream.Events.Count != offset || (offset > 0 && stream.Events[^1].IsComplete);
+        }
+    }
+
+    private bool TryGetLive(StreamKey key, out StoredStream stream)
+    {
+        if (_streams.TryGetValue(key, out stream!))
+        {
+            lock (stream)
+            {
+                return !stream.Removed && !stream.IsExpired(_time.GetUtcNow());
+            }
+        }
+
+        return false;
+    }
+
+    private void EnsureAppendable(StreamKey key, List<StreamEvent> events, StreamEvent next)
+    {
+        if (events.Count > 0 && events[^1].IsComplete)
+        {
+            throw StreamRules.Completed(key);
+        }
+
+        StreamRules.EnsureRoom(key, events.Count, next, _options);
+    }
+
+    private void RemoveExpired()
+    {
+        var now = _time.GetUtcNow();
+        foreach (var (key, stream) in _streams)
+        {
+            lock (stream)
+            {
+                if (!stream.IsExpired(now))
+                {
+                    continue;
+                }
+
+                stream.Removed = true;
+                _streams.TryRemove(new KeyValuePair<StreamKey, StoredStream>(key, stream));
+            }
+
+            // Readers past offset 0 learn on their next read that the stream is gone.
+            _waiters.WakeStream(key);
+        }
+    }
+
+    private sealed class StoredStream
+    {
+        public List<StreamEvent> Events { get; } = [];
+        public DateTimeOffset ExpiresAt { get; set; } = DateTimeOffset.MaxValue;
+        public bool Removed { get; set; }
+        public bool IsExpired(DateTimeOffset now) => now >= ExpiresAt;
+    }
+}

@@ -1,0 +1,65 @@
+namespace HubStreams.Streams.Redis;
+
+/// <summary>
+/// The Lua scripts of the Redis store. Each runs atomically in one round trip, so no crash or
+/// concurrent writer can leave a stream half-changed (a list without a TTL, an event after <c>complete</c>).
+/// </summary>
+internal static class RedisScripts
+{
+    // Whether a stored element is the 'complete' event. The cheap substring test spares a JSON decode
+    // of nearly every element; the decode makes the answer exact.
+    private const string IsCompleteFunction = """
+        local function is_complete(element)
+          if not element or not string.find(element, 'complete', 1, true) then return false end
+          local ok, decoded = pcall(cjson.decode, element)
+          return ok and type(decoded) == 'table' and decoded['type'] == 'complete'
+        end
+        """;
+
+    /// <summary>
+    /// Appends one event. KEYS[1]: the stream. ARGV: event JSON, TTL in ms, max events, '1' when the event
+    /// is 'complete', wake-up channel, wake-up message prefix (<c>sessionId:messageId:</c>).
+    /// Returns the new offset, -1 when the stream is completed, -2 when it is full.
+    /// </summary>
+    public const string Append = IsCompleteFunction + """
+
+        local length = redis.call('LLEN', KEYS[1])
+        if length > 0 and is_complete(redis.call('LINDEX', KEYS[1], -1)) then return -1 end
+        local limit = tonumber(ARGV[3])
+        if ARGV[4] ~= '1' then limit = limit - 1 end
+        if length >= limit then return -2 end
+        local newLength = redis.call('RPUSH', KEYS[1], ARGV[1])
+        redis.call('PEXPIRE', KEYS[1], ARGV[2])
+        redis.call('PUBLISH', ARGV[5], ARGV[6] .. newLength)
+        return newLength - 1
+        """;
+
+    /// <summary>
+    /// Reads a page. KEYS[1]: the stream. ARGV: from offset, max count.
+    /// Returns { length, elements from the offset (empty when it is at or past the end), 1 when the stream is completed else 0 }.
+    /// </summary>
+    public const string Read = IsCompleteFunction + """
+
+        local length = redis.call('LLEN', KEYS[1])
+        local from = tonumber(ARGV[1])
+        local elements = {}
+        if from < length then
+          elements = redis.call('LRANGE', KEYS[1], from, from + tonumber(ARGV[2]) - 1)
+        end
+        local completed = 0
+        if length > 0 and is_complete(redis.call('LINDEX', KEYS[1], -1)) then completed = 1 end
+        return { length, elements, completed }
+        """;
+
+    /// <summary>
+    /// The state a waiter checks after registering. KEYS[1]: the stream.
+    /// Returns { length, 1 when the stream is completed else 0 }.
+    /// </summary>
+    public const string Probe = IsCompleteFunction + """
+
+        local length = redis.call('LLEN', KEYS[1])
+        local completed = 0
+        if length > 0 and is_complete(redis.call('LINDEX', KEYS[1], -1)) then completed = 1 end
+        return { length, completed }
+        """;
+}

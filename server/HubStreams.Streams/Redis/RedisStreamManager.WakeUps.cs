@@ -1,0 +1,140 @@
+using StackExchange.Redis;
+
+namespace HubStreams.Streams.Redis;
+
+// Wake-ups: every append publishes "{sessionId}:{messageId}:{newLength}" on one channel per prefix;
+// each process subscribes once and wakes its own waiters for that stream. Pub/sub is at-most-once, so two
+// safety nets catch a lost notification: every waiter is woken to re-read when a connection is restored,
+// and a slow timer checks each waited stream's length with one LLEN (not one per reader) per interval.
+public sealed partial class RedisStreamManager
+{
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly SemaphoreSlim _subscribeLock = new(1, 1);
+    private volatile bool _subscribed;
+    private Task _safetyNet = Task.CompletedTask;
+
+    /// <summary>How many safety-net checks have run; each costs one LLEN per waited stream.</summary>
+    public long SafetyNetChecks => Interlocked.Read(ref _safetyNetChecks);
+
+    private long _safetyNetChecks;
+
+    /// <summary>Stops the safety net and the subscription.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        _redis.ConnectionRestored -= OnConnectionRestored;
+        await _stopping.CancelAsync();
+        await _safetyNet;
+        if (_subscribed)
+        {
+            try
+            {
+                await _redis.GetSubscriber().UnsubscribeAsync(WakeUpChannel);
+            }
+            catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException)
+            {
+                // The connection is going away with the process; nothing left to release.
+            }
+        }
+
+        _stopping.Dispose();
+        _subscribeLock.Dispose();
+    }
+
+    private RedisChannel WakeUpChannel => RedisChannel.Literal(_redisOptions.WakeUpChannel);
+
+    private void StartWakeUps()
+    {
+        _redis.ConnectionRestored += OnConnectionRestored;
+        _safetyNet = RunSafetyNetAsync(_stopping.Token);
+    }
+
+    private async Task EnsureSubscribedAsync(StreamKey key)
+    {
+        if (_subscribed)
+        {
+            return;
+        }
+
+        await _subscribeLock.WaitAsync();
+        try
+        {
+            if (!_subscribed)
+            {
+                await Run(key, async () =>
+                {
+                    await _redis.GetSubscriber().SubscribeAsync(WakeUpChannel, OnWakeUp);
+                    return true;
+                });
+                _subscribed = true;
+            }
+        }
+        finally
+        {
+            _subscribeLock.Release();
+        }
+    }
+
+    private void OnWakeUp(RedisChannel channel, RedisValue message)
+    {
+        // "{sessionId}:{messageId}:{newLength}": ids never contain ':'.
+        var text = (string?)message;
+        var parts = text?.Split(':');
+        if (parts is not { Length: 3 } || !long.TryParse(parts[2], out var length)
+            || !StreamKey.IsValidId(parts[0]) || !StreamKey.IsValidId(parts[1]))
+        {
+            return;
+        }
+
+        _waiters.NotifyLength(StreamKey.Create(parts[0], parts[1]), length);
+    }
+
+    private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e)
+    {
+        // Notifications published while the connection was down are lost: every waiter re-reads.
+        Log.ConnectionRestored(_logger, e.ConnectionType.ToString(), _waiters.LiveCount);
+        _waiters.WakeAll();
+    }
+
+    private async Task RunSafetyNetAsync(CancellationToken stopping)
+    {
+        using var timer = new PeriodicTimer(_redisOptions.SafetyNetInterval, _time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stopping))
+            {
+                await CheckWaitedStreamsAsync();
+            }
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            // Disposed.
+        }
+    }
+
+    /// <summary>One safety-net pass: one LLEN per waited stream, pipelined; wakes waiters whose stream changed.</summary>
+    internal async Task CheckWaitedStreamsAsync()
+    {
+        var keys = _waiters.WaitedStreams.ToArray();
+        if (keys.Length == 0)
+        {
+            return;
+        }
+
+        Interlocked.Increment(ref _safetyNetChecks);
+        var database = Database;
+        var lengths = keys.Select(k => database.ListLengthAsync(_redisOptions.StreamKeyFor(k))).ToArray();
+        for (var i = 0; i < keys.Length; i++)
+        {
+            try
+            {
+                _waiters.Reconcile(keys[i], await lengths[i]);
+            }
+            catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException)
+            {
+                // Redis is away; the restore of the connection wakes everyone anyway.
+                Log.SafetyNetCheckFailed(_logger, e.GetType().Name);
+                return;
+            }
+        }
+    }
+}

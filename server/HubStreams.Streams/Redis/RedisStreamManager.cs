@@ -1,0 +1,129 @@
+using HubStreams.Streams.Waiting;
+using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
+
+namespace HubStreams.Streams.Redis;
+
+/// <summary>
+/// Streams in Redis, in the original design's layout: one List per stream at
+/// <c>{prefix}:{sessionId}:{messageId}</c>, each element an event's JSON, the offset its index.
+/// Every append is one Lua script (checks, <c>RPUSH</c>, <c>PEXPIRE</c>, <c>PUBLISH</c>); waiting readers
+/// are woken by that publish, with a safety net for lost notifications (see <c>RedisStreamManager.WakeUps.cs</c>).
+/// Any number of processes can share one Redis: each reads the lists itself.
+/// </summary>
+public sealed partial class RedisStreamManager : IStreamManager, IAsyncDisposable
+{
+    private readonly IConnectionMultiplexer _redis;
+    private readonly StreamOptions _options;
+    private readonly RedisStreamOptions _redisOptions;
+    private readonly ILogger<RedisStreamManager> _logger;
+    private readonly TimeProvider _time;
+    private readonly StreamWaiters _waiters = new();
+
+    /// <summary>Creates the manager over the process's shared connection and starts its safety net.</summary>
+    public RedisStreamManager(
+        IConnectionMultiplexer redis,
+        StreamOptions options,
+        RedisStreamOptions redisOptions,
+        ILogger<RedisStreamManager> logger,
+        TimeProvider? timeProvider = null)
+    {
+        _redis = redis;
+        _options = options;
+        _redisOptions = redisOptions;
+        _logger = logger;
+        _time = timeProvider ?? TimeProvider.System;
+        StartWakeUps();
+    }
+
+    /// <inheritdoc />
+    public int LiveWaiters => _waiters.LiveCount;
+
+    private IDatabase Database => _redis.GetDatabase();
+
+    /// <inheritdoc />
+    public async Task<long> AppendAsync(StreamKey key, StreamEvent streamEvent, CancellationToken cancellationToken = default)
+    {
+        var (prepared, json) = StoredEventJson.Prepare(streamEvent, _options, _time);
+        var result = (long)await Run(key, () => Database.ScriptEvaluateAsync(
+            RedisScripts.Append,
+            [_redisOptions.StreamKeyFor(key)],
+            [
+                json,
+                (long)_options.Ttl.TotalMilliseconds,
+                _options.MaxEvents,
+                prepared.IsComplete ? "1" : "0",
+                _redisOptions.WakeUpChannel,
+                $"{key.SessionId}:{key.MessageId}:",
+            ]));
+
+        return result switch
+        {
+            -1 => throw StreamRules.Completed(key),
+            -2 => throw StreamRules.Full(key, _options.MaxEvents),
+            _ => result,
+        };
+    }
+
+    /// <inheritdoc />
+    public async Task<StreamPage> ReadAsync(StreamKey key, long fromOffset, int maxCount = int.MaxValue, CancellationToken cancellationToken = default)
+    {
+        StreamRules.ValidateOffset(fromOffset);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxCount, 1);
+        var result = await Run(key, () => Database.ScriptEvaluateAsync(
+            RedisScripts.Read,
+            [_redisOptions.StreamKeyFor(key)],
+            [fromOffset, maxCount]));
+
+        var parts = (RedisResult[])result!;
+        var length = (long)parts[0];
+        StreamRules.EnsureReadable(key, fromOffset, length);
+        var elements = (RedisResult[])parts[1]!;
+        var events = new StreamEvent[elements.Length];
+        for (var i = 0; i < elements.Length; i++)
+        {
+            events[i] = StoredEventJson.Decode((byte[])elements[i]!, fromOffset + i);
+        }
+
+        return new StreamPage(events, fromOffset + events.Length, (long)parts[2] == 1);
+    }
+
+    /// <inheritdoc />
+    public async Task WaitAsync(StreamKey key, long offset, CancellationToken cancellationToken)
+    {
+        StreamRules.ValidateOffset(offset);
+        await EnsureSubscribedAsync(key);
+        using var waiter = _waiters.Register(key, offset);
+
+        // Registered and subscribed: any append from now on wakes us. Check what came before.
+        var probe = (RedisResult[])(await Run(key, () => Database.ScriptEvaluateAsync(
+            RedisScripts.Probe, [_redisOptions.StreamKeyFor(key)])))!;
+        var length = (long)probe[0];
+        var completed = (long)probe[1] == 1;
+        if (length != offset || completed)
+        {
+            return;
+        }
+
+        await waiter.Woken.WaitAsync(cancellationToken);
+    }
+
+    private async Task<T> Run<T>(StreamKey key, Func<Task<T>> operation)
+    {
+        try
+        {
+            return await operation();
+        }
+        catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException)
+        {
+            throw Unavailable(key, e);
+        }
+    }
+
+    private StreamException Unavailable(StreamKey key, Exception e)
+    {
+        Log.RedisOperationFailed(_logger, key.SessionId, key.MessageId, e.GetType().Name, e.Message);
+        return new StreamException(StreamErrorCode.StoreUnavailable,
+            $"The stream store (Redis) is unavailable: {e.GetType().Name}. Try again shortly.", e);
+    }
+}

@@ -1,0 +1,54 @@
+namespace HubStreams.Streams.Redis;
+
+/// <summary>Where and how the Redis store keeps streams.</summary>
+public sealed class RedisStreamOptions
+{
+    /// <summary>The default key prefix, as in the original design.</summary>
+    public const string DefaultPrefix = "stream:events";
+
+    /// <summary>The default interval of the safety-net check for lost wake-up notifications.</summary>
+    public static readonly TimeSpan DefaultSafetyNetInterval = TimeSpan.FromSeconds(30);
+
+    private string _prefix = DefaultPrefix;
+    private TimeSpan _safetyNetInterval = DefaultSafetyNetInterval;
+
+    /// <summary>
+    /// The key prefix (<c>REDIS_PREFIX</c>): a stream lives at <c>{prefix}:{sessionId}:{messageId}</c>.
+    /// A trailing <c>:</c> is dropped so it is not doubled. It also scopes the wake-up channel and the
+    /// SignalR backplane's channels. Default <c>stream:events</c>.
+    /// </summary>
+    public string Prefix
+    {
+        get => _prefix;
+        set
+        {
+            ArgumentException.ThrowIfNullOrWhiteSpace(value);
+            var trimmed = value.EndsWith(':') ? value[..^1] : value;
+            ArgumentException.ThrowIfNullOrWhiteSpace(trimmed, nameof(value));
+            _prefix = trimmed;
+        }
+    }
+
+    /// <summary>
+    /// How often the store checks, with one <c>LLEN</c> per waited stream, whether a wake-up notification
+    /// was lost (Redis pub/sub is at-most-once). At least one second; default 30 seconds.
+    /// </summary>
+    public TimeSpan SafetyNetInterval
+    {
+        get => _safetyNetInterval;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, TimeSpan.FromSeconds(1));
+            _safetyNetInterval = value;
+        }
+    }
+
+    /// <summary>The Redis key of a stream's list.</summary>
+    public string StreamKeyFor(StreamKey key) => $"{Prefix}:{key.SessionId}:{key.MessageId}";
+
+    /// <summary>The pub/sub channel that carries append wake-ups.</summary>
+    public string WakeUpChannel => $"{Prefix}:appended";
+
+    /// <summary>The channel prefix of the SignalR Redis backplane.</summary>
+    public string BackplaneChannelPrefix => $"{Prefix}:signalr";
+}

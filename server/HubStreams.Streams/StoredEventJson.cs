@@ -1,0 +1,110 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace HubStreams.Streams;
+
+/// <summary>
+/// The stored form of an event: its JSON without the offset (the offset is the element's position),
+/// in the layout of the original design: <c>id</c>, <c>type</c>, <c>content</c>, <c>done</c>,
+/// <c>timestamp</c>, <c>data</c>.
+/// </summary>
+internal static class StoredEventJson
+{
+    /// <summary>
+    /// Checks an event a producer wants to append, stamps it when it has no timestamp, and returns it
+    /// with its stored JSON.
+    /// </summary>
+    public static (StreamEvent Event, byte[] Json) Prepare(StreamEvent streamEvent, StreamOptions options, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(streamEvent);
+        if (string.IsNullOrWhiteSpace(streamEvent.Type))
+        {
+            throw new StreamException(StreamErrorCode.InvalidEvent, "The event has no type: 'type' is required and must not be empty.");
+        }
+
+        if (streamEvent.Type.Length > MaxTypeLength || streamEvent.Type.Any(char.IsControl))
+        {
+            throw new StreamException(StreamErrorCode.InvalidEvent,
+                $"The event type must be at most {MaxTypeLength} characters with no control characters.");
+        }
+
+        if (streamEvent.Data is { ValueKind: not (JsonValueKind.Object or JsonValueKind.Null or JsonValueKind.Undefined) } data)
+        {
+            throw new StreamException(StreamErrorCode.InvalidEvent,
+                $"The event's 'data' must be a JSON object, not {data.ValueKind.ToString().ToLowerInvariant()}.");
+        }
+
+        var stamped = streamEvent with
+        {
+            Offset = 0,
+            Timestamp = streamEvent.Timestamp ?? time.GetUtcNow(),
+            Data = streamEvent.Data is { ValueKind: JsonValueKind.Object } ? streamEvent.Data : null,
+        };
+        var json = JsonSerializer.SerializeToUtf8Bytes(ToStored(stamped), StoredEventContext.Default.StoredEvent);
+        if (json.Length > options.MaxEventBytes)
+        {
+            throw new StreamException(StreamErrorCode.EventTooLarge,
+                $"The event's JSON is {json.Length} bytes; the limit (STREAM_MAX_EVENT_BYTES) is {options.MaxEventBytes}.");
+        }
+
+        return (stamped, json);
+    }
+
+    /// <summary>The longest event type accepted, in characters.</summary>
+    public const int MaxTypeLength = 128;
+
+    /// <summary>Reads one stored element, written by HubStreams or by another process in the same layout.</summary>
+    public static StreamEvent Decode(ReadOnlySpan<byte> json, long offset)
+    {
+        StoredEvent? stored;
+        try
+        {
+            stored = JsonSerializer.Deserialize(json, StoredEventContext.Default.StoredEvent);
+        }
+        catch (JsonException)
+        {
+            stored = null;
+        }
+
+        // An element that is not an event object is surfaced, not dropped, so offsets stay dense.
+        stored ??= new StoredEvent { Type = EventTypes.Error, Content = "unreadable stored event" };
+        return new StreamEvent
+        {
+            Offset = offset,
+            Id = stored.Id,
+            Type = stored.Type,
+            Content = stored.Content,
+            Done = stored.Done,
+            Timestamp = stored.Timestamp,
+            Data = stored.Data is { ValueKind: JsonValueKind.Object } ? stored.Data : null,
+        };
+    }
+
+    private static StoredEvent ToStored(StreamEvent e) => new()
+    {
+        Id = e.Id,
+        Type = e.Type,
+        Content = e.Content,
+        Done = e.Done,
+        Timestamp = e.Timestamp,
+        Data = e.Data,
+    };
+}
+
+/// <summary>An event as stored: everything but the offset.</summary>
+internal sealed record StoredEvent
+{
+    public string? Id { get; init; }
+    public string? Type { get; init; }
+    public string? Content { get; init; }
+    public bool Done { get; init; }
+    public DateTimeOffset? Timestamp { get; init; }
+    public JsonElement? Data { get; init; }
+}
+
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
+    PropertyNameCaseInsensitive = true,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(StoredEvent))]
+internal sealed partial class StoredEventContext : JsonSerializerContext;

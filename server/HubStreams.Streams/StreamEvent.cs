@@ -1,0 +1,65 @@
+using System.Text.Json;
+
+namespace HubStreams.Streams;
+
+/// <summary>
+/// One event of a stream, as clients see it on the wire (JSON, camelCase).
+/// </summary>
+/// <remarks>
+/// <see cref="Offset"/> is assigned by the store: it is the event's 0-based position in its stream and is
+/// not stored inside the element. Every other property is the producer's, except <see cref="Timestamp"/>,
+/// which the server sets when the producer leaves it out.
+/// </remarks>
+public sealed record StreamEvent
+{
+    /// <summary>The 0-based position of the event in its stream. Ignored on append.</summary>
+    public long Offset { get; init; }
+
+    /// <summary>The producer's own id for the event, if any.</summary>
+    public string? Id { get; init; }
+
+    /// <summary>The event type, required and non-empty; see <see cref="EventTypes"/> for the known ones.</summary>
+    public string? Type { get; init; }
+
+    /// <summary>Text carried by the event (an answer chunk, a thought), if any.</summary>
+    public string? Content { get; init; }
+
+    /// <summary>The producer's flag that this part of the answer is finished.</summary>
+    public bool Done { get; init; }
+
+    /// <summary>When the event was produced; set by the server on append when absent.</summary>
+    public DateTimeOffset? Timestamp { get; init; }
+
+    /// <summary>Any JSON object the producer attaches; must be an object when present.</summary>
+    public JsonElement? Data { get; init; }
+
+    /// <summary>Whether this is the <c>complete</c> event, the durable end marker of a stream.</summary>
+    public bool IsComplete => Type == EventTypes.Complete;
+}
+
+/// <summary>The event types of the original agent pipeline. Any other non-empty type is accepted too.</summary>
+public static class EventTypes
+{
+    /// <summary>The user's query as the agent received it.</summary>
+    public const string AgentQuery = "agent_query";
+    /// <summary>A chunk of the agent's reasoning.</summary>
+    public const string Thinking = "thinking";
+    /// <summary>The agent calls a tool.</summary>
+    public const string ToolCall = "tool_call";
+    /// <summary>A tool's answer.</summary>
+    public const string ToolResult = "tool_result";
+    /// <summary>Sources the answer draws on.</summary>
+    public const string References = "references";
+    /// <summary>A chunk of the answer text.</summary>
+    public const string Answer = "answer";
+    /// <summary>The agent's reflection on its answer.</summary>
+    public const string Reflection = "reflection";
+    /// <summary>The producer reports a failure.</summary>
+    public const string Error = "error";
+    /// <summary>A title for the chat session.</summary>
+    public const string SessionTitle = "session_title";
+    /// <summary>The durable end marker: nothing can be appended after it, and readers stop after it.</summary>
+    public const string Complete = "complete";
+    /// <summary>A reader asks the producer to stop; the producer answers with its last events and <c>complete</c>.</summary>
+    public const string Stop = "stop";
+}

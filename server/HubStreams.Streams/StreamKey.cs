@@ -1,0 +1,67 @@
+namespace HubStreams.Streams;
+
+/// <summary>
+/// Identifies one stream: the events of one message in one chat session.
+/// </summary>
+/// <remarks>
+/// Both ids match <c>^[A-Za-z0-9_.-]{1,128}$</c>. Because neither may contain <c>:</c>, the Redis key
+/// <c>{prefix}:{sessionId}:{messageId}</c> names exactly one stream.
+/// </remarks>
+public readonly record struct StreamKey
+{
+    /// <summary>The longest id accepted, in characters.</summary>
+    public const int MaxIdLength = 128;
+
+    private StreamKey(string sessionId, string messageId)
+    {
+        SessionId = sessionId;
+        MessageId = messageId;
+    }
+
+    /// <summary>The chat session's id.</summary>
+    public string SessionId { get; }
+
+    /// <summary>The message's id within its session.</summary>
+    public string MessageId { get; }
+
+    /// <summary>Validates both ids and returns the key.</summary>
+    /// <exception cref="StreamException">An id is missing or has characters outside <c>[A-Za-z0-9_.-]</c>.</exception>
+    public static StreamKey Create(string? sessionId, string? messageId)
+    {
+        ValidateId(sessionId, "sessionId");
+        ValidateId(messageId, "messageId");
+        return new StreamKey(sessionId!, messageId!);
+    }
+
+    /// <summary>Throws a <see cref="StreamException"/> naming <paramref name="name"/> unless the id is valid.</summary>
+    public static void ValidateId(string? id, string name)
+    {
+        if (!IsValidId(id))
+        {
+            throw new StreamException(StreamErrorCode.InvalidId,
+                $"{name} must be 1 to {MaxIdLength} characters of A-Z, a-z, 0-9, '_', '.' or '-'.");
+        }
+    }
+
+    /// <summary>Whether <paramref name="id"/> matches <c>^[A-Za-z0-9_.-]{1,128}$</c>.</summary>
+    public static bool IsValidId(string? id)
+    {
+        if (string.IsNullOrEmpty(id) || id.Length > MaxIdLength)
+        {
+            return false;
+        }
+
+        foreach (var c in id)
+        {
+            if (!(char.IsAsciiLetterOrDigit(c) || c is '_' or '.' or '-'))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <inheritdoc />
+    public override string ToString() => $"{SessionId}/{MessageId}";
+}

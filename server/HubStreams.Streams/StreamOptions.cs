@@ -1,0 +1,63 @@
+namespace HubStreams.Streams;
+
+/// <summary>Limits and lifetime that every stream manager enforces, whatever its store.</summary>
+public sealed class StreamOptions
+{
+    /// <summary>The default lifetime of a stream after its last append: one hour.</summary>
+    public static readonly TimeSpan DefaultTtl = TimeSpan.FromHours(1);
+
+    /// <summary>The default maximum number of events in one stream.</summary>
+    public const int DefaultMaxEvents = 100_000;
+
+    /// <summary>The default maximum size of one event's JSON, in bytes.</summary>
+    public const int DefaultMaxEventBytes = 65_536;
+
+    /// <summary>The smallest event size limit accepted: room for a <c>complete</c> event with a timestamp.</summary>
+    public const int MinMaxEventBytes = 256;
+
+    private TimeSpan _ttl = DefaultTtl;
+    private int _maxEvents = DefaultMaxEvents;
+    private int _maxEventBytes = DefaultMaxEventBytes;
+
+    /// <summary>
+    /// How long a stream lives after its last append (<c>STREAM_TTL</c>); the whole stream then expires.
+    /// At least one millisecond; default one hour.
+    /// </summary>
+    public TimeSpan Ttl
+    {
+        get => _ttl;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, TimeSpan.FromMilliseconds(1));
+            _ttl = value;
+        }
+    }
+
+    /// <summary>
+    /// The maximum number of events in one stream (<c>STREAM_MAX_EVENTS</c>), <c>complete</c> included.
+    /// The last place is kept for <c>complete</c>, so a full stream can always be ended. At least 2; default 100,000.
+    /// </summary>
+    public int MaxEvents
+    {
+        get => _maxEvents;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, 2);
+            _maxEvents = value;
+        }
+    }
+
+    /// <summary>
+    /// The maximum size in bytes of one event's stored JSON (<c>STREAM_MAX_EVENT_BYTES</c>).
+    /// At least <see cref="MinMaxEventBytes"/>; default 65,536.
+    /// </summary>
+    public int MaxEventBytes
+    {
+        get => _maxEventBytes;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, MinMaxEventBytes);
+            _maxEventBytes = value;
+        }
+    }
+}

@@ -1,0 +1,7 @@
+namespace HubStreams.Streams;
+
+/// <summary>The result of one read of a stream.</summary>
+/// <param name="Events">The events read, in offset order, starting at the requested offset.</param>
+/// <param name="NextOffset">The offset to read from next: the offset after the last event returned.</param>
+/// <param name="Completed">Whether the stream holds its <c>complete</c> event (nothing more will come).</param>
+public sealed record StreamPage(IReadOnlyList<StreamEvent> Events, long NextOffset, bool Completed);

@@ -1,0 +1,48 @@
+namespace HubStreams.Streams;
+
+/// <summary>The rules every store applies the same way, with the errors they raise.</summary>
+internal static class StreamRules
+{
+    public static void ValidateOffset(long offset)
+    {
+        if (offset < 0)
+        {
+            throw new StreamException(StreamErrorCode.InvalidOffset, $"fromOffset must be 0 or more, not {offset}.");
+        }
+    }
+
+    /// <summary>Checks a read at <paramref name="fromOffset"/> of a stream that holds <paramref name="length"/> events.</summary>
+    public static void EnsureReadable(StreamKey key, long fromOffset, long length)
+    {
+        if (length == 0 && fromOffset > 0)
+        {
+            throw new StreamException(StreamErrorCode.StreamNotFound,
+                $"Stream {key} does not exist (it expired or never existed), so it cannot be read from offset {fromOffset}.");
+        }
+
+        if (fromOffset > length)
+        {
+            throw new StreamException(StreamErrorCode.OffsetBeyondEnd,
+                $"fromOffset {fromOffset} is beyond the end of stream {key}, which holds {length} events.");
+        }
+    }
+
+    /// <summary>
+    /// Checks the length cap for an append to a stream of <paramref name="length"/> events. The last place
+    /// is kept for <c>complete</c>, so that a full stream can still be ended.
+    /// </summary>
+    public static void EnsureRoom(StreamKey key, long length, StreamEvent next, StreamOptions options)
+    {
+        var limit = next.IsComplete ? options.MaxEvents : options.MaxEvents - 1;
+        if (length >= limit)
+        {
+            throw Full(key, options.MaxEvents);
+        }
+    }
+
+    public static StreamException Full(StreamKey key, int maxEvents) => new(StreamErrorCode.StreamFull,
+        $"Stream {key} is full: it holds the maximum of {maxEvents} events (STREAM_MAX_EVENTS), the last place kept for 'complete'.");
+
+    public static StreamException Completed(StreamKey key) => new(StreamErrorCode.StreamCompleted,
+        $"Stream {key} is completed: nothing can be appended after its 'complete' event.");
+}
