@@ -1,3 +1,4 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -10,6 +11,16 @@ namespace HubStreams.Streams;
 /// </summary>
 internal static class StoredEventJson
 {
+    // Relaxed escaping: the stored JSON is never embedded in HTML, and non-ASCII text stays one character,
+    // not a six-byte escape, so the size limit means the same for every language.
+    private static readonly StoredEventContext Context = new(new JsonSerializerOptions
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        PropertyNameCaseInsensitive = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    });
+
     /// <summary>
     /// Checks an event a producer wants to append, stamps it when it has no timestamp, and returns it
     /// with its stored JSON.
@@ -40,7 +51,7 @@ internal static class StoredEventJson
             Timestamp = streamEvent.Timestamp ?? time.GetUtcNow(),
             Data = streamEvent.Data is { ValueKind: JsonValueKind.Object } ? streamEvent.Data : null,
         };
-        var json = JsonSerializer.SerializeToUtf8Bytes(ToStored(stamped), StoredEventContext.Default.StoredEvent);
+        var json = JsonSerializer.SerializeToUtf8Bytes(ToStored(stamped), Context.StoredEvent);
         if (json.Length > options.MaxEventBytes)
         {
             throw new StreamException(StreamErrorCode.EventTooLarge,
@@ -59,7 +70,7 @@ internal static class StoredEventJson
         StoredEvent? stored;
         try
         {
-            stored = JsonSerializer.Deserialize(json, StoredEventContext.Default.StoredEvent);
+            stored = JsonSerializer.Deserialize(json, Context.StoredEvent);
         }
         catch (JsonException)
         {
@@ -102,9 +113,5 @@ internal sealed record StoredEvent
     public JsonElement? Data { get; init; }
 }
 
-[JsonSourceGenerationOptions(
-    PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
-    PropertyNameCaseInsensitive = true,
-    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(StoredEvent))]
 internal sealed partial class StoredEventContext : JsonSerializerContext;

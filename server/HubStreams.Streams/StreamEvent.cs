@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace HubStreams.Streams;
 
@@ -34,6 +35,7 @@ public sealed record StreamEvent
     public JsonElement? Data { get; init; }
 
     /// <summary>Whether this is the <c>complete</c> event, the durable end marker of a stream.</summary>
+    [JsonIgnore]
     public bool IsComplete => Type == EventTypes.Complete;
 }
 

@@ -19,6 +19,8 @@ public enum StreamErrorCode
     StreamCompleted,
     /// <summary>The stream holds the maximum number of events.</summary>
     StreamFull,
+    /// <summary>A new stream was expected, but this one already has events.</summary>
+    StreamExists,
     /// <summary>The store (Redis) cannot be reached.</summary>
     StoreUnavailable,
 }

@@ -9,20 +9,60 @@ public static class StreamReading
     public const int BatchSize = 500;
 
     /// <summary>
-    /// Yields every stored event from <paramref name="fromOffset"/> on, then each new event as it is appended,
-    /// and ends right after the <c>complete</c> event. Waits are woken by appends, never by polling.
+    /// Opens a subscription at <paramref name="fromOffset"/>: the first read happens here, so a bad offset or
+    /// an unknown stream fails now, before a transport commits to a response.
     /// </summary>
     /// <exception cref="StreamException">An invalid offset, or the stream is unknown or expired at an offset above 0.</exception>
+    public static async Task<StreamSubscription> SubscribeAsync(
+        this IStreamManager manager, StreamKey key, long fromOffset, CancellationToken cancellationToken = default)
+    {
+        var firstPage = await manager.ReadAsync(key, fromOffset, BatchSize, cancellationToken);
+        return new StreamSubscription(manager, key, firstPage);
+    }
+
+    /// <summary>
+    /// Yields every stored event from <paramref name="fromOffset"/> on, then each new event as it is appended,
+    /// and ends right after the <c>complete</c> event. Errors of the first read surface on the first move.
+    /// </summary>
     public static async IAsyncEnumerable<StreamEvent> FollowAsync(
         this IStreamManager manager,
         StreamKey key,
         long fromOffset,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var offset = fromOffset;
+        var subscription = await manager.SubscribeAsync(key, fromOffset, cancellationToken);
+        await foreach (var streamEvent in subscription.WithCancellation(cancellationToken))
+        {
+            yield return streamEvent;
+        }
+    }
+}
+
+/// <summary>
+/// A reader's position in one stream: yields the stored events, then each new one as it is appended
+/// (woken by the store, never by polling), and ends right after the <c>complete</c> event.
+/// </summary>
+public sealed class StreamSubscription : IAsyncEnumerable<StreamEvent>
+{
+    private readonly IStreamManager _manager;
+    private readonly StreamPage _firstPage;
+
+    internal StreamSubscription(IStreamManager manager, StreamKey key, StreamPage firstPage)
+    {
+        _manager = manager;
+        _firstPage = firstPage;
+        Key = key;
+    }
+
+    /// <summary>The stream followed.</summary>
+    public StreamKey Key { get; }
+
+    /// <inheritdoc />
+    public async IAsyncEnumerator<StreamEvent> GetAsyncEnumerator(CancellationToken cancellationToken = default)
+    {
+        var page = _firstPage;
         while (true)
         {
-            var page = await manager.ReadAsync(key, offset, BatchSize, cancellationToken);
             foreach (var streamEvent in page.Events)
             {
                 yield return streamEvent;
@@ -32,7 +72,6 @@ public static class StreamReading
                 }
             }
 
-            offset = page.NextOffset;
             if (page.Events.Count == 0)
             {
                 if (page.Completed)
@@ -41,8 +80,10 @@ public static class StreamReading
                     yield break;
                 }
 
-                await manager.WaitAsync(key, offset, cancellationToken);
+                await _manager.WaitAsync(Key, page.NextOffset, cancellationToken);
             }
+
+            page = await _manager.ReadAsync(Key, page.NextOffset, StreamReading.BatchSize, cancellationToken);
         }
     }
 }

@@ -1,3 +1,5 @@
+using HubStreams.Server.Demo;
+using HubStreams.Server.Transport;
 using HubStreams.Streams;
 using HubStreams.Streams.Memory;
 using HubStreams.Streams.Redis;
@@ -30,6 +32,16 @@ public static class HubStreamsHostingExtensions
         services.AddSingleton(settings.Streams);
         services.AddSingleton(TimeProvider.System);
         var health = services.AddHealthChecks();
+        services.AddProblemDetails();
+        services.ConfigureHttpJsonOptions(o => WireJsonContext.Apply(o.SerializerOptions));
+        var signalR = services.AddSignalR(o =>
+            {
+                // Room for an event of the full size limit, even when the client escapes every character.
+                o.MaximumReceiveMessageSize = MaxHubMessageBytes(settings.Streams);
+            })
+            .AddJsonProtocol(o => WireJsonContext.Apply(o.PayloadSerializerOptions));
+        services.AddSingleton<StreamAppender>();
+        services.AddSingleton<DemoProducer>();
 
         if (settings.StoreType == StreamStoreType.Redis)
         {
@@ -40,6 +52,11 @@ public static class HubStreamsHostingExtensions
             services.AddSingleton<IStreamManager, RedisStreamManager>();
             services.AddHostedService<RedisStartupReport>();
             health.AddCheck<RedisHealthCheck>("redis", tags: [ReadinessTag]);
+
+            // The backplane shares the process's connection; its channels live under the key prefix.
+            signalR.AddStackExchangeRedis(o => o.Configuration.ChannelPrefix = RedisChannel.Literal(settings.Redis.BackplaneChannelPrefix));
+            services.AddOptions<Microsoft.AspNetCore.SignalR.StackExchangeRedis.RedisOptions>()
+                .Configure<IServiceProvider>((o, sp) => o.ConnectionFactory = _ => Task.FromResult(sp.GetRequiredService<IConnectionMultiplexer>()));
         }
         else
         {
@@ -50,13 +67,33 @@ public static class HubStreamsHostingExtensions
         return services;
     }
 
-    /// <summary>Maps the health endpoints: <c>/healthz</c> (liveness) and <c>/readyz</c> (readiness, Redis included in redis mode).</summary>
+    /// <summary>
+    /// Maps the hub at <c>/hubs/streams</c>, the HTTP and SSE routes, the demo route (in Development or when
+    /// <c>DEMO_ENABLED</c>), the page in <c>wwwroot/</c>, and the health endpoints: <c>/healthz</c> (liveness)
+    /// and <c>/readyz</c> (readiness, Redis included in redis mode).
+    /// </summary>
     public static WebApplication MapHubStreams(this WebApplication app)
     {
+        var settings = app.Services.GetRequiredService<HubStreamsSettings>();
+        app.UseDefaultFiles();
+        app.UseStaticFiles();
+        app.MapHub<StreamEventsHub>("/hubs/streams");
+        app.MapStreamHttpEndpoints();
+        if (settings.DemoEnabled ?? app.Environment.IsDevelopment())
+        {
+            app.MapDemoEndpoints();
+        }
+
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = check => check.Tags.Contains(ReadinessTag) });
         return app;
     }
 
     private const string ReadinessTag = "ready";
+
+    /// <summary>
+    /// The largest hub message accepted: an event at the size limit whose every character the client escaped
+    /// (up to six bytes each), plus the invocation's envelope.
+    /// </summary>
+    internal static long MaxHubMessageBytes(StreamOptions streams) => (streams.MaxEventBytes * 6L) + 16 * 1024;
 }

@@ -35,6 +35,15 @@ public sealed class HubStreamsSettings
     /// <summary>Key layout and wake-up settings of the Redis store.</summary>
     public RedisStreamOptions Redis { get; } = new();
 
+    /// <summary>How often an idle Server-Sent Events response gets a comment line (<c>SSE_HEARTBEAT_INTERVAL</c>). Default 15 s.</summary>
+    public TimeSpan SseHeartbeatInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>Whether the demo producer's route is on (<c>DEMO_ENABLED</c>); when unset, on in Development only.</summary>
+    public bool? DemoEnabled { get; set; }
+
+    /// <summary>The pause between the demo's answer chunks (<c>DEMO_CHUNK_INTERVAL</c>). Default 20 ms.</summary>
+    public TimeSpan DemoChunkInterval { get; set; } = TimeSpan.FromMilliseconds(20);
+
     /// <summary>
     /// Reads and checks every setting. Each bad value is named, with what it accepts, in one
     /// <see cref="HubStreamsConfigurationException"/>.
@@ -70,8 +79,20 @@ public sealed class HubStreamsSettings
         reader.Apply("STREAM_SAFETY_NET_INTERVAL", "SafetyNetInterval", "a duration such as 00:00:30, or whole seconds, at least 1 s",
             v => settings.Redis.SafetyNetInterval = ParseDuration(v));
 
+        reader.Apply("SSE_HEARTBEAT_INTERVAL", "SseHeartbeatInterval", "a duration such as 00:00:15, or whole seconds, at least 1 s",
+            v => settings.SseHeartbeatInterval = AtLeast(ParseDuration(v), TimeSpan.FromSeconds(1)));
+        reader.Apply("DEMO_ENABLED", "DemoEnabled", "'true' or 'false'", v => settings.DemoEnabled = ParseBool(v));
+        reader.Apply("DEMO_CHUNK_INTERVAL", "DemoChunkInterval", "a duration such as 00:00:00.020, at least 0",
+            v => settings.DemoChunkInterval = AtLeast(ParseDuration(v), TimeSpan.Zero));
+
         reader.ThrowIfAnyInvalid();
         return settings;
+    }
+
+    private static TimeSpan AtLeast(TimeSpan value, TimeSpan minimum)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(value, minimum);
+        return value;
     }
 
     private static int ParseInt(string value) => int.Parse(value, NumberStyles.Integer, CultureInfo.InvariantCulture);

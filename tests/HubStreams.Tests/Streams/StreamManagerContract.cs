@@ -1,5 +1,6 @@
 using System.Text.Json;
 using HubStreams.Streams;
+using HubStreams.Tests.Fixtures;
 
 namespace HubStreams.Tests.Streams;
 
@@ -8,7 +9,7 @@ namespace HubStreams.Tests.Streams;
 /// </summary>
 public abstract class StreamManagerContract
 {
-    protected static readonly TimeSpan SafetyTimeout = TimeSpan.FromSeconds(15);
+    protected static readonly TimeSpan SafetyTimeout = Eventually.SafetyTimeout;
 
     /// <summary>A manager with the given limits; a fresh, empty store for each test.</summary>
     protected abstract IStreamManager CreateManager(StreamOptions? options = null);
@@ -355,24 +356,7 @@ public abstract class StreamManagerContract
         return events;
     });
 
-    protected static async Task WaitUntilAsync(Func<Task<bool>> condition)
-    {
-        var deadline = DateTime.UtcNow + SafetyTimeout;
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "The condition did not become true in time.");
-            await Task.Delay(50);
-        }
-    }
+    protected static Task WaitUntil(Func<bool> condition) => Eventually.True(condition);
 
-    /// <summary>Waits for a condition that a background action makes true; fails after the safety timeout.</summary>
-    protected static async Task WaitUntil(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + SafetyTimeout;
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "The condition did not become true in time.");
-            await Task.Delay(10);
-        }
-    }
+    protected static Task WaitUntilAsync(Func<Task<bool>> condition) => Eventually.True(condition);
 }

@@ -1,0 +1,115 @@
+using System.Globalization;
+using System.Text.Json;
+using HubStreams.Server.Hosting;
+using HubStreams.Streams;
+
+namespace HubStreams.Server.Transport;
+
+/// <summary>
+/// <c>GET …/stream</c>: the same subscription as the hub's <c>StreamEvents</c>, written as Server-Sent Events.
+/// Each event is <c>id:</c> its offset, <c>event:</c> its type, <c>data:</c> its JSON. <c>Last-Event-ID</c>
+/// resumes after that offset. A comment line keeps idle connections (and proxies) alive. The response
+/// ends right after <c>complete</c>.
+/// </summary>
+internal static class ServerSentEventsEndpoint
+{
+    public static async Task StreamAsync(string sessionId, string messageId, HttpContext context, IStreamManager streams,
+        HubStreamsSettings settings, long? fromOffset = null)
+    {
+        var cancellationToken = context.RequestAborted;
+        StreamSubscription subscription;
+        try
+        {
+            var key = StreamKey.Create(sessionId, messageId);
+            subscription = await streams.SubscribeAsync(key, ResumeOffset(context.Request, fromOffset), cancellationToken);
+        }
+        catch (StreamException e)
+        {
+            await StreamErrors.Problem(e).ExecuteAsync(context);
+            return;
+        }
+
+        var response = context.Response;
+        response.ContentType = "text/event-stream";
+        response.Headers.CacheControl = "no-cache";
+        response.Headers["X-Accel-Buffering"] = "no";
+        await response.Body.FlushAsync(cancellationToken);
+
+        try
+        {
+            await WriteEventsAsync(subscription, response, settings.SseHeartbeatInterval, cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The client went away.
+        }
+        catch (StreamException e)
+        {
+            // The stream failed after the response started (it expired, or the store went away):
+            // say so in-band, then end; the client resumes from its last id.
+            await WriteAsync(response, $"event: error\ndata: {JsonSerializer.Serialize(e.Message, WireJsonContext.Default.String)}\n\n", cancellationToken);
+        }
+    }
+
+    /// <summary><c>Last-Event-ID</c> (the last offset the client has) wins over <c>fromOffset</c>.</summary>
+    private static long ResumeOffset(HttpRequest request, long? fromOffset)
+    {
+        var lastEventId = request.Headers["Last-Event-ID"].ToString();
+        if (string.IsNullOrEmpty(lastEventId))
+        {
+            return fromOffset ?? 0;
+        }
+
+        if (!long.TryParse(lastEventId, NumberStyles.None, CultureInfo.InvariantCulture, out var last) || last == long.MaxValue)
+        {
+            throw new StreamException(StreamErrorCode.InvalidOffset, $"Last-Event-ID must be an event offset, not '{lastEventId}'.");
+        }
+
+        return last + 1;
+    }
+
+    private static async Task WriteEventsAsync(StreamSubscription subscription, HttpResponse response, TimeSpan heartbeat, CancellationToken cancellationToken)
+    {
+        // One token for the reader, cancelled on the way out, so a pending read never outlives the response.
+        using var reading = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var events = subscription.GetAsyncEnumerator(reading.Token);
+        using var ticker = new PeriodicTimer(heartbeat);
+        var tick = ticker.WaitForNextTickAsync(cancellationToken).AsTask();
+        var next = events.MoveNextAsync().AsTask();
+        try
+        {
+            while (true)
+            {
+                if (await Task.WhenAny(next, tick) == tick)
+                {
+                    await tick;
+                    await WriteAsync(response, ": heartbeat\n\n", cancellationToken);
+                    tick = ticker.WaitForNextTickAsync(cancellationToken).AsTask();
+                    continue;
+                }
+
+                if (!await next)
+                {
+                    return;
+                }
+
+                var streamEvent = events.Current;
+                var data = JsonSerializer.Serialize(streamEvent, WireJsonContext.Default.StreamEvent);
+                await WriteAsync(response, $"id: {streamEvent.Offset}\nevent: {streamEvent.Type}\ndata: {data}\n\n", cancellationToken);
+                next = events.MoveNextAsync().AsTask();
+            }
+        }
+        finally
+        {
+            await reading.CancelAsync();
+            await ((Task)next).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            await events.DisposeAsync();
+        }
+    }
+
+    private static async Task WriteAsync(HttpResponse response, string text, CancellationToken cancellationToken)
+    {
+        await response.WriteAsync(text, cancellationToken);
+        await response.Body.FlushAsync(cancellationToken);
+    }
+}

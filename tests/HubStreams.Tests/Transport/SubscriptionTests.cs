@@ -1,0 +1,180 @@
+using System.Net.Http.Json;
+using System.Threading.Channels;
+using HubStreams.Streams;
+using HubStreams.Tests.Fixtures;
+using Microsoft.AspNetCore.SignalR.Client;
+
+namespace HubStreams.Tests.Transport;
+
+/// <summary>Live subscriptions: wake-ups, release on cancel or disconnect, session notifications, heartbeats, the demo.</summary>
+public sealed class SubscriptionTests : IAsyncLifetime
+{
+    private static readonly TimeSpan SafetyTimeout = Eventually.SafetyTimeout;
+    private HubStreamsServer _server = null!;
+
+    public async Task InitializeAsync() => _server = await HubStreamsServer.StartAsync(
+        ("SSE_HEARTBEAT_INTERVAL", "1"), ("DEMO_CHUNK_INTERVAL", "00:00:00.005"));
+
+    public async Task DisposeAsync() => await _server.DisposeAsync();
+
+    [Fact]
+    public async Task A_subscriber_waiting_for_a_stream_that_does_not_exist_yet_gets_its_events_as_they_come()
+    {
+        await using var hub = await _server.ConnectAsync();
+        var received = Channel.CreateUnbounded<StreamEvent>();
+        var reading = Task.Run(async () =>
+        {
+            await foreach (var e in hub.StreamAsync<StreamEvent>("StreamEvents", "live", "m1", 0L))
+            {
+                await received.Writer.WriteAsync(e);
+            }
+        });
+        await Eventually.True(() => _server.Streams.LiveWaiters == 1);
+
+        for (var i = 0; i < 3; i++)
+        {
+            await _server.Streams.AppendAsync(StreamKey.Create("live", "m1"), new StreamEvent { Type = EventTypes.Answer, Content = $"{i}" });
+            var e = await received.Reader.ReadAsync().AsTask().WaitAsync(SafetyTimeout);
+            Assert.Equal(i, e.Offset);
+        }
+
+        await _server.Streams.AppendAsync(StreamKey.Create("live", "m1"), new StreamEvent { Type = EventTypes.Complete });
+        await reading.WaitAsync(SafetyTimeout);
+    }
+
+    [Fact]
+    public async Task Cancelling_a_hub_stream_releases_its_reader()
+    {
+        await using var hub = await _server.ConnectAsync();
+        using var cancel = new CancellationTokenSource();
+        var reading = Task.Run(async () =>
+        {
+            await foreach (var _ in hub.StreamAsync<StreamEvent>("StreamEvents", "cancel", "m1", 0L, cancel.Token))
+            {
+            }
+        });
+        await Eventually.True(() => _server.Streams.LiveWaiters == 1);
+
+        await cancel.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => reading.WaitAsync(SafetyTimeout));
+        await Eventually.True(() => _server.Streams.LiveWaiters == 0);
+        Assert.Equal(HubConnectionState.Connected, hub.State);
+    }
+
+    [Fact]
+    public async Task Disconnecting_releases_every_reader_of_the_connection()
+    {
+        var hub = await _server.ConnectAsync();
+        var readers = Enumerable.Range(0, 3).Select(i => Task.Run(async () =>
+        {
+            await foreach (var _ in hub.StreamAsync<StreamEvent>("StreamEvents", "disconnect", $"m{i}", 0L))
+            {
+            }
+        })).ToArray();
+        await Eventually.True(() => _server.Streams.LiveWaiters == 3);
+
+        await hub.DisposeAsync();
+        await Eventually.True(() => _server.Streams.LiveWaiters == 0);
+    }
+
+    [Fact]
+    public async Task An_sse_client_that_goes_away_releases_its_reader_and_an_idle_one_gets_heartbeats()
+    {
+        using var http = _server.CreateHttpClient();
+        var response = await http.GetAsync(new Uri("/api/sessions/sse-idle/messages/m1/stream", UriKind.Relative),
+            HttpCompletionOption.ResponseHeadersRead);
+        var body = await response.Content.ReadAsStreamAsync();
+        var messages = ServerSentEvents.ReadAsync(body).GetAsyncEnumerator();
+
+        Assert.True(await messages.MoveNextAsync().AsTask().WaitAsync(SafetyTimeout));
+        Assert.Equal("heartbeat", messages.Current.Comment);
+        Assert.Equal(1, _server.Streams.LiveWaiters);
+
+        // The client goes away: its connection closes mid-response.
+        await messages.DisposeAsync();
+        response.Dispose();
+        await Eventually.True(() => _server.Streams.LiveWaiters == 0);
+    }
+
+    [Fact]
+    public async Task A_joined_session_hears_message_started_and_completed()
+    {
+        await using var listener = await _server.ConnectAsync();
+        var heard = Channel.CreateUnbounded<string>();
+        listener.On<string, string>("MessageStarted", (s, m) => heard.Writer.TryWrite($"started {s}/{m}"));
+        listener.On<string, string>("MessageCompleted", (s, m) => heard.Writer.TryWrite($"completed {s}/{m}"));
+        await listener.InvokeAsync("JoinSession", "joined");
+
+        await using var producer = await _server.ConnectAsync();
+        await producer.InvokeAsync<long>("AppendEvent", "other", "m1", new StreamEvent { Type = EventTypes.Answer });
+        await producer.InvokeAsync<long>("AppendEvent", "joined", "m1", new StreamEvent { Type = EventTypes.Answer });
+        await producer.InvokeAsync<long>("AppendEvent", "joined", "m1", new StreamEvent { Type = EventTypes.Answer });
+        await producer.InvokeAsync<long>("AppendEvent", "joined", "m1", new StreamEvent { Type = EventTypes.Complete });
+
+        Assert.Equal("started joined/m1", await heard.Reader.ReadAsync().AsTask().WaitAsync(SafetyTimeout));
+        Assert.Equal("completed joined/m1", await heard.Reader.ReadAsync().AsTask().WaitAsync(SafetyTimeout));
+
+        await listener.InvokeAsync("LeaveSession", "joined");
+        await producer.InvokeAsync<long>("AppendEvent", "joined", "m2", new StreamEvent { Type = EventTypes.Complete });
+        await producer.InvokeAsync<long>("AppendEvent", "probe", "m1", new StreamEvent { Type = EventTypes.Answer });
+        Assert.False(heard.Reader.TryRead(out var unexpected), $"Heard {unexpected} after leaving.");
+    }
+
+    [Fact]
+    public async Task The_demo_answers_in_full_and_the_transcript_is_its_answer_chunks()
+    {
+        using var http = _server.CreateHttpClient();
+        using var started = await http.PostAsync(new Uri("/api/demo/sessions/demo/messages/full", UriKind.Relative), null);
+        Assert.Equal(System.Net.HttpStatusCode.Accepted, started.StatusCode);
+
+        await using var hub = await _server.ConnectAsync();
+        var events = new List<StreamEvent>();
+        await foreach (var e in hub.StreamAsync<StreamEvent>("StreamEvents", "demo", "full", 0L).WithCancellation(new CancellationTokenSource(SafetyTimeout).Token))
+        {
+            events.Add(e);
+        }
+
+        Assert.Equal(EventTypes.AgentQuery, events[0].Type);
+        Assert.Contains(events, e => e.Type == EventTypes.Thinking);
+        Assert.Contains(events, e => e.Type == EventTypes.References);
+        var answers = events.Where(e => e.Type == EventTypes.Answer).ToList();
+        Assert.InRange(answers.Count, 180, 260);
+        Assert.Equal(Server.Demo.DemoScript.Answer, string.Concat(answers.Select(e => e.Content)));
+        Assert.Equal("finished", events[^1].Data!.Value.GetProperty("reason").GetString());
+
+        using var again = await http.PostAsync(new Uri("/api/demo/sessions/demo/messages/full", UriKind.Relative), null);
+        Assert.Equal(System.Net.HttpStatusCode.Conflict, again.StatusCode);
+    }
+
+    [Fact]
+    public async Task Stop_makes_the_demo_stop_emitting_and_complete()
+    {
+        using var http = _server.CreateHttpClient();
+        (await http.PostAsync(new Uri("/api/demo/sessions/demo/messages/stopped", UriKind.Relative), null)).Dispose();
+
+        await using var hub = await _server.ConnectAsync();
+        var events = new List<StreamEvent>();
+        await foreach (var e in hub.StreamAsync<StreamEvent>("StreamEvents", "demo", "stopped", 0L).WithCancellation(new CancellationTokenSource(SafetyTimeout).Token))
+        {
+            events.Add(e);
+            if (e.Type == EventTypes.Answer && e.Offset == 20)
+            {
+                var stopOffset = await hub.InvokeAsync<long>("StopMessage", "demo", "stopped");
+                Assert.True(stopOffset > 20);
+            }
+        }
+
+        var stop = Assert.Single(events, e => e.Type == EventTypes.Stop);
+        Assert.True(stop.Done);
+        Assert.Equal("user_requested", stop.Data!.Value.GetProperty("reason").GetString());
+        Assert.Equal("stopped", events[^1].Data!.Value.GetProperty("reason").GetString());
+        Assert.True(events.Count(e => e.Type == EventTypes.Answer) < Server.Demo.DemoScript.AnswerChunks.Count);
+
+        // The HTTP read agrees, and says the stream is completed.
+        var page = await http.GetFromJsonAsync<PageBody>(new Uri("/api/sessions/demo/messages/stopped/events?fromOffset=0", UriKind.Relative));
+        Assert.True(page!.Completed);
+        Assert.Equal(events.Count, page.NextOffset);
+    }
+
+    private sealed record PageBody(List<StreamEvent> Events, long NextOffset, bool Completed);
+}
