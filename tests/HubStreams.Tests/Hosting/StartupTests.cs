@@ -59,7 +59,51 @@ public sealed class StartupTests
         }
     }
 
-    private static Process StartServer(params (string Name, string Value)[] environment)
+    [Fact]
+    public async Task An_unreachable_redis_is_reported_with_its_address_and_never_the_password()
+    {
+        var port = RedisServerProcess.FreePort();
+        var redisPort = RedisServerProcess.FreePort();
+        const string password = "hunter2-do-not-log";
+        var output = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        using var server = StartServer(output,
+            ("ASPNETCORE_URLS", $"http://127.0.0.1:{port}"), ("STREAM_MANAGER_TYPE", "redis"),
+            ("REDIS_ADDR", $"127.0.0.1:{redisPort}"), ("REDIS_PASSWORD", password), ("DEMO_ENABLED", "false"));
+        try
+        {
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+            await Eventually.True(async () =>
+            {
+                try
+                {
+                    using var ready = await http.GetAsync(new Uri("/readyz", UriKind.Relative));
+                    return ready.StatusCode == System.Net.HttpStatusCode.ServiceUnavailable;
+                }
+                catch (HttpRequestException)
+                {
+                    return false;
+                }
+            });
+
+            using var append = await http.PostAsync(new Uri("/api/sessions/s/messages/m/events", UriKind.Relative),
+                new StringContent("""{"type":"answer"}""", System.Text.Encoding.UTF8, "application/json"));
+            Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, append.StatusCode);
+            Assert.DoesNotContain(password, await append.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+            var log = string.Join("\n", output);
+            Assert.Contains($"Redis at 127.0.0.1:{redisPort} is unreachable at start-up", log, StringComparison.Ordinal);
+            Assert.DoesNotContain(password, log, StringComparison.Ordinal);
+        }
+        finally
+        {
+            server.Kill(entireProcessTree: true);
+        }
+    }
+
+    private static Process StartServer(params (string Name, string Value)[] environment) => StartServer(null, environment);
+
+    /// <summary>Starts the server dll; with <paramref name="output"/>, both its output streams are collected there.</summary>
+    private static Process StartServer(System.Collections.Concurrent.ConcurrentQueue<string>? output, params (string Name, string Value)[] environment)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -68,7 +112,7 @@ public sealed class StartupTests
             UseShellExecute = false,
         };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "HubStreams.Server.dll"));
-        foreach (var name in new[] { "STREAM_MANAGER_TYPE", "REDIS_DB", "REDIS_ADDR", "ASPNETCORE_URLS" })
+        foreach (var name in new[] { "STREAM_MANAGER_TYPE", "REDIS_DB", "REDIS_ADDR", "REDIS_PASSWORD", "ASPNETCORE_URLS" })
         {
             start.Environment.Remove(name);
         }
@@ -78,9 +122,17 @@ public sealed class StartupTests
             start.Environment[name] = value;
         }
 
-        var process = Process.Start(start)!;
-        process.OutputDataReceived += static (_, _) => { };
+        start.Environment["Logging__Console__FormatterName"] = "simple";
+        var process = new Process { StartInfo = start };
+        process.OutputDataReceived += (_, e) => output?.Enqueue(e.Data ?? "");
+        process.ErrorDataReceived += (_, e) => output?.Enqueue(e.Data ?? "");
+        process.Start();
         process.BeginOutputReadLine();
+        if (output is not null)
+        {
+            process.BeginErrorReadLine();
+        }
+
         return process;
     }
 }
