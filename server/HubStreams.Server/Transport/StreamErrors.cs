@@ -6,6 +6,12 @@ namespace HubStreams.Server.Transport;
 /// <summary>How a refused stream operation reaches each transport: its message, unchanged, and a status.</summary>
 internal static class StreamErrors
 {
+    /// <summary>
+    /// The refusal as the hub's clients see it: <c>{code}: {message}</c>, so a client can tell a final error
+    /// (<c>StreamNotFound</c>) from one worth retrying (<c>StoreUnavailable</c>) without parsing prose.
+    /// </summary>
+    public static HubException ToHubException(StreamException e) => new($"{e.Code}: {e.Message}", e);
+
     /// <summary>Runs a hub operation, turning a refusal into a <see cref="HubException"/> that the client sees.</summary>
     public static T ForHub<T>(Func<T> operation)
     {
@@ -15,7 +21,7 @@ internal static class StreamErrors
         }
         catch (StreamException e)
         {
-            throw new HubException(e.Message, e);
+            throw ToHubException(e);
         }
     }
 
@@ -28,7 +34,7 @@ internal static class StreamErrors
         }
         catch (StreamException e)
         {
-            throw new HubException(e.Message, e);
+            throw ToHubException(e);
         }
     }
 

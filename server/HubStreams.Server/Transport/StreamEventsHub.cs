@@ -29,7 +29,7 @@ public sealed class StreamEventsHub(IStreamManager streams, StreamAppender appen
             }
             catch (StreamException e)
             {
-                throw new HubException(e.Message, e);
+                throw StreamErrors.ToHubException(e);
             }
 
             if (!more)

@@ -27,7 +27,10 @@ public sealed class HubStreamsServer : IAsyncDisposable
     public IServiceProvider Services => _app.Services;
 
     /// <summary>Starts a server. <paramref name="settings"/> use the environment names (STREAM_MANAGER_TYPE, …), which win over anything else.</summary>
-    public static async Task<HubStreamsServer> StartAsync(params (string Name, string Value)[] settings)
+    public static Task<HubStreamsServer> StartAsync(params (string Name, string Value)[] settings) => StartOnPortAsync(0, settings);
+
+    /// <summary>Starts a server on a given loopback port (0: any free one), as a restarted node would come back.</summary>
+    public static async Task<HubStreamsServer> StartOnPortAsync(int port, params (string Name, string Value)[] settings)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
@@ -35,7 +38,7 @@ public sealed class HubStreamsServer : IAsyncDisposable
             EnvironmentName = "Development",
         });
         builder.Configuration.AddInMemoryCollection(settings.Select(s => new KeyValuePair<string, string?>(s.Name, s.Value)));
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.AddHubStreams();
         var app = builder.Build();
@@ -46,7 +49,10 @@ public sealed class HubStreamsServer : IAsyncDisposable
 
     /// <summary>Starts a server in redis mode on the test Redis, under <paramref name="prefix"/>.</summary>
     public static Task<HubStreamsServer> StartRedisAsync(RedisFixture redis, string prefix, params (string Name, string Value)[] more) =>
-        StartAsync([("STREAM_MANAGER_TYPE", "redis"), ("REDIS_ADDR", redis.Address), ("REDIS_PREFIX", prefix), .. more]);
+        StartRedisOnPortAsync(0, redis, prefix, more);
+
+    public static Task<HubStreamsServer> StartRedisOnPortAsync(int port, RedisFixture redis, string prefix, params (string Name, string Value)[] more) =>
+        StartOnPortAsync(port, [("STREAM_MANAGER_TYPE", "redis"), ("REDIS_ADDR", redis.Address), ("REDIS_PREFIX", prefix), .. more]);
 
     public HubConnection CreateHubConnection() => new HubConnectionBuilder()
         .WithUrl(new Uri(BaseAddress, "/hubs/streams"))

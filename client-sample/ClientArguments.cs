@@ -1,0 +1,71 @@
+using System.Globalization;
+using HubStreams.Streams;
+
+namespace HubStreams.ClientSample;
+
+/// <summary>The command line of the client.</summary>
+internal sealed record ClientArguments(Uri Url, string SessionId, string MessageId, long FromOffset, bool StartDemo)
+{
+    public const string Usage =
+        "usage: hubstreams-client --session S --message M [--url http://localhost:5000] [--from N] [--demo]\n" +
+        "  --demo   start the server's demo producer on that stream first";
+
+    public static bool TryParse(string[] args, out ClientArguments arguments, out string problem)
+    {
+        arguments = null!;
+        string url = "http://localhost:5000", session = "", message = "";
+        long from = 0;
+        var demo = false;
+        for (var i = 0; i < args.Length; i++)
+        {
+            var name = args[i];
+            if (name == "--demo")
+            {
+                demo = true;
+                continue;
+            }
+
+            if (name is not ("--url" or "--session" or "--message" or "--from"))
+            {
+                problem = $"unknown argument '{name}'.";
+                return false;
+            }
+
+            if (i + 1 >= args.Length)
+            {
+                problem = $"{name} needs a value.";
+                return false;
+            }
+
+            var value = args[++i];
+            switch (name)
+            {
+                case "--url": url = value; break;
+                case "--session": session = value; break;
+                case "--message": message = value; break;
+                case "--from" when !long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out from):
+                    problem = $"--from must be an offset, 0 or more, not '{value}'.";
+                    return false;
+            }
+        }
+
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+        {
+            problem = $"--url must be an http or https address, not '{url}'.";
+            return false;
+        }
+
+        foreach (var (flag, id) in new[] { ("--session", session), ("--message", message) })
+        {
+            if (!StreamKey.IsValidId(id))
+            {
+                problem = id.Length == 0 ? $"{flag} is required." : $"{flag} must be 1 to 128 characters of A-Z, a-z, 0-9, '_', '.' or '-', not '{id}'.";
+                return false;
+            }
+        }
+
+        arguments = new ClientArguments(uri, session, message, from, demo);
+        problem = "";
+        return true;
+    }
+}

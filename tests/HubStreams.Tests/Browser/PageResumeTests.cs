@@ -1,0 +1,107 @@
+using System.Net.Http.Json;
+using HubStreams.Streams;
+using HubStreams.Tests.Fixtures;
+using Microsoft.Playwright;
+using Xunit.Abstractions;
+using static Microsoft.Playwright.Assertions;
+
+namespace HubStreams.Tests.Browser;
+
+/// <summary>
+/// The page at / in a real Chromium: start the demo, drop the connection (the Drop button, then the
+/// browser going offline), and the transcript still ends up as every answer chunk exactly once.
+/// </summary>
+public sealed class PageResumeTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private const float Timeout = 60_000;
+    private HubStreamsServer _server = null!;
+    private IPlaywright _playwright = null!;
+    private IBrowser _browser = null!;
+
+    public async Task InitializeAsync()
+    {
+        // A slower demo (about 10 s) leaves room for two drops mid-stream.
+        _server = await HubStreamsServer.StartAsync(("DEMO_CHUNK_INTERVAL", "00:00:00.040"));
+        _playwright = await Playwright.CreateAsync();
+        _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = Environment.GetEnvironmentVariable("CHROMIUM_PATH") ?? "/usr/bin/chromium",
+            Headless = true,
+            Args =
+            [
+                "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync",
+            ],
+        });
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _browser.DisposeAsync();
+        _playwright.Dispose();
+        await _server.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task The_transcript_survives_a_dropped_connection_and_going_offline_with_nothing_lost_or_repeated()
+    {
+        var context = await _browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1200, Height = 900 } });
+        var page = await context.NewPageAsync();
+        page.Console += (_, message) => output.WriteLine($"console.{message.Type}: {message.Text}");
+        await page.GotoAsync(_server.BaseAddress.ToString());
+        await Expect(page.Locator("#status")).ToHaveTextAsync("connected", new() { Timeout = Timeout });
+
+        await page.ClickAsync("#start-demo");
+        var transcript = page.Locator("#transcript");
+        await Expect(transcript).ToContainTextAsync("append-only", new() { Timeout = Timeout });
+
+        // Drop with the button.
+        await page.ClickAsync("#drop");
+        await Expect(page.Locator("#status")).ToContainTextAsync("resumed at offset", new() { Timeout = Timeout });
+        var firstResume = await page.Locator("#status").TextContentAsync();
+        await SaveScreenshotAsync(page, "page-mid-stream.png");
+
+        // Drop by going offline, mid-stream, then come back.
+        await context.SetOfflineAsync(true);
+        await Expect(page.Locator("#status")).ToHaveTextAsync("reconnecting", new() { Timeout = Timeout });
+        await Task.Delay(TimeSpan.FromSeconds(1)); // The producer goes on while the browser is offline.
+        await context.SetOfflineAsync(false);
+        await Expect(page.Locator("#status")).Not.ToHaveTextAsync(firstResume!, new() { Timeout = Timeout });
+        await Expect(page.Locator("#status")).ToContainTextAsync("resumed at offset", new() { Timeout = Timeout });
+        output.WriteLine($"resumed twice: '{firstResume}', then '{await page.Locator("#status").TextContentAsync()}'");
+
+        await Expect(transcript).ToHaveAttributeAsync("data-state", "complete", new() { Timeout = Timeout });
+
+        var sessionId = await page.InputValueAsync("#session-id");
+        var messageId = await page.InputValueAsync("#message-id");
+        using var http = _server.CreateHttpClient();
+        var stored = await http.GetFromJsonAsync<EventsBody>(new Uri($"/api/sessions/{sessionId}/messages/{messageId}/events?fromOffset=0", UriKind.Relative));
+        var expected = string.Concat(stored!.Events.Where(e => e.Type == EventTypes.Answer).Select(e => e.Content));
+        Assert.True(stored.Completed);
+        Assert.Equal(expected, await transcript.TextContentAsync());
+        Assert.Equal(stored.Events.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), await page.Locator("#event-count").TextContentAsync());
+        await context.DisposeAsync();
+    }
+
+    private async Task SaveScreenshotAsync(IPage page, string name)
+    {
+        var directory = Path.Combine(RepositoryRoot(), "TestResults", "screenshots");
+        Directory.CreateDirectory(directory);
+        var path = Path.Combine(directory, name);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = path, FullPage = true });
+        output.WriteLine($"screenshot: {path}");
+    }
+
+    private static string RepositoryRoot()
+    {
+        var directory = new DirectoryInfo(AppContext.BaseDirectory);
+        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "HubStreams.sln")))
+        {
+            directory = directory.Parent;
+        }
+
+        return directory?.FullName ?? AppContext.BaseDirectory;
+    }
+
+    private sealed record EventsBody(List<StreamEvent> Events, long NextOffset, bool Completed);
+}

@@ -1,0 +1,115 @@
+using HubStreams.ClientSample;
+using HubStreams.Streams;
+using HubStreams.Tests.Fixtures;
+
+namespace HubStreams.Tests.Client;
+
+[Collection(RedisTests.Name)]
+public sealed class ResumableStreamReaderTests(RedisFixture redis)
+{
+    private static Uri HubUrl(HubStreamsServer server) => new(server.BaseAddress, "/hubs/streams");
+
+    [Fact]
+    public async Task Reads_a_whole_stream_to_complete_once_each()
+    {
+        await using var server = await HubStreamsServer.StartAsync(("DEMO_CHUNK_INTERVAL", "00:00:00.002"));
+        using (var http = server.CreateHttpClient())
+        {
+            (await http.PostAsync(new Uri("/api/demo/sessions/reader/messages/m1", UriKind.Relative), null)).EnsureSuccessStatusCode();
+        }
+
+        var reader = new ResumableStreamReader(HubUrl(server), "reader", "m1");
+        var events = new List<StreamEvent>();
+        await foreach (var e in reader.ReadAsync().WithCancellation(new CancellationTokenSource(Eventually.SafetyTimeout).Token))
+        {
+            events.Add(e);
+        }
+
+        Assert.Equal(Enumerable.Range(0, events.Count).Select(i => (long)i), events.Select(e => e.Offset));
+        Assert.Equal(EventTypes.Complete, events[^1].Type);
+        Assert.Equal(events.Count, reader.NextOffset);
+    }
+
+    [Fact]
+    public async Task An_unknown_stream_is_a_final_error_not_a_retry()
+    {
+        await using var server = await HubStreamsServer.StartAsync();
+        var statuses = new List<ReaderStatus>();
+        var reader = new ResumableStreamReader(HubUrl(server), "reader", "never") { StatusChanged = statuses.Add };
+
+        var error = await Assert.ThrowsAsync<StreamUnreadableException>(async () =>
+        {
+            await foreach (var _ in reader.ReadAsync(fromOffset: 5).WithCancellation(new CancellationTokenSource(Eventually.SafetyTimeout).Token))
+            {
+            }
+        });
+        Assert.Contains("StreamNotFound", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(statuses, s => s.State == "reconnecting");
+    }
+
+    [Fact]
+    public async Task Survives_its_node_going_away_and_coming_back_and_resumes_with_no_gap_and_no_duplicate()
+    {
+        var prefix = RedisFixture.UniquePrefix();
+        var port = RedisServerProcess.FreePort();
+        await using var producerNode = await HubStreamsServer.StartRedisAsync(redis, prefix);
+        var readerNode = await HubStreamsServer.StartRedisOnPortAsync(port, redis, prefix);
+        var key = StreamKey.Create("restart", "m1");
+        const int count = 300;
+
+        using var producing = new CancellationTokenSource(Eventually.SafetyTimeout);
+        var producer = Task.Run(async () =>
+        {
+            for (var i = 0; i < count; i++)
+            {
+                await producerNode.Streams.AppendAsync(key, new StreamEvent { Type = EventTypes.Answer, Content = $"{i} " }, producing.Token);
+                await Task.Delay(5, producing.Token);
+            }
+
+            await producerNode.Streams.AppendAsync(key, new StreamEvent { Type = EventTypes.Complete }, producing.Token);
+        });
+
+        var statuses = new List<ReaderStatus>();
+        var reader = new ResumableStreamReader(new Uri($"http://127.0.0.1:{port}/hubs/streams"), key.SessionId, key.MessageId)
+        {
+            StatusChanged = statuses.Add,
+            MaxRetryDelay = TimeSpan.FromMilliseconds(200),
+        };
+        var events = new List<StreamEvent>();
+        await foreach (var e in reader.ReadAsync().WithCancellation(producing.Token))
+        {
+            events.Add(e);
+            if (e.Offset == 50)
+            {
+                // The reader's node goes away mid-stream, and a new one comes up at the same address.
+                await readerNode.DisposeAsync();
+                readerNode = await HubStreamsServer.StartRedisOnPortAsync(port, redis, prefix);
+            }
+        }
+
+        await producer;
+        await readerNode.DisposeAsync();
+        Assert.Equal(Enumerable.Range(0, count + 1).Select(i => (long)i), events.Select(e => e.Offset));
+        Assert.Contains(statuses, s => s.State == "resumed" && s.NextOffset == 51);
+    }
+
+    [Theory]
+    [InlineData(new[] { "--message", "m" }, "--session is required")]
+    [InlineData(new[] { "--session", "a:b", "--message", "m" }, "--session must be")]
+    [InlineData(new[] { "--session", "s", "--message", "m", "--from", "-3" }, "--from must be an offset")]
+    [InlineData(new[] { "--session", "s", "--message", "m", "--url", "ftp://x" }, "--url must be")]
+    [InlineData(new[] { "--session", "s", "--message", "m", "--colour" }, "unknown argument '--colour'")]
+    [InlineData(new[] { "--session" }, "--session needs a value")]
+    public void Bad_arguments_are_named(string[] args, string expected)
+    {
+        Assert.False(ClientArguments.TryParse(args, out _, out var problem));
+        Assert.Contains(expected, problem, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Good_arguments_are_read()
+    {
+        Assert.True(ClientArguments.TryParse(["--url", "http://h:1", "--session", "s", "--message", "m", "--from", "7", "--demo"], out var a, out _));
+        Assert.Equal((new Uri("http://h:1"), "s", "m", 7L, true), (a.Url, a.SessionId, a.MessageId, a.FromOffset, a.StartDemo));
+    }
+}
