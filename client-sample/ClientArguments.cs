@@ -4,11 +4,15 @@ using HubStreams.Streams;
 namespace HubStreams.ClientSample;
 
 /// <summary>The command line of the client.</summary>
-internal sealed record ClientArguments(Uri Url, string SessionId, string MessageId, long FromOffset, bool StartDemo)
+internal sealed record ClientArguments(IReadOnlyList<Uri> Urls, string SessionId, string MessageId, long FromOffset, bool StartDemo)
 {
     public const string Usage =
-        "usage: hubstreams-client --session S --message M [--url http://localhost:5000] [--from N] [--demo]\n" +
+        "usage: hubstreams-client --session S --message M [--url http://localhost:5000[,http://node2:5000…]] [--from N] [--demo]\n" +
+        "  --url    the server, a farm's balancer, or several nodes (comma-separated: tried in turn after a failure)\n" +
         "  --demo   start the server's demo producer on that stream first";
+
+    /// <summary>The first address: where the demo is started.</summary>
+    public Uri Url => Urls[0];
 
     public static bool TryParse(string[] args, out ClientArguments arguments, out string problem)
     {
@@ -49,9 +53,21 @@ internal sealed record ClientArguments(Uri Url, string SessionId, string Message
             }
         }
 
-        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+        var urls = new List<Uri>();
+        foreach (var part in url.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
-            problem = $"--url must be an http or https address, not '{url}'.";
+            if (!Uri.TryCreate(part, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+            {
+                problem = $"--url must be http or https addresses, not '{part}'.";
+                return false;
+            }
+
+            urls.Add(uri);
+        }
+
+        if (urls.Count == 0)
+        {
+            problem = "--url needs an address.";
             return false;
         }
 
@@ -64,7 +80,7 @@ internal sealed record ClientArguments(Uri Url, string SessionId, string Message
             }
         }
 
-        arguments = new ClientArguments(uri, session, message, from, demo);
+        arguments = new ClientArguments(urls, session, message, from, demo);
         problem = "";
         return true;
     }

@@ -23,7 +23,7 @@ try
         }
     }
 
-    var reader = new ResumableStreamReader(new Uri(arguments.Url, "/hubs/streams"), arguments.SessionId, arguments.MessageId)
+    var reader = new ResumableStreamReader([.. arguments.Urls.Select(url => new Uri(url, "/hubs/streams"))], arguments.SessionId, arguments.MessageId)
     {
         StatusChanged = EventPrinter.PrintStatus,
     };

@@ -19,9 +19,16 @@ public sealed class StreamUnreadableException(string message, Exception innerExc
 /// a dropped connection, the server going away and coming back, another node taking over, the store being
 /// briefly unavailable. Each time it connects again, with a capped exponential backoff, and asks for the
 /// offset after the last event it yielded, so every event comes exactly once, in order, until <c>complete</c>.
+/// Given several hub addresses (nodes of a farm without a balancer), it moves to the next one after a failure.
 /// </summary>
-public sealed class ResumableStreamReader(Uri hubUrl, string sessionId, string messageId)
+public sealed class ResumableStreamReader(IReadOnlyList<Uri> hubUrls, string sessionId, string messageId)
 {
+    /// <summary>A reader of one hub address (a single node, or a farm's balancer).</summary>
+    public ResumableStreamReader(Uri hubUrl, string sessionId, string messageId)
+        : this([hubUrl], sessionId, messageId)
+    {
+    }
+
     // Hub errors that retrying cannot fix (the hub puts the code in front of its message).
     private static readonly string[] FinalErrors = ["InvalidId:", "InvalidOffset:", "OffsetBeyondEnd:", "StreamNotFound:"];
 
@@ -34,6 +41,14 @@ public sealed class ResumableStreamReader(Uri hubUrl, string sessionId, string m
     /// <summary>Called whenever the reader connects, loses its connection or resumes.</summary>
     public Action<ReaderStatus>? StatusChanged { get; init; }
 
+    /// <summary>Events received again after a resume and not yielded; a correct server sends none.</summary>
+    public long SkippedDuplicates { get; private set; }
+
+    /// <summary>The hub address in use, or tried next.</summary>
+    public Uri CurrentHubUrl => hubUrls[_urlIndex];
+
+    private int _urlIndex;
+
     /// <summary>The offset the reader asks for next: the offset after the last event yielded.</summary>
     public long NextOffset { get; private set; }
 
@@ -45,6 +60,7 @@ public sealed class ResumableStreamReader(Uri hubUrl, string sessionId, string m
     public async IAsyncEnumerable<StreamEvent> ReadAsync(long fromOffset = 0, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(fromOffset);
+        ArgumentOutOfRangeException.ThrowIfZero(hubUrls.Count);
         NextOffset = fromOffset;
         var failures = 0;
         var resumed = false;
@@ -54,7 +70,7 @@ public sealed class ResumableStreamReader(Uri hubUrl, string sessionId, string m
             {
                 StatusChanged?.Invoke(new ReaderStatus("connecting", NextOffset));
             }
-            var connection = new HubConnectionBuilder().WithUrl(hubUrl).Build();
+            var connection = new HubConnectionBuilder().WithUrl(CurrentHubUrl).Build();
             Exception? failure = null;
             try
             {
@@ -101,7 +117,14 @@ public sealed class ResumableStreamReader(Uri hubUrl, string sessionId, string m
                             var streamEvent = events.Current;
                             if (streamEvent.Offset < NextOffset)
                             {
+                                SkippedDuplicates++;
                                 continue;
+                            }
+
+                            if (streamEvent.Offset > NextOffset)
+                            {
+                                throw new InvalidOperationException(
+                                    $"The server sent offset {streamEvent.Offset} when {NextOffset} was asked for: events would be lost.");
                             }
 
                             NextOffset = streamEvent.Offset + 1;
@@ -125,6 +148,7 @@ public sealed class ResumableStreamReader(Uri hubUrl, string sessionId, string m
             }
 
             resumed = true;
+            _urlIndex = (_urlIndex + 1) % hubUrls.Count;
             var delay = TimeSpan.FromTicks(Math.Min(MaxRetryDelay.Ticks, InitialRetryDelay.Ticks << Math.Min(failures++, 16)));
             StatusChanged?.Invoke(new ReaderStatus("reconnecting", NextOffset, failure?.Message));
             await Task.Delay(delay, cancellationToken);

@@ -98,6 +98,7 @@ public sealed class ResumableStreamReaderTests(RedisFixture redis)
     [InlineData(new[] { "--session", "a:b", "--message", "m" }, "--session must be")]
     [InlineData(new[] { "--session", "s", "--message", "m", "--from", "-3" }, "--from must be an offset")]
     [InlineData(new[] { "--session", "s", "--message", "m", "--url", "ftp://x" }, "--url must be")]
+    [InlineData(new[] { "--session", "s", "--message", "m", "--url", "http://a:1,nope" }, "--url must be")]
     [InlineData(new[] { "--session", "s", "--message", "m", "--colour" }, "unknown argument '--colour'")]
     [InlineData(new[] { "--session" }, "--session needs a value")]
     public void Bad_arguments_are_named(string[] args, string expected)
@@ -111,5 +112,7 @@ public sealed class ResumableStreamReaderTests(RedisFixture redis)
     {
         Assert.True(ClientArguments.TryParse(["--url", "http://h:1", "--session", "s", "--message", "m", "--from", "7", "--demo"], out var a, out _));
         Assert.Equal((new Uri("http://h:1"), "s", "m", 7L, true), (a.Url, a.SessionId, a.MessageId, a.FromOffset, a.StartDemo));
+        Assert.True(ClientArguments.TryParse(["--url", "http://a:1, http://b:2", "--session", "s", "--message", "m"], out var farm, out _));
+        Assert.Equal([new Uri("http://a:1"), new Uri("http://b:2")], farm.Urls);
     }
 }

@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# A HubStreams web farm on one machine, with no Docker: redis-server, two server processes in redis
+# mode on loopback ports, and nginx in front with the routing of deploy/nginx.conf.
+#
+#   scripts/farm.sh up       build, start everything, print the balancer's URL
+#   scripts/farm.sh status   what runs, by pid
+#   scripts/farm.sh down     stop exactly the processes "up" started
+#
+# Settings (environment): FARM_DIR (.farm), FARM_PORT (8080, the balancer), FARM_NODE_PORTS ("5101 5102"),
+# FARM_REDIS_PORT (6390), FARM_APPENDONLY (yes), FARM_SERVER_DLL (a built HubStreams.Server.dll to run
+# instead of building one). Needs dotnet, redis-server and nginx.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+dir=${FARM_DIR:-$root/.farm}
+port=${FARM_PORT:-8080}
+node_ports=(${FARM_NODE_PORTS:-5101 5102})
+redis_port=${FARM_REDIS_PORT:-6390}
+appendonly=${FARM_APPENDONLY:-yes}
+
+alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+wait_for() { # url, seconds
+  for _ in $(seq 1 $(( $2 * 10 ))); do
+    curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "farm: $1 did not answer within $2 s" >&2
+  return 1
+}
+
+up() {
+  for tool in dotnet redis-server nginx curl; do
+    command -v "$tool" >/dev/null || { echo "farm: $tool is not installed" >&2; exit 1; }
+  done
+  if alive "$dir/redis.pid"; then
+    echo "farm: already up (scripts/farm.sh status)" >&2
+    exit 1
+  fi
+  mkdir -p "$dir/app" "$dir/redis" "$dir/nginx/logs" "$dir/logs"
+
+  local server_dll=${FARM_SERVER_DLL:-}
+  if [ -z "$server_dll" ]; then
+    echo "farm: building the server..."
+    dotnet build "$root/server/HubStreams.Server/HubStreams.Server.csproj" -c Release -o "$dir/app" --nologo -v quiet >"$dir/logs/build.log" 2>&1 \
+      || { cat "$dir/logs/build.log" >&2; exit 1; }
+    server_dll="$dir/app/HubStreams.Server.dll"
+  fi
+
+  redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$dir/redis" --appendonly "$appendonly" --save "" \
+    --daemonize no >"$dir/logs/redis.log" 2>&1 &
+  echo $! >"$dir/redis.pid"
+
+  local upstreams="" i=1
+  for node_port in "${node_ports[@]}"; do
+    ASPNETCORE_URLS="http://127.0.0.1:$node_port" ASPNETCORE_ENVIRONMENT=Production \
+      STREAM_MANAGER_TYPE=redis REDIS_ADDR="127.0.0.1:$redis_port" DEMO_ENABLED="${DEMO_ENABLED:-true}" \
+      dotnet "$server_dll" >"$dir/logs/node$i.log" 2>&1 &
+    echo $! >"$dir/node$i.pid"
+    upstreams+="    server 127.0.0.1:$node_port max_fails=1 fail_timeout=5s;"$'\n'
+    i=$((i + 1))
+  done
+
+  # deploy/nginx.conf with the nodes on loopback, and files kept inside the farm's folder.
+  sed -e "/server node[0-9]*:8080/d" \
+      -e "s|ip_hash;|ip_hash;\n${upstreams//$'\n'/\\n}|" \
+      -e "s|listen 80;|listen 127.0.0.1:$port;|" \
+      -e "s|access_log /dev/stdout upstream;|access_log $dir/nginx/logs/access.log upstream;\n  error_log $dir/nginx/logs/error.log;\n  client_body_temp_path $dir/nginx/body;\n  proxy_temp_path $dir/nginx/proxy;|" \
+      "$root/deploy/nginx.conf" >"$dir/nginx/nginx.conf"
+  sed -i "1i pid $dir/nginx/nginx.pid;\nerror_log $dir/nginx/logs/error.log;" "$dir/nginx/nginx.conf"
+  nginx -p "$dir/nginx" -c "$dir/nginx/nginx.conf" -g "daemon off;" >"$dir/logs/nginx.log" 2>&1 &
+  echo $! >"$dir/balancer.pid"
+
+  for node_port in "${node_ports[@]}"; do
+    wait_for "http://127.0.0.1:$node_port/readyz" 60
+  done
+  wait_for "http://127.0.0.1:$port/healthz" 20
+  echo "farm: up: redis :$redis_port, nodes ${node_ports[*]}, balancer"
+  echo "http://127.0.0.1:$port"
+}
+
+status() {
+  local any=0
+  for pidfile in "$dir"/redis.pid "$dir"/node*.pid "$dir"/balancer.pid; do
+    [ -f "$pidfile" ] || continue
+    any=1
+    local name
+    name=$(basename "$pidfile" .pid)
+    if alive "$pidfile"; then echo "$name: running (pid $(cat "$pidfile"))"; else echo "$name: stopped"; fi
+  done
+  [ $any -eq 1 ] && echo "balancer URL: http://127.0.0.1:$port" || echo "farm: not up"
+}
+
+down() {
+  for pidfile in "$dir"/balancer.pid "$dir"/node*.pid "$dir"/redis.pid; do
+    [ -f "$pidfile" ] || continue
+    local pid
+    pid=$(cat "$pidfile")
+    if kill -0 "$pid" 2>/dev/null; then
+      kill "$pid" 2>/dev/null || true
+      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      kill -9 "$pid" 2>/dev/null || true
+    fi
+    rm -f "$pidfile"
+  done
+  echo "farm: down"
+}
+
+case "${1:-}" in
+  up) up ;;
+  status) status ;;
+  down) down ;;
+  *) echo "usage: scripts/farm.sh up|down|status" >&2; exit 2 ;;
+esac

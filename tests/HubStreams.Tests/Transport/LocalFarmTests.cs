@@ -1,0 +1,165 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Text.RegularExpressions;
+using HubStreams.ClientSample;
+using HubStreams.Streams;
+using HubStreams.Tests.Fixtures;
+using Xunit.Abstractions;
+
+namespace HubStreams.Tests.Transport;
+
+/// <summary>
+/// scripts/farm.sh: redis-server, two nodes and nginx on loopback. A client that negotiates goes through
+/// the balancer; its node is killed; the balancer sends it to the other node, where it resumes.
+/// </summary>
+public sealed partial class LocalFarmTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private readonly string _farmDirectory = Directory.CreateTempSubdirectory("hubstreams-farm-").FullName;
+    private readonly int _balancerPort = RedisServerProcess.FreePort();
+    private readonly int[] _nodePorts = [RedisServerProcess.FreePort(), RedisServerProcess.FreePort()];
+
+    public async Task InitializeAsync()
+    {
+        var (exitCode, text) = await FarmAsync("up");
+        output.WriteLine(text);
+        Assert.True(exitCode == 0, $"farm.sh up failed: {text}");
+        Assert.EndsWith($"http://127.0.0.1:{_balancerPort}", text.Trim(), StringComparison.Ordinal);
+    }
+
+    public async Task DisposeAsync()
+    {
+        var (_, text) = await FarmAsync("down");
+        output.WriteLine(text);
+        Directory.Delete(_farmDirectory, recursive: true);
+    }
+
+    [Fact]
+    public async Task A_negotiating_client_resumes_through_the_balancer_when_its_node_dies()
+    {
+        var balancer = new Uri($"http://127.0.0.1:{_balancerPort}");
+        var key = StreamKey.Create("farm", $"m{Environment.TickCount}");
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        var killed = new Stopwatch();
+        var resumed = false;
+        TimeSpan? switchTime = null;
+        var reader = new ResumableStreamReader(new Uri(balancer, "/hubs/streams"), key.SessionId, key.MessageId)
+        {
+            StatusChanged = status => resumed |= status.State == "resumed",
+        };
+        var offsets = new List<long>();
+        var reached300 = new TaskCompletionSource();
+        var reading = Task.Run(async () =>
+        {
+            await foreach (var e in reader.ReadAsync(0, timeout.Token))
+            {
+                if (resumed && switchTime is null)
+                {
+                    switchTime = killed.Elapsed;
+                }
+
+                offsets.Add(e.Offset);
+                if (e.Offset == 300)
+                {
+                    reached300.SetResult();
+                }
+            }
+        });
+
+        // The client negotiated and connected through the balancer (the stream does not exist yet: it waits).
+        await Eventually.True(() => AccessLog().Any(line => line.Contains(NegotiateRequest, StringComparison.Ordinal)));
+        var served = ServingNodePort();
+        var other = _nodePorts.Single(port => port != served);
+        var producer = ProduceAsync(new Uri($"http://127.0.0.1:{other}"), key, timeout.Token);
+
+        await reached300.Task.WaitAsync(timeout.Token);
+        output.WriteLine($"failover: balancer: the client's node :{served} is killed at offset 300; the producer writes through :{other}");
+        killed.Start();
+        using (var node = Process.GetProcessById(NodePid(served)))
+        {
+            node.Kill();
+        }
+
+        await reading.WaitAsync(timeout.Token);
+        await producer;
+        var (gaps, duplicates) = FailoverTests.Count(offsets);
+        output.WriteLine($"failover: balancer: {offsets.Count} events, {gaps} gaps, {duplicates + reader.SkippedDuplicates} duplicates, " +
+            $"first event through the other node {switchTime?.TotalMilliseconds:F0} ms after the kill");
+        Assert.Equal(Enumerable.Range(0, 1001).Select(i => (long)i), offsets);
+        Assert.Equal(0, reader.SkippedDuplicates);
+
+        // The resumed connection negotiated again through the balancer, which sent it to the surviving node.
+        Assert.Equal(other, ServingNodePort());
+    }
+
+    private static Task ProduceAsync(Uri node, StreamKey key, CancellationToken cancellationToken) => Task.Run(async () =>
+    {
+        using var http = new HttpClient { BaseAddress = node };
+        var route = new Uri($"/api/sessions/{key.SessionId}/messages/{key.MessageId}/events", UriKind.Relative);
+        using var pace = new PeriodicTimer(TimeSpan.FromMilliseconds(2));
+        for (var i = 0; i < 1000; i++)
+        {
+            await pace.WaitForNextTickAsync(cancellationToken);
+            (await http.PostAsJsonAsync(route, new { type = "answer", content = $"{i} " }, cancellationToken)).EnsureSuccessStatusCode();
+        }
+
+        (await http.PostAsJsonAsync(route, new { type = "complete" }, cancellationToken)).EnsureSuccessStatusCode();
+    }, cancellationToken);
+
+    private string[] AccessLog()
+    {
+        var path = Path.Combine(_farmDirectory, "nginx", "logs", "access.log");
+        return File.Exists(path) ? File.ReadAllLines(path) : [];
+    }
+
+    private const string NegotiateRequest = "POST /hubs/streams/negotiate";
+
+    /// <summary>
+    /// The node of the latest negotiation through the balancer, from nginx's access log (a WebSocket is logged
+    /// only when it closes; with sticky routing it goes where its negotiation went).
+    /// </summary>
+    private int ServingNodePort()
+    {
+        var negotiation = AccessLog().Last(line => line.Contains(NegotiateRequest, StringComparison.Ordinal));
+        // "upstream=127.0.0.1:A, 127.0.0.1:B" when nginx tried a dead node first: the last one answered.
+        var upstreams = negotiation[negotiation.IndexOf("upstream=", StringComparison.Ordinal)..];
+        return int.Parse(UpstreamPort().Matches(upstreams)[^1].Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    private int NodePid(int port)
+    {
+        var index = Array.IndexOf(_nodePorts, port) + 1;
+        return int.Parse(File.ReadAllText(Path.Combine(_farmDirectory, $"node{index}.pid")).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    [GeneratedRegex(@"127\.0\.0\.1:(\d+)")]
+    private static partial Regex UpstreamPort();
+
+    private async Task<(int ExitCode, string Output)> FarmAsync(string command)
+    {
+        var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(Path.Combine(RepositoryRoot(), "scripts", "farm.sh"));
+        start.ArgumentList.Add(command);
+        start.Environment["FARM_DIR"] = _farmDirectory;
+        start.Environment["FARM_PORT"] = _balancerPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        start.Environment["FARM_NODE_PORTS"] = string.Join(' ', _nodePorts);
+        start.Environment["FARM_REDIS_PORT"] = RedisServerProcess.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        start.Environment["FARM_APPENDONLY"] = "no";
+        start.Environment["FARM_SERVER_DLL"] = Path.Combine(AppContext.BaseDirectory, "HubStreams.Server.dll");
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(2));
+        return (process.ExitCode, (await stdout) + (await stderr));
+    }
+
+    internal static string RepositoryRoot()
+    {
+        var directory = new DirectoryInfo(AppContext.BaseDirectory);
+        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "HubStreams.sln")))
+        {
+            directory = directory.Parent;
+        }
+
+        return directory?.FullName ?? throw new InvalidOperationException("The repository root (HubStreams.sln) was not found.");
+    }
+}
