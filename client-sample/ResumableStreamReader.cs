@@ -149,7 +149,10 @@ public sealed class ResumableStreamReader(IReadOnlyList<Uri> hubUrls, string ses
 
             resumed = true;
             _urlIndex = (_urlIndex + 1) % hubUrls.Count;
-            var delay = TimeSpan.FromTicks(Math.Min(MaxRetryDelay.Ticks, InitialRetryDelay.Ticks << Math.Min(failures++, 16)));
+            // A node that is shutting down says so: go to another one at once.
+            var delay = failure is HubException { Message: var text } && text.Contains("ServerShuttingDown:", StringComparison.Ordinal)
+                ? TimeSpan.Zero
+                : TimeSpan.FromTicks(Math.Min(MaxRetryDelay.Ticks, InitialRetryDelay.Ticks << Math.Min(failures++, 16)));
             StatusChanged?.Invoke(new ReaderStatus("reconnecting", NextOffset, failure?.Message));
             await Task.Delay(delay, cancellationToken);
         }

@@ -23,6 +23,8 @@ public enum StreamErrorCode
     StreamExists,
     /// <summary>The store (Redis) cannot be reached.</summary>
     StoreUnavailable,
+    /// <summary>This server is shutting down: resume on another node (or on this one when it is back).</summary>
+    ServerShuttingDown,
 }
 
 /// <summary>A stream operation was refused; nothing was changed. The message says what is wrong.</summary>

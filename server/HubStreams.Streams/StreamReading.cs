@@ -40,7 +40,9 @@ public static class StreamReading
 
 /// <summary>
 /// A reader's position in one stream: yields the stored events, then each new one as it is appended
-/// (woken by the store, never by polling), and ends right after the <c>complete</c> event.
+/// (woken by the store, never by polling), and ends right after the <c>complete</c> event. While the store
+/// is unavailable it waits for it to return (retrying with a capped backoff) instead of failing, so a
+/// subscriber rides out a Redis outage on the same connection.
 /// </summary>
 public sealed class StreamSubscription : IAsyncEnumerable<StreamEvent>
 {
@@ -80,10 +82,37 @@ public sealed class StreamSubscription : IAsyncEnumerable<StreamEvent>
                     yield break;
                 }
 
-                await _manager.WaitAsync(Key, page.NextOffset, cancellationToken);
+                try
+                {
+                    await _manager.WaitAsync(Key, page.NextOffset, cancellationToken);
+                }
+                catch (StreamException e) when (e.Code == StreamErrorCode.StoreUnavailable)
+                {
+                    // The read below waits for the store to come back.
+                }
             }
 
-            page = await _manager.ReadAsync(Key, page.NextOffset, StreamReading.BatchSize, cancellationToken);
+            page = await ReadWhenAvailableAsync(page.NextOffset, cancellationToken);
+        }
+    }
+
+    /// <summary>The longest pause between two reads while the store is unavailable.</summary>
+    public static readonly TimeSpan MaxStoreRetryDelay = TimeSpan.FromSeconds(2);
+
+    private async Task<StreamPage> ReadWhenAvailableAsync(long offset, CancellationToken cancellationToken)
+    {
+        var delay = TimeSpan.FromMilliseconds(100);
+        while (true)
+        {
+            try
+            {
+                return await _manager.ReadAsync(Key, offset, StreamReading.BatchSize, cancellationToken);
+            }
+            catch (StreamException e) when (e.Code == StreamErrorCode.StoreUnavailable)
+            {
+                await Task.Delay(delay, cancellationToken);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxStoreRetryDelay.Ticks));
+            }
         }
     }
 }

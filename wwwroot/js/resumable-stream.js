@@ -95,9 +95,14 @@ export function followStream(connection, sessionId, messageId, { fromOffset = 0,
         if (finished) {
           return;
         }
-        if (FINAL_ERRORS.has(errorCode(error))) {
+        const code = errorCode(error);
+        if (FINAL_ERRORS.has(code)) {
           finished = true;
           onError?.(error);
+        } else if (code === "ServerShuttingDown") {
+          // This node is going away: reconnect now (through the balancer, to another node) and resume there.
+          onStatus?.("reconnecting");
+          dropConnection(connection);
         } else if (connection.state === signalR.HubConnectionState.Connected) {
           retryLater(); // e.g. the store is briefly unavailable.
         }

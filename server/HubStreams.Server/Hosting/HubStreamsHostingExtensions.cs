@@ -4,6 +4,7 @@ using HubStreams.Streams;
 using HubStreams.Streams.Memory;
 using HubStreams.Streams.Redis;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using OpenTelemetry.Metrics;
 using StackExchange.Redis;
 
 namespace HubStreams.Server.Hosting;
@@ -41,6 +42,10 @@ public static class HubStreamsHostingExtensions
             })
             .AddJsonProtocol(o => WireJsonContext.Apply(o.PayloadSerializerOptions));
         services.AddSingleton<StreamAppender>();
+        services.AddSingleton<StreamDelivery>();
+        services.AddOpenTelemetry().WithMetrics(metrics => metrics
+            .AddMeter(StreamMetrics.MeterName)
+            .AddPrometheusExporter());
         services.AddSingleton<DemoProducer>();
 
         if (settings.StoreType == StreamStoreType.Redis)
@@ -69,8 +74,8 @@ public static class HubStreamsHostingExtensions
 
     /// <summary>
     /// Maps the hub at <c>/hubs/streams</c>, the HTTP and SSE routes, the demo route (in Development or when
-    /// <c>DEMO_ENABLED</c>), the page in <c>wwwroot/</c>, and the health endpoints: <c>/healthz</c> (liveness)
-    /// and <c>/readyz</c> (readiness, Redis included in redis mode).
+    /// <c>DEMO_ENABLED</c>), the page in <c>wwwroot/</c>, the Prometheus metrics at <c>/metrics</c>, and the
+    /// health endpoints: <c>/healthz</c> (liveness) and <c>/readyz</c> (readiness, Redis included in redis mode).
     /// </summary>
     public static WebApplication MapHubStreams(this WebApplication app)
     {
@@ -84,6 +89,7 @@ public static class HubStreamsHostingExtensions
             app.MapDemoEndpoints();
         }
 
+        app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = check => check.Tags.Contains(ReadinessTag) });
         return app;

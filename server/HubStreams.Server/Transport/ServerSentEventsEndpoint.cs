@@ -13,15 +13,15 @@ namespace HubStreams.Server.Transport;
 /// </summary>
 internal static class ServerSentEventsEndpoint
 {
-    public static async Task StreamAsync(string sessionId, string messageId, HttpContext context, IStreamManager streams,
+    public static async Task StreamAsync(string sessionId, string messageId, HttpContext context, StreamDelivery delivery,
         HubStreamsSettings settings, long? fromOffset = null)
     {
         var cancellationToken = context.RequestAborted;
-        StreamSubscription subscription;
+        StreamDelivery.ClientSubscription subscription;
         try
         {
             var key = StreamKey.Create(sessionId, messageId);
-            subscription = await streams.SubscribeAsync(key, ResumeOffset(context.Request, fromOffset), cancellationToken);
+            subscription = await delivery.OpenAsync(key, ResumeOffset(context.Request, fromOffset), "sse", cancellationToken);
         }
         catch (StreamException e)
         {
@@ -45,9 +45,11 @@ internal static class ServerSentEventsEndpoint
         }
         catch (StreamException e)
         {
-            // The stream failed after the response started (it expired, or the store went away):
-            // say so in-band, then end; the client resumes from its last id.
-            await WriteAsync(response, $"event: error\ndata: {JsonSerializer.Serialize(e.Message, WireJsonContext.Default.String)}\n\n", cancellationToken);
+            // The stream ended early after the response started: say why in-band, then end. On "shutdown" the
+            // client reconnects (to another node) with Last-Event-ID; on "error" (expired stream) it gives up.
+            var name = e.Code == StreamErrorCode.ServerShuttingDown ? "shutdown" : "error";
+            var data = JsonSerializer.Serialize(new StreamError(e.Code.ToString(), e.Message), WireJsonContext.Default.StreamError);
+            await WriteAsync(response, $"event: {name}\ndata: {data}\n\n", CancellationToken.None);
         }
     }
 
@@ -68,7 +70,7 @@ internal static class ServerSentEventsEndpoint
         return last + 1;
     }
 
-    private static async Task WriteEventsAsync(StreamSubscription subscription, HttpResponse response, TimeSpan heartbeat, CancellationToken cancellationToken)
+    private static async Task WriteEventsAsync(StreamDelivery.ClientSubscription subscription, HttpResponse response, TimeSpan heartbeat, CancellationToken cancellationToken)
     {
         // One token for the reader, cancelled on the way out, so a pending read never outlives the response.
         using var reading = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

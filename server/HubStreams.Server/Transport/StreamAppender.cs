@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using HubStreams.Streams;
 using Microsoft.AspNetCore.SignalR;
 
@@ -16,7 +17,10 @@ public sealed class StreamAppender(IStreamManager streams, IHubContext<StreamEve
     /// <exception cref="StreamException">The append was refused; nothing was stored.</exception>
     public async Task<long> AppendAsync(StreamKey key, StreamEvent streamEvent, CancellationToken cancellationToken = default)
     {
+        var started = Stopwatch.GetTimestamp();
         var offset = await streams.AppendAsync(key, streamEvent, cancellationToken);
+        StreamMetrics.AppendDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
+        StreamMetrics.EventsAppended.Add(1);
         var group = hub.Clients.Group(SessionGroup(key.SessionId));
         if (offset == 0)
         {

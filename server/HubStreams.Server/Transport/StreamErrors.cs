@@ -43,7 +43,7 @@ internal static class StreamErrors
     {
         StreamErrorCode.StreamNotFound => StatusCodes.Status404NotFound,
         StreamErrorCode.StreamCompleted or StreamErrorCode.StreamFull or StreamErrorCode.StreamExists => StatusCodes.Status409Conflict,
-        StreamErrorCode.StoreUnavailable => StatusCodes.Status503ServiceUnavailable,
+        StreamErrorCode.StoreUnavailable or StreamErrorCode.ServerShuttingDown => StatusCodes.Status503ServiceUnavailable,
         _ => StatusCodes.Status400BadRequest,
     };
 

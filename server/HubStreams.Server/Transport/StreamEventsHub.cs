@@ -8,7 +8,7 @@ namespace HubStreams.Server.Transport;
 /// The SignalR hub at <c>/hubs/streams</c>. Every refused request comes back as a <see cref="HubException"/>
 /// that names the problem, and the connection stays open.
 /// </summary>
-public sealed class StreamEventsHub(IStreamManager streams, StreamAppender appender) : Hub<ISessionClient>
+public sealed class StreamEventsHub(StreamDelivery delivery, StreamAppender appender) : Hub<ISessionClient>
 {
     /// <summary>
     /// Every stored event with offset ≥ <paramref name="fromOffset"/>, then each new one as it is appended;
@@ -18,7 +18,7 @@ public sealed class StreamEventsHub(IStreamManager streams, StreamAppender appen
         string sessionId, string messageId, long fromOffset, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var key = StreamErrors.ForHub(() => StreamKey.Create(sessionId, messageId));
-        var subscription = await StreamErrors.ForHub(() => streams.SubscribeAsync(key, fromOffset, cancellationToken));
+        var subscription = await StreamErrors.ForHub(() => delivery.OpenAsync(key, fromOffset, "hub", cancellationToken));
         await using var events = subscription.GetAsyncEnumerator(cancellationToken);
         while (true)
         {

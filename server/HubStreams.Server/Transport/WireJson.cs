@@ -13,11 +13,17 @@ public sealed record EventsPage(IReadOnlyList<StreamEvent> Events, long NextOffs
 /// <summary>The body of a successful append: the offset of the stored event.</summary>
 public sealed record AppendResult(long Offset);
 
+/// <summary>Why a Server-Sent Events response ended before <c>complete</c>.</summary>
+/// <param name="Code">The error code, such as <c>ServerShuttingDown</c> or <c>StreamNotFound</c>.</param>
+/// <param name="Message">What happened, for people.</param>
+public sealed record StreamError(string Code, string Message);
+
 /// <summary>Source-generated JSON for the wire types, shared by SignalR, HTTP and SSE.</summary>
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(StreamEvent))]
 [JsonSerializable(typeof(EventsPage))]
 [JsonSerializable(typeof(AppendResult))]
+[JsonSerializable(typeof(StreamError))]
 [JsonSerializable(typeof(long))]
 public sealed partial class WireJsonContext : JsonSerializerContext
 {

@@ -52,7 +52,7 @@ public sealed class RedisConnectionSettings
 
     /// <summary>
     /// The StackExchange.Redis options: never abort on a failed connect, so the process keeps retrying
-    /// in the background while Redis is away.
+    /// in the background while Redis is away, and fail commands at once while it is.
     /// </summary>
     public ConfigurationOptions ToConfigurationOptions()
     {
@@ -78,6 +78,10 @@ public sealed class RedisConnectionSettings
         }
 
         options.AbortOnConnectFail = false;
+
+        // While Redis is away, fail at once ("store unavailable") rather than queue commands for seconds:
+        // producers learn immediately, and readers retry on their own schedule.
+        options.BacklogPolicy = BacklogPolicy.FailFast;
         options.ClientName ??= "hubstreams";
         return options;
     }

@@ -121,6 +121,7 @@ public sealed partial class RedisStreamManager
         }
 
         Interlocked.Increment(ref _safetyNetChecks);
+        StreamMetrics.SafetyNetChecks.Add(1);
         var database = Database;
         var lengths = keys.Select(k => database.ListLengthAsync(_redisOptions.StreamKeyFor(k))).ToArray();
         for (var i = 0; i < keys.Length; i++)
@@ -132,6 +133,7 @@ public sealed partial class RedisStreamManager
             catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException)
             {
                 // Redis is away; the restore of the connection wakes everyone anyway.
+                StreamMetrics.RedisErrors.Add(1);
                 Log.SafetyNetCheckFailed(_logger, e.GetType().Name);
                 return;
             }

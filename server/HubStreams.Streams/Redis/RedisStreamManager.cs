@@ -122,6 +122,7 @@ public sealed partial class RedisStreamManager : IStreamManager, IAsyncDisposabl
 
     private StreamException Unavailable(StreamKey key, Exception e)
     {
+        StreamMetrics.RedisErrors.Add(1);
         Log.RedisOperationFailed(_logger, key.SessionId, key.MessageId, e.GetType().Name, e.Message);
         return new StreamException(StreamErrorCode.StoreUnavailable,
             $"The stream store (Redis) is unavailable: {e.GetType().Name}. Try again shortly.", e);

@@ -106,6 +106,8 @@ internal sealed class StreamWaiters
         {
             waiter.Signal();
         }
+
+        StreamMetrics.WakeUps.Add(woken.Count);
     }
 
     private void Remove(Waiter waiter)

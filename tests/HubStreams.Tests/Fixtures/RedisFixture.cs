@@ -111,6 +111,18 @@ public sealed class RedisServerProcess : IDisposable
         return server;
     }
 
+    /// <summary>Stops the server as an operator would (SHUTDOWN: the AOF is flushed), and waits for it to exit.</summary>
+    public async Task StopAsync()
+    {
+        using (var client = new TcpClient())
+        {
+            await client.ConnectAsync(IPAddress.Loopback, Port);
+            await client.GetStream().WriteAsync("SHUTDOWN\r\n"u8.ToArray());
+        }
+
+        await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+    }
+
     /// <summary>Kills the server at once, as a crash would.</summary>
     public void Kill()
     {
