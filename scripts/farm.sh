@@ -54,7 +54,7 @@ up() {
   local upstreams="" i=1
   for node_port in "${node_ports[@]}"; do
     ASPNETCORE_URLS="http://127.0.0.1:$node_port" ASPNETCORE_ENVIRONMENT=Production \
-      STREAM_MANAGER_TYPE=redis REDIS_ADDR="127.0.0.1:$redis_port" DEMO_ENABLED="${DEMO_ENABLED:-true}" \
+      STREAM_MANAGER_TYPE=redis REDIS_ADDR="127.0.0.1:$redis_port" DEMO_ENABLED="${DEMO_ENABLED:-true}" AUTH_MODE="${AUTH_MODE:-none}" \
       dotnet "$server_dll" >"$dir/logs/node$i.log" 2>&1 &
     echo $! >"$dir/node$i.pid"
     upstreams+="    server 127.0.0.1:$node_port max_fails=1 fail_timeout=5s;"$'\n'

@@ -32,6 +32,7 @@ internal static class IdleScenario
             {
                 ["ASPNETCORE_URLS"] = baseUrl,
                 ["ASPNETCORE_ENVIRONMENT"] = "Production",
+                ["AUTH_MODE"] = "none",
                 ["STREAM_MANAGER_TYPE"] = "redis",
                 ["REDIS_ADDR"] = redisAddress,
                 ["Logging__LogLevel__Default"] = "Warning",

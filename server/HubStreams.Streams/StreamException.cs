@@ -25,6 +25,14 @@ public enum StreamErrorCode
     StoreUnavailable,
     /// <summary>This server is shutting down: resume on another node (or on this one when it is back).</summary>
     ServerShuttingDown,
+    /// <summary>The caller's token does not grant this session, or this operation (appending needs the producer role).</summary>
+    AccessDenied,
+    /// <summary>The caller's token expired during a subscription; resume with a fresh one.</summary>
+    AccessExpired,
+    /// <summary>The producer appends faster than its rate limit allows.</summary>
+    RateLimited,
+    /// <summary>A connection asked for more concurrent subscriptions than allowed.</summary>
+    TooManySubscriptions,
 }
 
 /// <summary>A stream operation was refused; nothing was changed. The message says what is wrong.</summary>

@@ -2,7 +2,9 @@ import { createConnection, keepConnected, followStream, dropConnection } from ".
 
 const $ = id => document.getElementById(id);
 const statusBox = $("status");
-const connection = createConnection("/hubs/streams");
+const token = () => $("token").value.trim();
+const connection = createConnection("/hubs/streams", { accessToken: token });
+const authHeaders = () => (token() ? { Authorization: `Bearer ${token()}` } : {});
 let current = null;
 
 const setStatus = text => { statusBox.textContent = text; statusBox.dataset.state = text.split(" ")[0]; };
@@ -58,7 +60,7 @@ $("start-demo").addEventListener("click", async () => {
   const sessionId = newId("session"), messageId = newId("message");
   $("session-id").value = sessionId;
   $("message-id").value = messageId;
-  const response = await fetch(`/api/demo/sessions/${sessionId}/messages/${messageId}`, { method: "POST" });
+  const response = await fetch(`/api/demo/sessions/${sessionId}/messages/${messageId}`, { method: "POST", headers: authHeaders() });
   if (!response.ok) {
     setStatus(`error: the demo did not start (${response.status})`);
     return;

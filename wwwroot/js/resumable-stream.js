@@ -14,10 +14,13 @@ export function errorCode(error) {
   return match ? match[1] : null;
 }
 
-/** A hub connection that reconnects forever: 0, 0.5, 1, 2 s, then every 2 s. */
-export function createConnection(hubUrl) {
+/**
+ * A hub connection that reconnects forever: 0, 0.5, 1, 2 s, then every 2 s. With AUTH_MODE=jwt, pass
+ * `accessToken`, a function returning the current token (it is asked again on every reconnect).
+ */
+export function createConnection(hubUrl, { accessToken } = {}) {
   return new signalR.HubConnectionBuilder()
-    .withUrl(hubUrl)
+    .withUrl(hubUrl, accessToken ? { accessTokenFactory: accessToken } : {})
     .withAutomaticReconnect({ nextRetryDelayInMilliseconds: ctx => Math.min(2000, ctx.previousRetryCount === 0 ? 0 : 250 * 2 ** ctx.previousRetryCount) })
     .configureLogging(signalR.LogLevel.Warning)
     .build();

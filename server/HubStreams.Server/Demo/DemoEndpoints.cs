@@ -1,3 +1,4 @@
+using HubStreams.Server.Security;
 using HubStreams.Server.Transport;
 using HubStreams.Streams;
 
@@ -7,18 +8,16 @@ namespace HubStreams.Server.Demo;
 public static class DemoEndpoints
 {
     /// <summary>Maps the route that starts a simulated agent answer.</summary>
-    public static IEndpointRouteBuilder MapDemoEndpoints(this IEndpointRouteBuilder endpoints)
-    {
+    public static RouteHandlerBuilder MapDemoEndpoints(this IEndpointRouteBuilder endpoints) =>
         endpoints.MapPost("/api/demo/sessions/{sessionId}/messages/{messageId}", StartAsync);
-        return endpoints;
-    }
 
-    private static async Task<IResult> StartAsync(string sessionId, string messageId, DemoProducer demo, CancellationToken cancellationToken)
+    private static async Task<IResult> StartAsync(string sessionId, string messageId, HttpContext context, DemoProducer demo, StreamAccess access)
     {
         try
         {
             var key = StreamKey.Create(sessionId, messageId);
-            await demo.StartAsync(key, cancellationToken);
+            access.EnsureCanAppend(context.User, context.Connection.RemoteIpAddress?.ToString(), sessionId);
+            await demo.StartAsync(key, context.RequestAborted);
             return TypedResults.Accepted(
                 $"/api/sessions/{sessionId}/messages/{messageId}/stream",
                 new DemoStarted(sessionId, messageId));

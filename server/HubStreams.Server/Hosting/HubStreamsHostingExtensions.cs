@@ -1,4 +1,5 @@
 using HubStreams.Server.Demo;
+using HubStreams.Server.Security;
 using HubStreams.Server.Transport;
 using HubStreams.Streams;
 using HubStreams.Streams.Memory;
@@ -22,6 +23,13 @@ public static class HubStreamsHostingExtensions
     {
         var settings = HubStreamsSettings.Read(builder.Configuration);
         configure?.Invoke(settings);
+        if (builder.Environment.IsProduction() && settings.Security.Mode is null)
+        {
+            throw new HubStreamsConfigurationException(
+                "Invalid configuration: AUTH_MODE (HubStreams:AuthMode) must be set in Production: 'jwt' to require tokens, " +
+                "or 'none' to run an open server on purpose.");
+        }
+
         builder.Services.AddHubStreams(settings);
         return builder;
     }
@@ -43,6 +51,7 @@ public static class HubStreamsHostingExtensions
             .AddJsonProtocol(o => WireJsonContext.Apply(o.PayloadSerializerOptions));
         services.AddSingleton<StreamAppender>();
         services.AddSingleton<StreamDelivery>();
+        services.AddHubStreamsSecurity(settings.Security);
         services.AddOpenTelemetry().WithMetrics(metrics => metrics
             .AddMeter(StreamMetrics.MeterName)
             .AddPrometheusExporter());
@@ -82,11 +91,16 @@ public static class HubStreamsHostingExtensions
         var settings = app.Services.GetRequiredService<HubStreamsSettings>();
         app.UseDefaultFiles();
         app.UseStaticFiles();
-        app.MapHub<StreamEventsHub>("/hubs/streams");
-        app.MapStreamHttpEndpoints();
+        app.UseAuthentication();
+        app.UseAuthorization();
+
+        // The page, health and metrics stay anonymous; every stream operation needs the streams policy.
+        app.MapHub<StreamEventsHub>(SecurityRegistration.HubPath, options => options.CloseOnAuthenticationExpiration = true)
+            .RequireAuthorization(SecurityRegistration.StreamsPolicy);
+        app.MapStreamHttpEndpoints().RequireAuthorization(SecurityRegistration.StreamsPolicy);
         if (settings.DemoEnabled ?? app.Environment.IsDevelopment())
         {
-            app.MapDemoEndpoints();
+            app.MapDemoEndpoints().RequireAuthorization(SecurityRegistration.StreamsPolicy);
         }
 
         app.MapPrometheusScrapingEndpoint("/metrics");

@@ -44,6 +44,9 @@ public sealed class HubStreamsSettings
     /// <summary>The pause between the demo's answer chunks (<c>DEMO_CHUNK_INTERVAL</c>). Default 20 ms.</summary>
     public TimeSpan DemoChunkInterval { get; set; } = TimeSpan.FromMilliseconds(20);
 
+    /// <summary>Authentication and per-caller limits.</summary>
+    public Security.SecuritySettings Security { get; } = new();
+
     /// <summary>
     /// Reads and checks every setting. Each bad value is named, with what it accepts, in one
     /// <see cref="HubStreamsConfigurationException"/>.
@@ -68,77 +71,27 @@ public sealed class HubStreamsSettings
             });
         reader.Apply("REDIS_USERNAME", "RedisUsername", "an ACL user name", v => settings.RedisConnection.Username = v);
         reader.Apply("REDIS_PASSWORD", "RedisPassword", "a password", v => settings.RedisConnection.Password = v, secret: true);
-        reader.Apply("REDIS_DB", "RedisDb", "an integer 0 or more", v => settings.RedisConnection.Database = ParseInt(v));
+        reader.Apply("REDIS_DB", "RedisDb", "an integer 0 or more", v => settings.RedisConnection.Database = SettingReader.ParseInt(v));
         reader.Apply("REDIS_PREFIX", "RedisPrefix", "a non-empty key prefix", v => settings.Redis.Prefix = v);
-        reader.Apply("REDIS_USE_TLS", "RedisUseTls", "'true' or 'false'", v => settings.RedisConnection.UseTls = ParseBool(v));
+        reader.Apply("REDIS_USE_TLS", "RedisUseTls", "'true' or 'false'", v => settings.RedisConnection.UseTls = SettingReader.ParseBool(v));
         reader.Apply("STREAM_TTL", "StreamTtl", "a duration such as 01:00:00, or whole seconds, at least 1 ms",
-            v => settings.Streams.Ttl = ParseDuration(v));
-        reader.Apply("STREAM_MAX_EVENTS", "StreamMaxEvents", "an integer 2 or more", v => settings.Streams.MaxEvents = ParseInt(v));
+            v => settings.Streams.Ttl = SettingReader.ParseDuration(v));
+        reader.Apply("STREAM_MAX_EVENTS", "StreamMaxEvents", "an integer 2 or more", v => settings.Streams.MaxEvents = SettingReader.ParseInt(v));
         reader.Apply("STREAM_MAX_EVENT_BYTES", "StreamMaxEventBytes", $"an integer {StreamOptions.MinMaxEventBytes} or more",
-            v => settings.Streams.MaxEventBytes = ParseInt(v));
+            v => settings.Streams.MaxEventBytes = SettingReader.ParseInt(v));
         reader.Apply("STREAM_SAFETY_NET_INTERVAL", "SafetyNetInterval", "a duration such as 00:00:30, or whole seconds, at least 1 s",
-            v => settings.Redis.SafetyNetInterval = ParseDuration(v));
+            v => settings.Redis.SafetyNetInterval = SettingReader.ParseDuration(v));
 
         reader.Apply("SSE_HEARTBEAT_INTERVAL", "SseHeartbeatInterval", "a duration such as 00:00:15, or whole seconds, at least 1 s",
-            v => settings.SseHeartbeatInterval = AtLeast(ParseDuration(v), TimeSpan.FromSeconds(1)));
-        reader.Apply("DEMO_ENABLED", "DemoEnabled", "'true' or 'false'", v => settings.DemoEnabled = ParseBool(v));
+            v => settings.SseHeartbeatInterval = SettingReader.AtLeast(SettingReader.ParseDuration(v), TimeSpan.FromSeconds(1)));
+        reader.Apply("DEMO_ENABLED", "DemoEnabled", "'true' or 'false'", v => settings.DemoEnabled = SettingReader.ParseBool(v));
         reader.Apply("DEMO_CHUNK_INTERVAL", "DemoChunkInterval", "a duration such as 00:00:00.020, at least 0",
-            v => settings.DemoChunkInterval = AtLeast(ParseDuration(v), TimeSpan.Zero));
+            v => settings.DemoChunkInterval = SettingReader.AtLeast(SettingReader.ParseDuration(v), TimeSpan.Zero));
+
+        settings.Security.Read(reader);
 
         reader.ThrowIfAnyInvalid();
         return settings;
-    }
-
-    private static TimeSpan AtLeast(TimeSpan value, TimeSpan minimum)
-    {
-        ArgumentOutOfRangeException.ThrowIfLessThan(value, minimum);
-        return value;
-    }
-
-    private static int ParseInt(string value) => int.Parse(value, NumberStyles.Integer, CultureInfo.InvariantCulture);
-
-    private static bool ParseBool(string value) => value.Trim().ToLowerInvariant() switch
-    {
-        "true" or "1" or "yes" => true,
-        "false" or "0" or "no" => false,
-        _ => throw new FormatException(),
-    };
-
-    private static TimeSpan ParseDuration(string value) =>
-        long.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var seconds)
-            ? TimeSpan.FromSeconds(seconds)
-            : TimeSpan.ParseExact(value, "c", CultureInfo.InvariantCulture);
-
-    private sealed class SettingReader(IConfiguration configuration)
-    {
-        private readonly List<string> _problems = [];
-
-        public void Apply(string variable, string sectionKey, string accepts, Action<string> apply, bool secret = false)
-        {
-            var value = configuration[variable] ?? configuration[$"{SectionName}:{sectionKey}"];
-            if (value is null)
-            {
-                return;
-            }
-
-            try
-            {
-                apply(value.Trim());
-            }
-            catch (Exception e) when (e is FormatException or OverflowException or ArgumentException)
-            {
-                var shown = secret ? "(hidden)" : $"'{value}'";
-                _problems.Add($"{variable} (HubStreams:{sectionKey}) = {shown} is not valid: expected {accepts}.");
-            }
-        }
-
-        public void ThrowIfAnyInvalid()
-        {
-            if (_problems.Count > 0)
-            {
-                throw new HubStreamsConfigurationException("Invalid configuration: " + string.Join(" ", _problems));
-            }
-        }
     }
 }
 

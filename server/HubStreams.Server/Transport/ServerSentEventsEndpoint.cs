@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using HubStreams.Server.Hosting;
+using HubStreams.Server.Security;
 using HubStreams.Streams;
 
 namespace HubStreams.Server.Transport;
@@ -14,14 +15,15 @@ namespace HubStreams.Server.Transport;
 internal static class ServerSentEventsEndpoint
 {
     public static async Task StreamAsync(string sessionId, string messageId, HttpContext context, StreamDelivery delivery,
-        HubStreamsSettings settings, long? fromOffset = null)
+        StreamAccess access, HubStreamsSettings settings, long? fromOffset = null)
     {
         var cancellationToken = context.RequestAborted;
         StreamDelivery.ClientSubscription subscription;
         try
         {
             var key = StreamKey.Create(sessionId, messageId);
-            subscription = await delivery.OpenAsync(key, ResumeOffset(context.Request, fromOffset), "sse", cancellationToken);
+            access.EnsureCanRead(context.User, sessionId);
+            subscription = await delivery.OpenAsync(key, ResumeOffset(context.Request, fromOffset), "sse", access.ExpiresAt(context.User), cancellationToken);
         }
         catch (StreamException e)
         {

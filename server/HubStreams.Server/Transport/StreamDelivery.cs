@@ -21,7 +21,12 @@ public sealed partial class StreamDelivery(
 
     /// <summary>Opens a subscription; a bad offset or unknown stream fails here, before anything is sent.</summary>
     /// <exception cref="StreamException">The request is refused, or the server is shutting down.</exception>
-    public async Task<ClientSubscription> OpenAsync(StreamKey key, long fromOffset, string transport, CancellationToken cancellationToken)
+    /// <param name="key">The stream.</param>
+    /// <param name="fromOffset">The first offset to deliver.</param>
+    /// <param name="transport">"hub" or "sse", for logs.</param>
+    /// <param name="notAfter">When the caller's token expires: the subscription ends then with <see cref="StreamErrorCode.AccessExpired"/>.</param>
+    /// <param name="cancellationToken">The client's cancellation.</param>
+    public async Task<ClientSubscription> OpenAsync(StreamKey key, long fromOffset, string transport, DateTimeOffset? notAfter, CancellationToken cancellationToken)
     {
         if (_lifetime.ApplicationStopping.IsCancellationRequested)
         {
@@ -29,7 +34,7 @@ public sealed partial class StreamDelivery(
         }
 
         var subscription = await streams.SubscribeAsync(key, fromOffset, cancellationToken);
-        return new ClientSubscription(this, subscription, fromOffset, transport);
+        return new ClientSubscription(this, subscription, fromOffset, transport, notAfter);
     }
 
     private static StreamException ShuttingDown(StreamKey key, long nextOffset) => new(StreamErrorCode.ServerShuttingDown,
@@ -42,9 +47,11 @@ public sealed partial class StreamDelivery(
         private readonly StreamSubscription _subscription;
         private readonly long _fromOffset;
         private readonly string _transport;
+        private readonly DateTimeOffset? _notAfter;
 
-        internal ClientSubscription(StreamDelivery owner, StreamSubscription subscription, long fromOffset, string transport)
+        internal ClientSubscription(StreamDelivery owner, StreamSubscription subscription, long fromOffset, string transport, DateTimeOffset? notAfter)
         {
+            _notAfter = notAfter;
             _owner = owner;
             _subscription = subscription;
             _fromOffset = fromOffset;
@@ -59,6 +66,13 @@ public sealed partial class StreamDelivery(
         {
             var stopping = _owner._lifetime.ApplicationStopping;
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, stopping);
+            using var expiry = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _owner._time);
+            if (_notAfter is { } notAfter)
+            {
+                expiry.CancelAfter(TimeSpan.FromTicks(Math.Max(0, (notAfter - _owner._time.GetUtcNow()).Ticks)));
+            }
+
+            using var expiryLink = expiry.Token.Register(static state => ((CancellationTokenSource)state!).Cancel(), linked);
             var key = _subscription.Key;
             var openedAt = _owner._time.GetUtcNow();
             var clock = Stopwatch.StartNew();
@@ -81,6 +95,12 @@ public sealed partial class StreamDelivery(
                     {
                         reason = StreamErrorCode.ServerShuttingDown.ToString();
                         throw ShuttingDown(key, NextOffset);
+                    }
+                    catch (OperationCanceledException) when (expiry.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+                    {
+                        reason = StreamErrorCode.AccessExpired.ToString();
+                        throw new StreamException(StreamErrorCode.AccessExpired,
+                            $"The access token expired: resume stream {key} at offset {NextOffset} with a fresh token.");
                     }
                     catch (OperationCanceledException)
                     {

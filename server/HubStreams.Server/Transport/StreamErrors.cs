@@ -38,12 +38,18 @@ internal static class StreamErrors
         }
     }
 
-    /// <summary>The HTTP status of a refusal: 400 bad input, 404 unknown stream, 409 stream state, 503 store away.</summary>
+    /// <summary>
+    /// The HTTP status of a refusal: 400 bad input, 401 token expired, 403 not granted, 404 unknown stream,
+    /// 409 stream state, 429 over a limit, 503 store away or server stopping.
+    /// </summary>
     public static int HttpStatus(StreamErrorCode code) => code switch
     {
         StreamErrorCode.StreamNotFound => StatusCodes.Status404NotFound,
         StreamErrorCode.StreamCompleted or StreamErrorCode.StreamFull or StreamErrorCode.StreamExists => StatusCodes.Status409Conflict,
         StreamErrorCode.StoreUnavailable or StreamErrorCode.ServerShuttingDown => StatusCodes.Status503ServiceUnavailable,
+        StreamErrorCode.AccessDenied => StatusCodes.Status403Forbidden,
+        StreamErrorCode.AccessExpired => StatusCodes.Status401Unauthorized,
+        StreamErrorCode.RateLimited or StreamErrorCode.TooManySubscriptions => StatusCodes.Status429TooManyRequests,
         _ => StatusCodes.Status400BadRequest,
     };
 

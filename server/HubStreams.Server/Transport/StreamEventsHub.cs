@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using HubStreams.Server.Security;
 using HubStreams.Streams;
 using Microsoft.AspNetCore.SignalR;
 
@@ -6,10 +7,33 @@ namespace HubStreams.Server.Transport;
 
 /// <summary>
 /// The SignalR hub at <c>/hubs/streams</c>. Every refused request comes back as a <see cref="HubException"/>
-/// that names the problem, and the connection stays open.
+/// whose message starts with the error code (<c>StreamNotFound: …</c>), and the connection stays open.
 /// </summary>
-public sealed class StreamEventsHub(StreamDelivery delivery, StreamAppender appender) : Hub<ISessionClient>
+public sealed class StreamEventsHub(StreamDelivery delivery, StreamAppender appender, StreamAccess access, ConnectionLimits limits)
+    : Hub<ISessionClient>
 {
+    private const string UserIdItem = "hubstreams.user";
+
+    /// <summary>Counts the connection against its user's cap (jwt mode).</summary>
+    public override Task OnConnectedAsync()
+    {
+        var userId = access.UserId(Context.User!);
+        StreamErrors.ForHub(() =>
+        {
+            limits.AddConnection(userId);
+            return true;
+        });
+        Context.Items[UserIdItem] = userId;
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Releases the connection's place in its user's cap.</summary>
+    public override Task OnDisconnectedAsync(Exception? exception)
+    {
+        limits.RemoveConnection(Context.Items[UserIdItem] as string);
+        return Task.CompletedTask;
+    }
+
     /// <summary>
     /// Every stored event with offset ≥ <paramref name="fromOffset"/>, then each new one as it is appended;
     /// ends right after <c>complete</c>. Cancelling the stream (or disconnecting) releases the reader at once.
@@ -17,8 +41,15 @@ public sealed class StreamEventsHub(StreamDelivery delivery, StreamAppender appe
     public async IAsyncEnumerable<StreamEvent> StreamEvents(
         string sessionId, string messageId, long fromOffset, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var key = StreamErrors.ForHub(() => StreamKey.Create(sessionId, messageId));
-        var subscription = await StreamErrors.ForHub(() => delivery.OpenAsync(key, fromOffset, "hub", cancellationToken));
+        var user = Context.User!;
+        var key = StreamErrors.ForHub(() =>
+        {
+            var key = StreamKey.Create(sessionId, messageId);
+            access.EnsureCanRead(user, sessionId);
+            return key;
+        });
+        using var lease = StreamErrors.ForHub(() => limits.OpenStream(Context.ConnectionId));
+        var subscription = await StreamErrors.ForHub(() => delivery.OpenAsync(key, fromOffset, "hub", access.ExpiresAt(user), cancellationToken));
         await using var events = subscription.GetAsyncEnumerator(cancellationToken);
         while (true)
         {
@@ -41,18 +72,27 @@ public sealed class StreamEventsHub(StreamDelivery delivery, StreamAppender appe
         }
     }
 
-    /// <summary>Stores one event and returns its offset.</summary>
-    public Task<long> AppendEvent(string sessionId, string messageId, StreamEvent streamEvent) =>
-        StreamErrors.ForHub(() => appender.AppendAsync(StreamKey.Create(sessionId, messageId), streamEvent, Context.ConnectionAborted));
+    /// <summary>Stores one event and returns its offset. Needs the producer role in jwt mode.</summary>
+    public Task<long> AppendEvent(string sessionId, string messageId, StreamEvent streamEvent) => StreamErrors.ForHub(() =>
+    {
+        var key = StreamKey.Create(sessionId, messageId);
+        access.EnsureCanAppend(Context.User!, ClientAddress, sessionId);
+        return appender.AppendAsync(key, streamEvent, Context.ConnectionAborted);
+    });
 
     /// <summary>Asks the producer of a message to stop; returns the offset of the <c>stop</c> event.</summary>
-    public Task<long> StopMessage(string sessionId, string messageId) =>
-        StreamErrors.ForHub(() => appender.RequestStopAsync(StreamKey.Create(sessionId, messageId), Context.ConnectionAborted));
+    public Task<long> StopMessage(string sessionId, string messageId) => StreamErrors.ForHub(() =>
+    {
+        var key = StreamKey.Create(sessionId, messageId);
+        access.EnsureCanStop(Context.User!, ClientAddress, sessionId);
+        return appender.RequestStopAsync(key, Context.ConnectionAborted);
+    });
 
     /// <summary>Receive <c>MessageStarted</c> and <c>MessageCompleted</c> for the session, whichever node the producer used.</summary>
     public Task JoinSession(string sessionId) => StreamErrors.ForHub(async () =>
     {
         StreamKey.ValidateId(sessionId, nameof(sessionId));
+        access.EnsureCanRead(Context.User!, sessionId);
         await Groups.AddToGroupAsync(Context.ConnectionId, StreamAppender.SessionGroup(sessionId), Context.ConnectionAborted);
         return true;
     });
@@ -64,4 +104,6 @@ public sealed class StreamEventsHub(StreamDelivery delivery, StreamAppender appe
         await Groups.RemoveFromGroupAsync(Context.ConnectionId, StreamAppender.SessionGroup(sessionId), Context.ConnectionAborted);
         return true;
     });
+
+    private string? ClientAddress => Context.GetHttpContext()?.Connection.RemoteIpAddress?.ToString();
 }

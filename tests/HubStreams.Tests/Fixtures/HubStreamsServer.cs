@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using HubStreams.Server.Hosting;
 using HubStreams.Streams;
 using Microsoft.AspNetCore.Builder;
@@ -39,12 +40,15 @@ public sealed class HubStreamsServer : IAsyncDisposable
         });
         builder.Configuration.AddInMemoryCollection(settings.Select(s => new KeyValuePair<string, string?>(s.Name, s.Value)));
         builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        var logs = new ConcurrentQueue<string>();
+        builder.Logging.SetMinimumLevel(LogLevel.Debug);
+        builder.Logging.AddFilter<Microsoft.Extensions.Logging.Console.ConsoleLoggerProvider>(level => level >= LogLevel.Warning);
+        builder.Logging.AddProvider(new CapturingLoggerProvider(logs));
         builder.AddHubStreams();
         var app = builder.Build();
         app.MapHubStreams();
         await app.StartAsync();
-        return new HubStreamsServer(app, new Uri(app.Urls.First()));
+        return new HubStreamsServer(app, new Uri(app.Urls.First())) { Logs = logs };
     }
 
     /// <summary>Starts a server in redis mode on the test Redis, under <paramref name="prefix"/>.</summary>
@@ -54,22 +58,60 @@ public sealed class HubStreamsServer : IAsyncDisposable
     public static Task<HubStreamsServer> StartRedisOnPortAsync(int port, RedisFixture redis, string prefix, params (string Name, string Value)[] more) =>
         StartOnPortAsync(port, [("STREAM_MANAGER_TYPE", "redis"), ("REDIS_ADDR", redis.Address), ("REDIS_PREFIX", prefix), .. more]);
 
-    public HubConnection CreateHubConnection() => new HubConnectionBuilder()
-        .WithUrl(new Uri(BaseAddress, "/hubs/streams"))
+    /// <summary>Everything the server logged, for tests that look for what must never be written.</summary>
+    public ConcurrentQueue<string> Logs { get; private set; } = new();
+
+    public HubConnection CreateHubConnection(string? token = null) => new HubConnectionBuilder()
+        .WithUrl(new Uri(BaseAddress, "/hubs/streams"), options =>
+        {
+            if (token is not null)
+            {
+                options.AccessTokenProvider = () => Task.FromResult<string?>(token);
+            }
+        })
         .Build();
 
-    public async Task<HubConnection> ConnectAsync()
+    public async Task<HubConnection> ConnectAsync(string? token = null)
     {
-        var connection = CreateHubConnection();
+        var connection = CreateHubConnection(token);
         await connection.StartAsync();
         return connection;
     }
 
-    public HttpClient CreateHttpClient() => new() { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+    public HttpClient CreateHttpClient(string? token = null)
+    {
+        var client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+        if (token is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        }
+
+        return client;
+    }
 
     public async ValueTask DisposeAsync()
     {
         await _app.StopAsync();
         await _app.DisposeAsync();
+    }
+}
+
+/// <summary>Keeps every log line (message and exception) in memory.</summary>
+internal sealed class CapturingLoggerProvider(ConcurrentQueue<string> lines) : ILoggerProvider
+{
+    public ILogger CreateLogger(string categoryName) => new CapturingLogger(categoryName, lines);
+
+    public void Dispose()
+    {
+    }
+
+    private sealed class CapturingLogger(string category, ConcurrentQueue<string> lines) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            lines.Enqueue($"{logLevel} {category}: {formatter(state, exception)} {exception}");
     }
 }

@@ -68,7 +68,7 @@ public sealed partial class MetricsAndHealthTests
         using var lifetime = new StoppingLifetime();
         var delivery = new StreamDelivery(streams, lifetime, TimeProvider.System, NullLogger<StreamDelivery>.Instance);
 
-        var error = await Assert.ThrowsAsync<StreamException>(() => delivery.OpenAsync(StreamKey.Create("s", "m"), 0, "hub", CancellationToken.None));
+        var error = await Assert.ThrowsAsync<StreamException>(() => delivery.OpenAsync(StreamKey.Create("s", "m"), 0, "hub", null, CancellationToken.None));
         Assert.Equal(StreamErrorCode.ServerShuttingDown, error.Code);
         Assert.Contains("another node", error.Message, StringComparison.Ordinal);
     }

@@ -1,0 +1,75 @@
+using System.Text;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.IdentityModel.Tokens;
+
+namespace HubStreams.Server.Security;
+
+/// <summary>Registers authentication (JWT bearer in jwt mode), the streams policy, the access rules and limits.</summary>
+internal static class SecurityRegistration
+{
+    /// <summary>The policy every stream operation needs: an authenticated caller in jwt mode, anyone otherwise.</summary>
+    public const string StreamsPolicy = "streams";
+
+    /// <summary>Where browsers may send the token as <c>access_token</c> (WebSockets cannot carry headers).</summary>
+    public const string HubPath = "/hubs/streams";
+
+    public static IServiceCollection AddHubStreamsSecurity(this IServiceCollection services, SecuritySettings security)
+    {
+        services.AddSingleton(security);
+        services.AddSingleton<StreamAccess>();
+        services.AddSingleton<ConnectionLimits>();
+
+        if (security.EffectiveMode != AuthMode.Jwt)
+        {
+            services.AddAuthentication();
+            services.AddAuthorizationBuilder().AddPolicy(StreamsPolicy, policy => policy.RequireAssertion(_ => true));
+            return services;
+        }
+
+        services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer(options =>
+        {
+            options.MapInboundClaims = false;
+            if (security.JwtAuthority is not null)
+            {
+                options.Authority = security.JwtAuthority;
+            }
+
+            options.TokenValidationParameters = new TokenValidationParameters
+            {
+                ValidateIssuer = true,
+                ValidIssuer = security.JwtIssuer,
+                ValidateAudience = true,
+                ValidAudience = security.JwtAudience,
+                ValidateLifetime = true,
+                RequireExpirationTime = true,
+                ClockSkew = TimeSpan.FromSeconds(30),
+                NameClaimType = "sub",
+                RoleClaimType = StreamAccess.RoleClaim,
+            };
+            if (security.JwtKey is not null)
+            {
+                options.TokenValidationParameters.IssuerSigningKey = new SymmetricSecurityKey(Encoding.UTF8.GetBytes(security.JwtKey));
+                options.TokenValidationParameters.ValidAlgorithms = [SecurityAlgorithms.HmacSha256];
+            }
+
+            options.Events = new JwtBearerEvents
+            {
+                // SignalR's documented way for browsers: the token in the query string, on the hub's path only.
+                OnMessageReceived = context =>
+                {
+                    var token = context.Request.Query["access_token"];
+                    if (!string.IsNullOrEmpty(token) && context.HttpContext.Request.Path.StartsWithSegments(HubPath, StringComparison.Ordinal))
+                    {
+                        context.Token = token;
+                    }
+
+                    return Task.CompletedTask;
+                },
+            };
+        });
+        services.AddAuthorizationBuilder().AddPolicy(StreamsPolicy, policy => policy
+            .AddAuthenticationSchemes(JwtBearerDefaults.AuthenticationScheme)
+            .RequireAuthenticatedUser());
+        return services;
+    }
+}

@@ -1,0 +1,102 @@
+using System.Text;
+using HubStreams.Server.Hosting;
+
+namespace HubStreams.Server.Security;
+
+/// <summary>How callers prove who they are.</summary>
+public enum AuthMode
+{
+    /// <summary>No authentication: every caller may do everything. For development, or behind a trusted gateway.</summary>
+    None,
+    /// <summary>JWT bearer tokens: a <c>sessions</c> claim grants reading, the <c>producer</c> role grants appending.</summary>
+    Jwt,
+}
+
+/// <summary>Authentication and the limits that keep one caller from taking the server down.</summary>
+public sealed class SecuritySettings
+{
+    /// <summary>The shortest HS256 key accepted, in bytes.</summary>
+    public const int MinKeyBytes = 32;
+
+    /// <summary>
+    /// <c>AUTH_MODE</c>: <c>none</c> or <c>jwt</c>. Null when not set: Development then runs with <c>none</c>,
+    /// and Production refuses to start, so nobody deploys an open server by accident.
+    /// </summary>
+    public AuthMode? Mode { get; set; }
+
+    /// <summary>The mode in force: <see cref="Mode"/>, or <see cref="AuthMode.None"/> when it is not set.</summary>
+    public AuthMode EffectiveMode => Mode ?? AuthMode.None;
+
+    /// <summary><c>AUTH_JWT_KEY</c>: the HS256 shared secret, at least 32 bytes. Never logged.</summary>
+    public string? JwtKey { get; set; }
+
+    /// <summary><c>AUTH_JWT_AUTHORITY</c>: an OpenID Connect authority whose discovery document gives the signing keys.</summary>
+    public string? JwtAuthority { get; set; }
+
+    /// <summary><c>AUTH_JWT_ISSUER</c>: the <c>iss</c> a token must carry.</summary>
+    public string? JwtIssuer { get; set; }
+
+    /// <summary><c>AUTH_JWT_AUDIENCE</c>: the <c>aud</c> a token must carry.</summary>
+    public string? JwtAudience { get; set; }
+
+    /// <summary><c>LIMIT_SUBSCRIPTIONS_PER_CONNECTION</c>: concurrent hub streams on one connection. Default 16.</summary>
+    public int MaxSubscriptionsPerConnection { get; set; } = 16;
+
+    /// <summary><c>LIMIT_CONNECTIONS_PER_USER</c>: concurrent hub connections of one user (<c>sub</c>) on one node, in jwt mode. Default 32.</summary>
+    public int MaxConnectionsPerUser { get; set; } = 32;
+
+    /// <summary><c>LIMIT_APPENDS_PER_SECOND</c>: sustained appends per producer (user, or client address without auth). Default 1000.</summary>
+    public int AppendsPerSecond { get; set; } = 1000;
+
+    /// <summary><c>LIMIT_APPEND_BURST</c>: appends a producer may make at once above the sustained rate. Default 2000.</summary>
+    public int AppendBurst { get; set; } = 2000;
+
+    internal void Read(SettingReader reader)
+    {
+        reader.Apply("AUTH_MODE", "AuthMode", "'none' or 'jwt'", v => Mode = v.ToLowerInvariant() switch
+        {
+            "none" => AuthMode.None,
+            "jwt" => AuthMode.Jwt,
+            _ => throw new FormatException(),
+        });
+        reader.Apply("AUTH_JWT_KEY", "AuthJwtKey", $"an HS256 secret of at least {MinKeyBytes} bytes", v =>
+        {
+            if (Encoding.UTF8.GetByteCount(v) < MinKeyBytes)
+            {
+                throw new FormatException();
+            }
+
+            JwtKey = v;
+        }, secret: true);
+        reader.Apply("AUTH_JWT_AUTHORITY", "AuthJwtAuthority", "an https URL", v =>
+            JwtAuthority = Uri.TryCreate(v, UriKind.Absolute, out var uri) && uri.Scheme is "https" or "http" ? v : throw new FormatException());
+        reader.Apply("AUTH_JWT_ISSUER", "AuthJwtIssuer", "the issuer tokens carry", v => JwtIssuer = v);
+        reader.Apply("AUTH_JWT_AUDIENCE", "AuthJwtAudience", "the audience tokens carry", v => JwtAudience = v);
+        reader.Apply("LIMIT_SUBSCRIPTIONS_PER_CONNECTION", "LimitSubscriptionsPerConnection", "an integer 1 or more",
+            v => MaxSubscriptionsPerConnection = SettingReader.ParsePositiveInt(v));
+        reader.Apply("LIMIT_CONNECTIONS_PER_USER", "LimitConnectionsPerUser", "an integer 1 or more",
+            v => MaxConnectionsPerUser = SettingReader.ParsePositiveInt(v));
+        reader.Apply("LIMIT_APPENDS_PER_SECOND", "LimitAppendsPerSecond", "an integer 1 or more",
+            v => AppendsPerSecond = SettingReader.ParsePositiveInt(v));
+        reader.Apply("LIMIT_APPEND_BURST", "LimitAppendBurst", "an integer 1 or more",
+            v => AppendBurst = SettingReader.ParsePositiveInt(v));
+
+        if (Mode == AuthMode.Jwt)
+        {
+            if (JwtKey is null && JwtAuthority is null && !reader.IsSet("AUTH_JWT_KEY", "AuthJwtKey"))
+            {
+                reader.AddProblem("AUTH_MODE=jwt needs AUTH_JWT_KEY (an HS256 secret) or AUTH_JWT_AUTHORITY (OpenID Connect discovery).");
+            }
+
+            if (JwtIssuer is null)
+            {
+                reader.AddProblem("AUTH_MODE=jwt needs AUTH_JWT_ISSUER.");
+            }
+
+            if (JwtAudience is null)
+            {
+                reader.AddProblem("AUTH_MODE=jwt needs AUTH_JWT_AUDIENCE.");
+            }
+        }
+    }
+}

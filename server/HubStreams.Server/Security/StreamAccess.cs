@@ -1,0 +1,107 @@
+using System.Globalization;
+using System.Security.Claims;
+using System.Threading.RateLimiting;
+using HubStreams.Streams;
+
+namespace HubStreams.Server.Security;
+
+/// <summary>
+/// Who may do what, the same for the hub, HTTP and SSE. With <c>AUTH_MODE=jwt</c>: a token's <c>sessions</c>
+/// claim (a JSON array of ids, or <c>"*"</c>) grants reading those sessions, joining them and asking them to
+/// stop; appending also needs the role <c>producer</c> (the <c>role</c> claim). A refusal never says whether the
+/// stream exists. Appends and stop requests are rate-limited per producer in every mode.
+/// </summary>
+public sealed class StreamAccess : IDisposable
+{
+    /// <summary>The claim that lists the sessions a token may read.</summary>
+    public const string SessionsClaim = "sessions";
+
+    /// <summary>The claim type of roles.</summary>
+    public const string RoleClaim = "role";
+
+    /// <summary>The role needed to append.</summary>
+    public const string ProducerRole = "producer";
+
+    private readonly SecuritySettings _settings;
+    private readonly PartitionedRateLimiter<string> _appendLimiter;
+
+    /// <summary>Creates the access rules and the per-producer append limiter.</summary>
+    public StreamAccess(SecuritySettings settings)
+    {
+        _settings = settings;
+        _appendLimiter = PartitionedRateLimiter.Create<string, string>(producer => RateLimitPartition.GetTokenBucketLimiter(producer,
+            _ => new TokenBucketRateLimiterOptions
+            {
+                TokenLimit = settings.AppendBurst,
+                TokensPerPeriod = settings.AppendsPerSecond,
+                ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+                QueueLimit = 0,
+                AutoReplenishment = true,
+            }));
+    }
+
+    /// <summary>Whether tokens are checked at all.</summary>
+    public bool Enabled => _settings.EffectiveMode == AuthMode.Jwt;
+
+    /// <summary>Refuses unless <paramref name="user"/> may read <paramref name="sessionId"/>.</summary>
+    public void EnsureCanRead(ClaimsPrincipal user, string sessionId)
+    {
+        if (Enabled && !Grants(user, sessionId))
+        {
+            throw Denied(sessionId);
+        }
+    }
+
+    /// <summary>
+    /// Refuses unless <paramref name="user"/> may append to <paramref name="sessionId"/> (producer role and the
+    /// session granted) and is within its rate. <paramref name="clientAddress"/> identifies the producer without auth.
+    /// </summary>
+    public void EnsureCanAppend(ClaimsPrincipal user, string? clientAddress, string sessionId)
+    {
+        if (Enabled && !(user.HasClaim(RoleClaim, ProducerRole) && Grants(user, sessionId)))
+        {
+            throw new StreamException(StreamErrorCode.AccessDenied,
+                $"Appending to session {sessionId} needs a token with the '{ProducerRole}' role that grants the session.");
+        }
+
+        EnsureWithinRate(user, clientAddress);
+    }
+
+    /// <summary>Refuses a stop request unless the caller may read the session, and within its rate.</summary>
+    public void EnsureCanStop(ClaimsPrincipal user, string? clientAddress, string sessionId)
+    {
+        EnsureCanRead(user, sessionId);
+        EnsureWithinRate(user, clientAddress);
+    }
+
+    /// <summary>When the caller's token expires (its <c>exp</c>), or null without one.</summary>
+    public DateTimeOffset? ExpiresAt(ClaimsPrincipal user) =>
+        Enabled && long.TryParse(user.FindFirst("exp")?.Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var exp)
+            ? DateTimeOffset.FromUnixTimeSeconds(exp)
+            : null;
+
+    /// <summary>Who the caller is, for per-user limits: the token's subject, or null without auth.</summary>
+    public string? UserId(ClaimsPrincipal user) => Enabled ? user.FindFirst("sub")?.Value ?? user.Identity?.Name : null;
+
+    /// <inheritdoc />
+    public void Dispose() => _appendLimiter.Dispose();
+
+    private static bool Grants(ClaimsPrincipal user, string sessionId) =>
+        user.Identity?.IsAuthenticated == true
+        && user.FindAll(SessionsClaim).Any(claim => claim.Value == "*" || claim.Value == sessionId);
+
+    private static StreamException Denied(string sessionId) => new(StreamErrorCode.AccessDenied,
+        $"The token does not grant session {sessionId}.");
+
+    private void EnsureWithinRate(ClaimsPrincipal user, string? clientAddress)
+    {
+        var producer = UserId(user) ?? clientAddress ?? "anonymous";
+        using var lease = _appendLimiter.AttemptAcquire(producer);
+        if (!lease.IsAcquired)
+        {
+            throw new StreamException(StreamErrorCode.RateLimited,
+                $"Too many appends: a producer may make {_settings.AppendsPerSecond} per second, {_settings.AppendBurst} at once " +
+                "(LIMIT_APPENDS_PER_SECOND, LIMIT_APPEND_BURST). Slow down and retry.");
+        }
+    }
+}
