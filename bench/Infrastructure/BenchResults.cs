@@ -1,0 +1,173 @@
+using System.Globalization;
+using System.Reflection;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json;
+using HubStreams.Bench.Scenarios;
+using Spectre.Console;
+
+namespace HubStreams.Bench.Infrastructure;
+
+/// <summary>A goal of the project, checked against this run's own figures.</summary>
+internal sealed record Goal(string Name, string Target, string Measured, bool Holds);
+
+/// <summary>Everything one run measured, and how it is shown: tables, results/latest.json, RESULTS.md.</summary>
+internal sealed class BenchResults(bool quick)
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+
+    public List<LatencyScenario.Row> Latency { get; } = [];
+    public List<ThroughputScenario.Row> Throughput { get; } = [];
+    public List<FanoutScenario.Row> Fanout { get; } = [];
+    public List<IdleScenario.Row> Idle { get; } = [];
+    public List<ResumeScenario.Row> Resume { get; } = [];
+
+    public List<Goal> Goals()
+    {
+        var goals = new List<Goal>();
+        foreach (var (mode, limit) in new[] { ("Memory", 2.0), ("Redis", 5.0) })
+        {
+            var ours = Latency.FirstOrDefault(r => r.Mode == mode && r.Rate == 200 && r.Target == "HubStreams");
+            var polling = Latency.FirstOrDefault(r => r.Mode == mode && r.Rate == 200 && r.Target == "Polling");
+            if (ours is not null)
+            {
+                goals.Add(new Goal($"latency p99 at 200 ev/s ({mode.ToLowerInvariant()})", $"≤ {limit} ms", $"{ours.P99Ms:F2} ms", ours.P99Ms <= limit));
+            }
+
+            if (ours is not null && polling is not null)
+            {
+                var ratio = polling.P99Ms / ours.P99Ms;
+                goals.Add(new Goal($"latency p99 vs polling at 200 ev/s ({mode.ToLowerInvariant()})", "≥ 20× lower", $"{ratio:F1}× lower", ratio >= 20));
+            }
+        }
+
+        if (Throughput.FirstOrDefault(r => r.Mode == "Redis" && r.Producers == 64) is { Ratio: { } tp })
+        {
+            goals.Add(new Goal("throughput, redis, 64 producers", "≥ 1.0× redis-benchmark RPUSH -c 64", $"{tp:F2}×", tp >= 1.0));
+        }
+
+        foreach (var mode in new[] { "Memory", "Redis" })
+        {
+            var ours = Fanout.FirstOrDefault(r => r.Mode == mode && r.Connections == 1000 && r.Layout == "shared" && r.Target == "HubStreams");
+            var raw = Fanout.FirstOrDefault(r => r.Mode == mode && r.Connections == 1000 && r.Layout == "shared" && r.Target == "Raw");
+            if (ours is not null && raw is not null && raw.DeliveredPerSecond > 0)
+            {
+                var ratio = ours.DeliveredPerSecond / raw.DeliveredPerSecond;
+                goals.Add(new Goal($"fanout, 1,000 connections, shared stream ({mode.ToLowerInvariant()})", "≥ 0.8× raw SignalR", $"{ratio:F2}×", ratio >= 0.8));
+            }
+        }
+
+        var idleOurs = Idle.FirstOrDefault(r => r.Mode == "Redis" && r.Target == "HubStreams");
+        var idlePolling = Idle.FirstOrDefault(r => r.Mode == "Redis" && r.Target == "Polling");
+        if (idleOurs?.RedisCommandsPerSecond is { } ours2 && idlePolling?.RedisCommandsPerSecond is { } polling2 && polling2 > 0)
+        {
+            var share = ours2 / polling2;
+            goals.Add(new Goal("idle Redis commands/s vs polling", "≤ 1 %", $"{share:P3}", share <= 0.01));
+        }
+
+        return goals;
+    }
+
+    public void Print()
+    {
+        Show("Latency (append to receipt, one subscriber)", ["mode", "target", "ev/s", "received", "p50 ms", "p90 ms", "p99 ms", "max ms"],
+            Latency.Select(r => new[] { r.Mode, r.Target, N(r.Rate), $"{r.Received}/{r.Sent}", F(r.P50Ms), F(r.P90Ms), F(r.P99Ms), F(r.MaxMs) }));
+        Show("Throughput (appends/s through IStreamManager, 200-byte events)", ["mode", "producers", "appends/s", "redis-benchmark rpush", "pipelined (-P 16)", "ratio"],
+            Throughput.Select(r => new[] { r.Mode, N(r.Producers), N(r.AppendsPerSecond), N(r.RedisBenchmarkRpush), N(r.RedisBenchmarkRpushPipelined), r.Ratio is { } x ? $"{x:F2}×" : "—" }));
+        Show("Fan-out (one node)", ["mode", "connections", "streams", "target", "delivered/s", "p50 ms", "p99 ms", "server KiB/conn"],
+            Fanout.Select(r => new[] { r.Mode, N(r.Connections), r.Layout, r.Target, N(r.DeliveredPerSecond), F(r.P50Ms), F(r.P99Ms), F(r.MemoryPerConnectionKiB) }));
+        Show("Idle subscribers", ["mode", "target", "subscribers", "Redis cmd/s", "per subscriber/s", "server CPU %"],
+            Idle.Select(r => new[] { r.Mode, r.Target, N(r.Subscribers), N(r.RedisCommandsPerSecond), r.RedisCommandsPerSubscriberPerSecond is { } x ? x.ToString("F5", CultureInfo.InvariantCulture) : "—", F(r.ServerCpuPercent) }));
+        Show("Resume (time to first event, 10 before the end)", ["mode", "stream length", "samples", "median ms", "max ms"],
+            Resume.Select(r => new[] { r.Mode, N(r.StreamLength), N(r.Samples), F(r.MedianMs), F(r.MaxMs) }));
+        Show("Goals", ["goal", "target", "measured", "holds"], Goals().Select(g => new[] { g.Name, g.Target, g.Measured, g.Holds ? "yes" : "NO" }));
+    }
+
+    public async Task SaveAsync(string benchDirectory, DateTimeOffset started)
+    {
+        var resultsDirectory = Path.Combine(benchDirectory, "results");
+        Directory.CreateDirectory(resultsDirectory);
+        var document = new
+        {
+            machine = Machine(started),
+            scenarios = new { latency = Latency, throughput = Throughput, fanout = Fanout, idle = Idle, resume = Resume },
+            goals = Goals(),
+        };
+        await File.WriteAllTextAsync(Path.Combine(resultsDirectory, "latest.json"), JsonSerializer.Serialize(document, Json));
+        await File.AppendAllTextAsync(Path.Combine(benchDirectory, "RESULTS.md"), Markdown(started));
+    }
+
+    private object Machine(DateTimeOffset started) => new
+    {
+        date = started.ToString("u", CultureInfo.InvariantCulture),
+        quick,
+        cores = Environment.ProcessorCount,
+        memoryGiB = Math.Round(GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1024.0 * 1024 * 1024), 1),
+        cpu = File.Exists("/proc/cpuinfo") ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':')[1].Trim() : null,
+        os = RuntimeInformation.OSDescription,
+        runtime = RuntimeInformation.FrameworkDescription,
+        version = Assembly.GetExecutingAssembly().GetName().Version?.ToString(),
+    };
+
+    private string Markdown(DateTimeOffset started)
+    {
+        var md = new StringBuilder();
+        md.AppendLine(CultureInfo.InvariantCulture, $"\n## {started:yyyy-MM-dd HH:mm} UTC — {(quick ? "quick" : "full")} run, {Environment.ProcessorCount} cores\n");
+        Table(md, ["mode", "target", "ev/s", "p50 ms", "p90 ms", "p99 ms", "max ms"],
+            Latency.Select(r => new[] { r.Mode, r.Target, N(r.Rate), F(r.P50Ms), F(r.P90Ms), F(r.P99Ms), F(r.MaxMs) }));
+        Table(md, ["mode", "producers", "appends/s", "redis-benchmark rpush", "pipelined", "ratio"],
+            Throughput.Select(r => new[] { r.Mode, N(r.Producers), N(r.AppendsPerSecond), N(r.RedisBenchmarkRpush), N(r.RedisBenchmarkRpushPipelined), r.Ratio is { } x ? $"{x:F2}×" : "—" }));
+        Table(md, ["mode", "connections", "streams", "target", "delivered/s", "p99 ms", "KiB/conn"],
+            Fanout.Select(r => new[] { r.Mode, N(r.Connections), r.Layout, r.Target, N(r.DeliveredPerSecond), F(r.P99Ms), F(r.MemoryPerConnectionKiB) }));
+        Table(md, ["mode", "target", "subscribers", "Redis cmd/s", "server CPU %"],
+            Idle.Select(r => new[] { r.Mode, r.Target, N(r.Subscribers), N(r.RedisCommandsPerSecond), F(r.ServerCpuPercent) }));
+        Table(md, ["mode", "stream length", "median ms", "max ms"],
+            Resume.Select(r => new[] { r.Mode, N(r.StreamLength), F(r.MedianMs), F(r.MaxMs) }));
+        Table(md, ["goal", "target", "measured", "holds"], Goals().Select(g => new[] { g.Name, g.Target, g.Measured, g.Holds ? "yes" : "**no**" }));
+        return md.ToString();
+    }
+
+    private static void Table(StringBuilder md, string[] header, IEnumerable<string[]> rows)
+    {
+        var list = rows.ToList();
+        if (list.Count == 0)
+        {
+            return;
+        }
+
+        md.AppendLine("| " + string.Join(" | ", header) + " |");
+        md.AppendLine("|" + string.Concat(header.Select(_ => "---|")));
+        foreach (var row in list)
+        {
+            md.AppendLine("| " + string.Join(" | ", row) + " |");
+        }
+
+        md.AppendLine();
+    }
+
+    private static void Show(string title, string[] header, IEnumerable<string[]> rows)
+    {
+        var list = rows.ToList();
+        if (list.Count == 0)
+        {
+            return;
+        }
+
+        var table = new Table { Title = new TableTitle(title) };
+        foreach (var column in header)
+        {
+            table.AddColumn(column);
+        }
+
+        foreach (var row in list)
+        {
+            table.AddRow(row.Select(Markup.Escape).ToArray());
+        }
+
+        AnsiConsole.Write(table);
+    }
+
+    private static string N(double? value) => value is { } v ? v.ToString("N0", CultureInfo.InvariantCulture) : "—";
+
+    private static string F(double value) => value.ToString("F2", CultureInfo.InvariantCulture);
+}

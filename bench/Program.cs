@@ -1,0 +1,62 @@
+using HubStreams.Bench.Infrastructure;
+using HubStreams.Bench.Scenarios;
+using Spectre.Console;
+
+// dotnet run -c Release --project bench -- [latency|throughput|fanout|idle|resume …] [--quick]
+if (args.FirstOrDefault() == BenchHost.Argument)
+{
+    return await BenchHost.RunAsync(args[1..]);
+}
+
+string[] known = ["latency", "throughput", "fanout", "idle", "resume"];
+var quick = args.Contains("--quick");
+var unknown = args.Where(a => a != "--quick" && !known.Contains(a)).ToList();
+if (unknown.Count > 0)
+{
+    AnsiConsole.MarkupLine($"[red]Unknown argument(s): {Markup.Escape(string.Join(", ", unknown))}.[/] Scenarios: {string.Join(", ", known)}; option: --quick.");
+    return 2;
+}
+
+var scenarios = args.Where(known.Contains).DefaultIfEmpty().All(a => a is null) ? known : args.Where(known.Contains).ToArray();
+var started = DateTimeOffset.UtcNow;
+var results = new BenchResults(quick);
+var benchDirectory = FindBenchDirectory();
+
+await AnsiConsole.Status().StartAsync("starting", async context =>
+{
+    var run = new BenchRun(quick, status =>
+    {
+        context.Status(Markup.Escape($"{DateTimeOffset.UtcNow - started:mm\\:ss} {status}"));
+        Console.Error.WriteLine($"{DateTimeOffset.UtcNow - started:mm\\:ss} {status}");
+    });
+    foreach (var mode in new[] { StoreMode.Memory, StoreMode.Redis })
+    {
+        run.Mode = mode;
+        await using var redis = mode == StoreMode.Redis ? await BenchRedis.StartAsync() : null;
+        run.Redis = redis;
+        await using var server = await BenchServer.StartAsync(mode, redis);
+        run.Server = server;
+        if (scenarios.Contains("latency")) results.Latency.AddRange(await LatencyScenario.RunAsync(run));
+        if (scenarios.Contains("throughput")) results.Throughput.AddRange(await ThroughputScenario.RunAsync(run));
+        if (scenarios.Contains("fanout")) results.Fanout.AddRange(await FanoutScenario.RunAsync(run));
+        if (scenarios.Contains("idle")) results.Idle.AddRange(await IdleScenario.RunAsync(run));
+        if (scenarios.Contains("resume")) results.Resume.AddRange(await ResumeScenario.RunAsync(run));
+    }
+});
+
+results.Print();
+await results.SaveAsync(benchDirectory, started);
+AnsiConsole.MarkupLine($"Finished in {DateTimeOffset.UtcNow - started:mm\\:ss}. Wrote {Markup.Escape(Path.Combine(benchDirectory, "results", "latest.json"))} and appended to RESULTS.md.");
+return 0;
+
+// The bench/ folder of the checkout, whatever the working directory.
+static string FindBenchDirectory()
+{
+    var directory = new DirectoryInfo(AppContext.BaseDirectory);
+    while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "HubStreams.Bench.csproj")))
+    {
+        directory = directory.Parent;
+    }
+
+    return directory?.FullName ?? Directory.GetCurrentDirectory();
+}

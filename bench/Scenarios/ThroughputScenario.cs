@@ -1,0 +1,126 @@
+using System.Diagnostics;
+using System.Globalization;
+using HubStreams.Bench.Infrastructure;
+using HubStreams.Streams;
+using HubStreams.Streams.Memory;
+using HubStreams.Streams.Redis;
+using Microsoft.Extensions.Logging.Abstractions;
+using StackExchange.Redis;
+
+namespace HubStreams.Bench.Scenarios;
+
+/// <summary>
+/// Appends per second through IStreamManager with 1, 8 and 64 concurrent producers and 200-byte events,
+/// against redis-benchmark RPUSH at the same concurrency and size, not pipelined and pipelined (16).
+/// </summary>
+internal static class ThroughputScenario
+{
+    public sealed record Row(string Mode, int Producers, double AppendsPerSecond, double? RedisBenchmarkRpush, double? RedisBenchmarkRpushPipelined, double? Ratio);
+
+    // 200 bytes of stored JSON: {"type":"answer","content":"xxx…","done":false,"timestamp":"…"}.
+    private static readonly string Content = new('x', 200 - 83);
+
+    public static async Task<List<Row>> RunAsync(BenchRun run)
+    {
+        var options = new StreamOptions { MaxEvents = 1_000_000 };
+        ConnectionMultiplexer? connection = null;
+        IStreamManager manager;
+        if (run.Redis is { } redis)
+        {
+            connection = await ConnectionMultiplexer.ConnectAsync(redis.Address);
+            manager = new RedisStreamManager(connection, options, new RedisStreamOptions { Prefix = $"bench:tp:{Guid.NewGuid():N}" },
+                NullLogger<RedisStreamManager>.Instance);
+        }
+        else
+        {
+            manager = new MemoryStreamManager(options);
+        }
+
+        var rows = new List<Row>();
+        try
+        {
+            foreach (var producers in new[] { 1, 8, 64 })
+            {
+                run.Report($"throughput: {producers} producers through IStreamManager");
+                var perSecond = await AppendAsFastAsPossibleAsync(manager, producers, run.Window(2, 10));
+                double? plain = null, pipelined = null;
+                if (run.Redis is { } r)
+                {
+                    run.Report($"throughput: redis-benchmark rpush -c {producers}");
+                    plain = await RedisBenchmarkAsync(r, producers, pipeline: 1, run.Quick);
+                    pipelined = await RedisBenchmarkAsync(r, producers, pipeline: 16, run.Quick);
+                }
+
+                rows.Add(new Row(run.Mode.ToString(), producers, perSecond, plain, pipelined, plain is > 0 ? perSecond / plain : null));
+            }
+        }
+        finally
+        {
+            switch (manager)
+            {
+                case IAsyncDisposable disposable: await disposable.DisposeAsync(); break;
+                case IDisposable disposable: disposable.Dispose(); break;
+            }
+
+            if (connection is not null)
+            {
+                await connection.DisposeAsync();
+            }
+        }
+
+        return rows;
+    }
+
+    private static async Task<double> AppendAsFastAsPossibleAsync(IStreamManager manager, int producers, TimeSpan duration)
+    {
+        long total = 0;
+        var clock = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, producers).Select(p => Task.Run(async () =>
+        {
+            var streamEvent = new StreamEvent { Type = EventTypes.Answer, Content = Content, Timestamp = DateTimeOffset.UnixEpoch };
+            var key = StreamKey.Create("throughput", $"p{p}-{Guid.NewGuid():N}");
+            long mine = 0;
+            while (clock.Elapsed < duration)
+            {
+                if (mine > 0 && mine % 500_000 == 0)
+                {
+                    key = StreamKey.Create("throughput", $"p{p}-{Guid.NewGuid():N}");
+                }
+
+                await manager.AppendAsync(key, streamEvent);
+                mine++;
+            }
+
+            Interlocked.Add(ref total, mine);
+        })));
+        return total / clock.Elapsed.TotalSeconds;
+    }
+
+    private static async Task<double> RedisBenchmarkAsync(BenchRedis redis, int clients, int pipeline, bool quick)
+    {
+        var requests = (clients, pipeline, quick) switch
+        {
+            (1, 1, true) => 30_000,
+            (_, 1, true) => 150_000,
+            (_, _, true) => 500_000,
+            (1, 1, false) => 150_000,
+            (_, 1, false) => 600_000,
+            _ => 2_000_000,
+        };
+        var start = new ProcessStartInfo("redis-benchmark") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in new[]
+                 {
+                     "-h", "127.0.0.1", "-p", ChildProcess.Invariant(redis.Port), "-t", "rpush", "-c", ChildProcess.Invariant(clients),
+                     "-n", ChildProcess.Invariant(requests), "-d", "200", "-P", ChildProcess.Invariant(pipeline), "--csv",
+                 })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(start)!;
+        var output = await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        var line = output.Split('\n').First(l => l.StartsWith("\"RPUSH\"", StringComparison.Ordinal));
+        return double.Parse(line.Split(',')[1].Trim('"'), CultureInfo.InvariantCulture);
+    }
+}
