@@ -26,14 +26,12 @@ public interface IStreamManager
     Task<StreamPage> ReadAsync(StreamKey key, long fromOffset, int maxCount = int.MaxValue, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Completes when the stream may have changed for a reader that has read everything before
-    /// <paramref name="offset"/>: an event was stored at <paramref name="offset"/> or later, or the stream
-    /// expired. The caller then reads again; a wake-up with nothing new is possible and harmless.
-    /// No polling: the wait is woken by the append itself.
+    /// Starts watching a stream: every append from now on is noticed by the watch. Watch first, then read, then
+    /// wait on the watch: nothing appended in between is missed, and no reader ever polls.
     /// </summary>
-    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled; the waiter is released.</exception>
-    Task WaitAsync(StreamKey key, long offset, CancellationToken cancellationToken);
+    /// <exception cref="StreamException">The store is unavailable.</exception>
+    Task<IStreamWatch> WatchAsync(StreamKey key, CancellationToken cancellationToken = default);
 
-    /// <summary>The number of readers waiting in <see cref="WaitAsync"/> right now, on this process.</summary>
+    /// <summary>The number of open watches on this process: one per reader following a stream.</summary>
     int LiveWaiters { get; }
 }

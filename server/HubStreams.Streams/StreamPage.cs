@@ -4,4 +4,8 @@ namespace HubStreams.Streams;
 /// <param name="Events">The events read, in offset order, starting at the requested offset.</param>
 /// <param name="NextOffset">The offset to read from next: the offset after the last event returned.</param>
 /// <param name="Completed">Whether the stream holds its <c>complete</c> event (nothing more will come).</param>
-public sealed record StreamPage(IReadOnlyList<StreamEvent> Events, long NextOffset, bool Completed);
+public sealed record StreamPage(IReadOnlyList<StreamEvent> Events, long NextOffset, bool Completed)
+{
+    /// <summary>Whether the read reached the end of the stream as it was then: nothing more was stored.</summary>
+    public bool ReachedEnd { get; init; }
+}

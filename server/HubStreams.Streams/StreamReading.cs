@@ -9,15 +9,24 @@ public static class StreamReading
     public const int BatchSize = 500;
 
     /// <summary>
-    /// Opens a subscription at <paramref name="fromOffset"/>: the first read happens here, so a bad offset or
-    /// an unknown stream fails now, before a transport commits to a response.
+    /// Opens a subscription at <paramref name="fromOffset"/>: it starts watching the stream, then reads, so a bad
+    /// offset or an unknown stream fails here, before a transport commits to a response.
     /// </summary>
     /// <exception cref="StreamException">An invalid offset, or the stream is unknown or expired at an offset above 0.</exception>
     public static async Task<StreamSubscription> SubscribeAsync(
         this IStreamManager manager, StreamKey key, long fromOffset, CancellationToken cancellationToken = default)
     {
-        var firstPage = await manager.ReadAsync(key, fromOffset, BatchSize, cancellationToken);
-        return new StreamSubscription(manager, key, firstPage);
+        var watch = await manager.WatchAsync(key, cancellationToken);
+        try
+        {
+            var firstPage = await manager.ReadAsync(key, fromOffset, BatchSize, cancellationToken);
+            return new StreamSubscription(manager, key, firstPage, watch);
+        }
+        catch
+        {
+            watch.Dispose();
+            throw;
+        }
     }
 
     /// <summary>
@@ -36,32 +45,59 @@ public static class StreamReading
             yield return streamEvent;
         }
     }
+
+    /// <summary>
+    /// Waits, without polling, until the stream holds an event at <paramref name="offset"/> or is completed
+    /// before it; returns at once when it already does. A reader of a missing stream at offset 0 waits for its
+    /// first event.
+    /// </summary>
+    /// <exception cref="StreamException">An invalid offset, or the stream is unknown or expired at an offset above 0.</exception>
+    public static async Task WaitForEventAsync(this IStreamManager manager, StreamKey key, long offset, CancellationToken cancellationToken)
+    {
+        using var watch = await manager.WatchAsync(key, cancellationToken);
+        while (true)
+        {
+            var page = await manager.ReadAsync(key, offset, 1, cancellationToken);
+            if (page.Events.Count > 0 || page.Completed)
+            {
+                return;
+            }
+
+            await watch.WaitAsync(offset, cancellationToken);
+        }
+    }
 }
 
 /// <summary>
 /// A reader's position in one stream: yields the stored events, then each new one as it is appended
-/// (woken by the store, never by polling), and ends right after the <c>complete</c> event. While the store
+/// (woken by its watch, never by polling), and ends right after the <c>complete</c> event. While the store
 /// is unavailable it waits for it to return (retrying with a capped backoff) instead of failing, so a
-/// subscriber rides out a Redis outage on the same connection.
+/// subscriber rides out a Redis outage on the same connection. Enumerate it once.
 /// </summary>
 public sealed class StreamSubscription : IAsyncEnumerable<StreamEvent>
 {
     private readonly IStreamManager _manager;
     private readonly StreamPage _firstPage;
+    private readonly IStreamWatch _watch;
 
-    internal StreamSubscription(IStreamManager manager, StreamKey key, StreamPage firstPage)
+    internal StreamSubscription(IStreamManager manager, StreamKey key, StreamPage firstPage, IStreamWatch watch)
     {
         _manager = manager;
         _firstPage = firstPage;
+        _watch = watch;
         Key = key;
     }
 
     /// <summary>The stream followed.</summary>
     public StreamKey Key { get; }
 
+    /// <summary>The longest pause between two reads while the store is unavailable.</summary>
+    public static readonly TimeSpan MaxStoreRetryDelay = TimeSpan.FromSeconds(2);
+
     /// <inheritdoc />
     public async IAsyncEnumerator<StreamEvent> GetAsyncEnumerator(CancellationToken cancellationToken = default)
     {
+        using var watch = _watch;
         var page = _firstPage;
         while (true)
         {
@@ -74,30 +110,19 @@ public sealed class StreamSubscription : IAsyncEnumerable<StreamEvent>
                 }
             }
 
-            if (page.Events.Count == 0)
+            if (page.Events.Count == 0 && page.Completed)
             {
-                if (page.Completed)
-                {
-                    // Only reachable when resuming exactly at the end of a completed stream.
-                    yield break;
-                }
-
-                try
-                {
-                    await _manager.WaitAsync(Key, page.NextOffset, cancellationToken);
-                }
-                catch (StreamException e) when (e.Code == StreamErrorCode.StoreUnavailable)
-                {
-                    // The read below waits for the store to come back.
-                }
+                // Only reachable when resuming exactly at the end of a completed stream.
+                yield break;
             }
 
-            page = await ReadWhenAvailableAsync(page.NextOffset, cancellationToken);
+            // The watch began before the read, so when the read reached the end, the watch knows of anything since.
+            var readAhead = page.Events.Count == 0 || page.ReachedEnd
+                ? await watch.WaitAsync(page.NextOffset, cancellationToken)
+                : null;
+            page = readAhead ?? await ReadWhenAvailableAsync(page.NextOffset, cancellationToken);
         }
     }
-
-    /// <summary>The longest pause between two reads while the store is unavailable.</summary>
-    public static readonly TimeSpan MaxStoreRetryDelay = TimeSpan.FromSeconds(2);
 
     private async Task<StreamPage> ReadWhenAvailableAsync(long offset, CancellationToken cancellationToken)
     {

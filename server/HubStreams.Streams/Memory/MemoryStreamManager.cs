@@ -11,7 +11,7 @@ namespace HubStreams.Streams.Memory;
 public sealed class MemoryStreamManager : IStreamManager, IDisposable
 {
     private readonly ConcurrentDictionary<StreamKey, StoredStream> _streams = new();
-    private readonly StreamWaiters _waiters = new();
+    private readonly StreamWatchers _watchers = new();
     private readonly StreamOptions _options;
     private readonly TimeProvider _time;
     private readonly ITimer _sweeper;
@@ -29,7 +29,7 @@ public sealed class MemoryStreamManager : IStreamManager, IDisposable
     public int StreamCount => _streams.Count;
 
     /// <inheritdoc />
-    public int LiveWaiters => _waiters.LiveCount;
+    public int LiveWaiters => _watchers.LiveCount;
 
     /// <inheritdoc />
     public Task<long> AppendAsync(StreamKey key, StreamEvent streamEvent, CancellationToken cancellationToken = default)
@@ -60,7 +60,7 @@ public sealed class MemoryStreamManager : IStreamManager, IDisposable
                 length = stream.Events.Count;
             }
 
-            _waiters.NotifyLength(key, length);
+            _watchers.NotifyLength(key, length);
             return Task.FromResult(length - 1);
         }
     }
@@ -73,7 +73,7 @@ public sealed class MemoryStreamManager : IStreamManager, IDisposable
         if (!TryGetLive(key, out var stream))
         {
             StreamRules.EnsureReadable(key, fromOffset, length: 0);
-            return Task.FromResult(new StreamPage([], 0, false));
+            return Task.FromResult(new StreamPage([], 0, false) { ReachedEnd = true });
         }
 
         lock (stream)
@@ -83,38 +83,16 @@ public sealed class MemoryStreamManager : IStreamManager, IDisposable
             var count = (int)Math.Min(maxCount, length - fromOffset);
             var events = stream.Events.GetRange((int)fromOffset, count);
             var completed = length > 0 && stream.Events[^1].IsComplete;
-            return Task.FromResult(new StreamPage(events, fromOffset + count, completed));
+            return Task.FromResult(new StreamPage(events, fromOffset + count, completed) { ReachedEnd = fromOffset + count == length });
         }
     }
 
     /// <inheritdoc />
-    public async Task WaitAsync(StreamKey key, long offset, CancellationToken cancellationToken)
-    {
-        StreamRules.ValidateOffset(offset);
-        using var waiter = _waiters.Register(key, offset);
-        if (HasNewsFor(key, offset))
-        {
-            return;
-        }
-
-        await waiter.Woken.WaitAsync(cancellationToken);
-    }
+    public Task<IStreamWatch> WatchAsync(StreamKey key, CancellationToken cancellationToken = default) =>
+        Task.FromResult<IStreamWatch>(_watchers.Register(key));
 
     /// <summary>Stops the expiry sweeper.</summary>
     public void Dispose() => _sweeper.Dispose();
-
-    private bool HasNewsFor(StreamKey key, long offset)
-    {
-        if (!TryGetLive(key, out var stream))
-        {
-            return offset != 0;
-        }
-
-        lock (stream)
-        {
-            return stream.Events.Count != offset || (offset > 0 && stream.Events[^1].IsComplete);
-        }
-    }
 
     private bool TryGetLive(StreamKey key, out StoredStream stream)
     {
@@ -156,7 +134,7 @@ public sealed class MemoryStreamManager : IStreamManager, IDisposable
             }
 
             // Readers past offset 0 learn on their next read that the stream is gone.
-            _waiters.WakeStream(key);
+            _watchers.WakeStream(key);
         }
     }
 

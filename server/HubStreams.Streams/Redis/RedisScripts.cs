@@ -50,16 +50,4 @@ internal static class RedisScripts
         if length > 0 and is_complete(redis.call('LINDEX', KEYS[1], -1)) then completed = 1 end
         return { length, elements, completed }
         """;
-
-    /// <summary>
-    /// The state a waiter checks after registering. KEYS[1]: the stream.
-    /// Returns { length, 1 when the stream is completed else 0 }.
-    /// </summary>
-    public const string Probe = IsCompleteFunction + """
-
-        local length = redis.call('LLEN', KEYS[1])
-        local completed = 0
-        if length > 0 and is_complete(redis.call('LINDEX', KEYS[1], -1)) then completed = 1 end
-        return { length, completed }
-        """;
 }

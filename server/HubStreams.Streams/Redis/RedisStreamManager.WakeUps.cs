@@ -3,9 +3,10 @@ using StackExchange.Redis;
 namespace HubStreams.Streams.Redis;
 
 // Wake-ups: every append publishes "{sessionId}:{messageId}:{newLength}" on one channel per prefix;
-// each process subscribes once and wakes its own waiters for that stream. Pub/sub is at-most-once, so two
-// safety nets catch a lost notification: every waiter is woken to re-read when a connection is restored,
-// and a slow timer checks each waited stream's length with one LLEN (not one per reader) per interval.
+// each process subscribes once and wakes its own watches of that stream. When several readers of one stream
+// wait on this node, it reads the new events once for all of them. Pub/sub is at-most-once, so two safety
+// nets catch a lost notification: every watch reads again when a connection is restored, and a slow timer
+// checks each watched stream's length with one LLEN (not one per reader) per interval.
 public sealed partial class RedisStreamManager
 {
     private readonly CancellationTokenSource _stopping = new();
@@ -85,14 +86,41 @@ public sealed partial class RedisStreamManager
             return;
         }
 
-        _waiters.NotifyLength(StreamKey.Create(parts[0], parts[1]), length);
+        var key = StreamKey.Create(parts[0], parts[1]);
+        var (offsets, waiting) = _watchers.WaitingBelow(key, length);
+        if (waiting < 2)
+        {
+            _watchers.NotifyLength(key, length);
+            return;
+        }
+
+        // Several readers of this stream wait here: read once for all of them instead of once each.
+        _ = ReadAheadAndNotifyAsync(key, length, offsets);
+    }
+
+    private async Task ReadAheadAndNotifyAsync(StreamKey key, long length, List<long> offsets)
+    {
+        var pages = new Dictionary<long, StreamPage>();
+        foreach (var offset in offsets)
+        {
+            try
+            {
+                pages[offset] = await ReadAsync(key, offset, StreamReading.BatchSize);
+            }
+            catch (StreamException)
+            {
+                // The readers read for themselves, and meet the error there.
+            }
+        }
+
+        _watchers.NotifyLength(key, length, offset => pages.GetValueOrDefault(offset));
     }
 
     private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e)
     {
         // Notifications published while the connection was down are lost: every waiter re-reads.
-        Log.ConnectionRestored(_logger, e.ConnectionType.ToString(), _waiters.LiveCount);
-        _waiters.WakeAll();
+        Log.ConnectionRestored(_logger, e.ConnectionType.ToString(), _watchers.LiveCount);
+        _watchers.WakeAll();
     }
 
     private async Task RunSafetyNetAsync(CancellationToken stopping)
@@ -102,7 +130,7 @@ public sealed partial class RedisStreamManager
         {
             while (await timer.WaitForNextTickAsync(stopping))
             {
-                await CheckWaitedStreamsAsync();
+                await CheckWatchedStreamsAsync();
             }
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
@@ -111,10 +139,10 @@ public sealed partial class RedisStreamManager
         }
     }
 
-    /// <summary>One safety-net pass: one LLEN per waited stream, pipelined; wakes waiters whose stream changed.</summary>
-    internal async Task CheckWaitedStreamsAsync()
+    /// <summary>One safety-net pass: one LLEN per watched stream, pipelined; wakes the watches whose stream changed.</summary>
+    internal async Task CheckWatchedStreamsAsync()
     {
-        var keys = _waiters.WaitedStreams.ToArray();
+        var keys = _watchers.WatchedStreams.ToArray();
         if (keys.Length == 0)
         {
             return;
@@ -128,7 +156,7 @@ public sealed partial class RedisStreamManager
         {
             try
             {
-                _waiters.Reconcile(keys[i], await lengths[i]);
+                _watchers.Reconcile(keys[i], await lengths[i]);
             }
             catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException)
             {

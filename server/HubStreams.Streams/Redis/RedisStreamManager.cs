@@ -18,7 +18,7 @@ public sealed partial class RedisStreamManager : IStreamManager, IAsyncDisposabl
     private readonly RedisStreamOptions _redisOptions;
     private readonly ILogger<RedisStreamManager> _logger;
     private readonly TimeProvider _time;
-    private readonly StreamWaiters _waiters = new();
+    private readonly StreamWatchers _watchers = new();
 
     /// <summary>Creates the manager over the process's shared connection and starts its safety net.</summary>
     public RedisStreamManager(
@@ -37,7 +37,7 @@ public sealed partial class RedisStreamManager : IStreamManager, IAsyncDisposabl
     }
 
     /// <inheritdoc />
-    public int LiveWaiters => _waiters.LiveCount;
+    public int LiveWaiters => _watchers.LiveCount;
 
     private IDatabase Database => _redis.GetDatabase();
 
@@ -65,11 +65,21 @@ public sealed partial class RedisStreamManager : IStreamManager, IAsyncDisposabl
         };
     }
 
+    /// <summary>How many reads this manager has sent to Redis (read-aheads included).</summary>
+    internal long ReadsSent => Interlocked.Read(ref _readsSent);
+
+    private long _readsSent;
+
+    /// <summary>How many readers of <paramref name="key"/> wait on this node right now for the event at <paramref name="offset"/>.</summary>
+    internal int WaitingReaders(StreamKey key, long offset) =>
+        _watchers.WaitingBelow(key, offset + 1).Waiting - _watchers.WaitingBelow(key, offset).Waiting;
+
     /// <inheritdoc />
     public async Task<StreamPage> ReadAsync(StreamKey key, long fromOffset, int maxCount = int.MaxValue, CancellationToken cancellationToken = default)
     {
         StreamRules.ValidateOffset(fromOffset);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxCount, 1);
+        Interlocked.Increment(ref _readsSent);
         var result = await Run(key, () => Database.ScriptEvaluateAsync(
             RedisScripts.Read,
             [_redisOptions.StreamKeyFor(key)],
@@ -85,27 +95,15 @@ public sealed partial class RedisStreamManager : IStreamManager, IAsyncDisposabl
             events[i] = StoredEventJson.Decode((byte[])elements[i]!, fromOffset + i);
         }
 
-        return new StreamPage(events, fromOffset + events.Length, (long)parts[2] == 1);
+        return new StreamPage(events, fromOffset + events.Length, (long)parts[2] == 1) { ReachedEnd = fromOffset + events.Length == length };
     }
 
     /// <inheritdoc />
-    public async Task WaitAsync(StreamKey key, long offset, CancellationToken cancellationToken)
+    public async Task<IStreamWatch> WatchAsync(StreamKey key, CancellationToken cancellationToken = default)
     {
-        StreamRules.ValidateOffset(offset);
+        // Subscribed before the watch begins: every append published from now on reaches it.
         await EnsureSubscribedAsync(key);
-        using var waiter = _waiters.Register(key, offset);
-
-        // Registered and subscribed: any append from now on wakes us. Check what came before.
-        var probe = (RedisResult[])(await Run(key, () => Database.ScriptEvaluateAsync(
-            RedisScripts.Probe, [_redisOptions.StreamKeyFor(key)])))!;
-        var length = (long)probe[0];
-        var completed = (long)probe[1] == 1;
-        if (length != offset || completed)
-        {
-            return;
-        }
-
-        await waiter.Woken.WaitAsync(cancellationToken);
+        return _watchers.Register(key);
     }
 
     private async Task<T> Run<T>(StreamKey key, Func<Task<T>> operation)

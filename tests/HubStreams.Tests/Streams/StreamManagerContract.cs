@@ -119,7 +119,7 @@ public abstract class StreamManagerContract
         var key = NewKey();
         await manager.AppendAsync(key, Answer("first"));
 
-        var wait = manager.WaitAsync(key, 1, CancellationToken.None);
+        var wait = manager.WaitForEventAsync(key, 1, CancellationToken.None);
         await WaitUntil(() => manager.LiveWaiters == 1);
         Assert.False(wait.IsCompleted);
 
@@ -136,7 +136,7 @@ public abstract class StreamManagerContract
         await manager.AppendAsync(key, Answer("a"));
         await manager.AppendAsync(key, Answer("b"));
 
-        await manager.WaitAsync(key, 1, CancellationToken.None).WaitAsync(SafetyTimeout);
+        await manager.WaitForEventAsync(key, 1, CancellationToken.None).WaitAsync(SafetyTimeout);
         Assert.Equal(0, manager.LiveWaiters);
     }
 
@@ -167,7 +167,7 @@ public abstract class StreamManagerContract
         var key = NewKey();
         using var cancel = new CancellationTokenSource();
 
-        var wait = manager.WaitAsync(key, 0, cancel.Token);
+        var wait = manager.WaitForEventAsync(key, 0, cancel.Token);
         await WaitUntil(() => manager.LiveWaiters == 1);
         await cancel.CancelAsync();
 
@@ -287,7 +287,7 @@ public abstract class StreamManagerContract
         var error = await Assert.ThrowsAsync<StreamException>(() => manager.ReadAsync(NewKey(), -1));
         Assert.Equal(StreamErrorCode.InvalidOffset, error.Code);
         Assert.Contains("-1", error.Message, StringComparison.Ordinal);
-        await Assert.ThrowsAsync<StreamException>(() => manager.WaitAsync(NewKey(), -1, CancellationToken.None));
+        await Assert.ThrowsAsync<StreamException>(() => manager.WaitForEventAsync(NewKey(), -1, CancellationToken.None));
     }
 
     [Fact]
