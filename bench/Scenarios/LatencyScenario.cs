@@ -50,7 +50,7 @@ internal static class LatencyScenario
             await BenchRun.WaitForAsync(() => Interlocked.Read(ref warmedUp) == 1, TimeSpan.FromMilliseconds(300));
         }
 
-        var sent = await Pacer.RunAsync(rate, run.Window(3, 15), _ =>
+        var sent = await Pacer.RunAsync(rate, run.Window(5, 15), _ =>
             producer.SendAsync("AppendEvent", "latency", messageId, BenchRun.Event(LatencyRecorder.Stamp())));
         await BenchRun.WaitForAsync(() => Interlocked.Read(ref received) >= sent, TimeSpan.FromSeconds(15));
         await stop.CancelAsync();
