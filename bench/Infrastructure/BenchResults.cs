@@ -65,6 +65,17 @@ internal sealed class BenchResults(bool quick)
             goals.Add(new Goal("idle Redis commands/s vs polling", "≤ 1 %", $"{share:P3}", share <= 0.01));
         }
 
+        foreach (var mode in new[] { "Memory", "Redis" })
+        {
+            var small = Resume.FirstOrDefault(r => r.Mode == mode && r.StreamLength == 100);
+            var large = Resume.FirstOrDefault(r => r.Mode == mode && r.StreamLength == 100_000);
+            if (small is not null && large is not null && small.MedianMs > 0)
+            {
+                var ratio = large.MedianMs / small.MedianMs;
+                goals.Add(new Goal($"resume, 100,000 vs 100 events ({mode.ToLowerInvariant()})", "≤ 2×", $"{ratio:F2}×", ratio <= 2));
+            }
+        }
+
         return goals;
     }
 
@@ -94,7 +105,13 @@ internal sealed class BenchResults(bool quick)
             goals = Goals(),
         };
         await File.WriteAllTextAsync(Path.Combine(resultsDirectory, "latest.json"), JsonSerializer.Serialize(document, Json));
-        await File.AppendAllTextAsync(Path.Combine(benchDirectory, "RESULTS.md"), Markdown(started));
+        var resultsFile = Path.Combine(benchDirectory, "RESULTS.md");
+        if (!File.Exists(resultsFile))
+        {
+            await File.WriteAllTextAsync(resultsFile, "# Benchmark results\n\nEach run appends its tables here, newest last.\n");
+        }
+
+        await File.AppendAllTextAsync(resultsFile, Markdown(started));
     }
 
     private object Machine(DateTimeOffset started) => new

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
-using System.Threading.Channels;
 using HubStreams.Streams;
 using HubStreams.Tests.Fixtures;
 using Microsoft.AspNetCore.SignalR;
@@ -30,23 +29,14 @@ public sealed class RedisOutageTests(ITestOutputHelper output)
         var connectionId = subscriber.ConnectionId;
         var reconnects = 0;
         subscriber.Reconnecting += _ => { Interlocked.Increment(ref reconnects); return Task.CompletedTask; };
-        var received = Channel.CreateUnbounded<StreamEvent>();
-        var reading = Task.Run(async () =>
-        {
-            await foreach (var e in subscriber.StreamAsync<StreamEvent>("StreamEvents", "outage", "m1", 0L))
-            {
-                await received.Writer.WriteAsync(e);
-            }
-
-            received.Writer.Complete();
-        });
+        var (received, reading) = HubStreaming.Follow(subscriber, "outage", "m1");
 
         for (var i = 0; i < 50; i++)
         {
             (await http.PostAsJsonAsync(route, new { type = "answer", content = $"{i} " })).EnsureSuccessStatusCode();
         }
 
-        await Eventually.True(() => received.Reader.Count == 50);
+        await Eventually.True(() => received.Count == 50);
 
         // Connected before the outage: the SignalR Redis backplane needs Redis to accept a new connection.
         await using var producer = await server.ConnectAsync();
@@ -87,7 +77,7 @@ public sealed class RedisOutageTests(ITestOutputHelper output)
         await reading.WaitAsync(Eventually.SafetyTimeout);
 
         var events = new List<StreamEvent>();
-        await foreach (var e in received.Reader.ReadAllAsync())
+        await foreach (var e in received.ReadAllAsync())
         {
             events.Add(e);
         }

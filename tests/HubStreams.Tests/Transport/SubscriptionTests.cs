@@ -1,5 +1,4 @@
 using System.Net.Http.Json;
-using System.Threading.Channels;
 using HubStreams.Streams;
 using HubStreams.Tests.Fixtures;
 using Microsoft.AspNetCore.SignalR.Client;
@@ -21,21 +20,13 @@ public sealed class SubscriptionTests : IAsyncLifetime
     public async Task A_subscriber_waiting_for_a_stream_that_does_not_exist_yet_gets_its_events_as_they_come()
     {
         await using var hub = await _server.ConnectAsync();
-        var received = Channel.CreateUnbounded<StreamEvent>();
-        var reading = Task.Run(async () =>
-        {
-            await foreach (var e in hub.StreamAsync<StreamEvent>("StreamEvents", "live", "m1", 0L))
-            {
-                await received.Writer.WriteAsync(e);
-            }
-        });
+        var (received, reading) = HubStreaming.Follow(hub, "live", "m1");
         await Eventually.True(() => _server.Streams.LiveWaiters == 1);
 
         for (var i = 0; i < 3; i++)
         {
             await _server.Streams.AppendAsync(StreamKey.Create("live", "m1"), new StreamEvent { Type = EventTypes.Answer, Content = $"{i}" });
-            var e = await received.Reader.ReadAsync().AsTask().WaitAsync(SafetyTimeout);
-            Assert.Equal(i, e.Offset);
+            Assert.Equal(i, (await received.NextAsync()).Offset);
         }
 
         await _server.Streams.AppendAsync(StreamKey.Create("live", "m1"), new StreamEvent { Type = EventTypes.Complete });
@@ -100,9 +91,7 @@ public sealed class SubscriptionTests : IAsyncLifetime
     public async Task A_joined_session_hears_message_started_and_completed()
     {
         await using var listener = await _server.ConnectAsync();
-        var heard = Channel.CreateUnbounded<string>();
-        listener.On<string, string>("MessageStarted", (s, m) => heard.Writer.TryWrite($"started {s}/{m}"));
-        listener.On<string, string>("MessageCompleted", (s, m) => heard.Writer.TryWrite($"completed {s}/{m}"));
+        var heard = HubStreaming.ListenToSessions(listener);
         await listener.InvokeAsync("JoinSession", "joined");
 
         await using var producer = await _server.ConnectAsync();
@@ -111,13 +100,13 @@ public sealed class SubscriptionTests : IAsyncLifetime
         await producer.InvokeAsync<long>("AppendEvent", "joined", "m1", new StreamEvent { Type = EventTypes.Answer });
         await producer.InvokeAsync<long>("AppendEvent", "joined", "m1", new StreamEvent { Type = EventTypes.Complete });
 
-        Assert.Equal("started joined/m1", await heard.Reader.ReadAsync().AsTask().WaitAsync(SafetyTimeout));
-        Assert.Equal("completed joined/m1", await heard.Reader.ReadAsync().AsTask().WaitAsync(SafetyTimeout));
+        Assert.Equal("started joined/m1", await heard.ReadAsync().AsTask().WaitAsync(SafetyTimeout));
+        Assert.Equal("completed joined/m1", await heard.ReadAsync().AsTask().WaitAsync(SafetyTimeout));
 
         await listener.InvokeAsync("LeaveSession", "joined");
         await producer.InvokeAsync<long>("AppendEvent", "joined", "m2", new StreamEvent { Type = EventTypes.Complete });
         await producer.InvokeAsync<long>("AppendEvent", "probe", "m1", new StreamEvent { Type = EventTypes.Answer });
-        Assert.False(heard.Reader.TryRead(out var unexpected), $"Heard {unexpected} after leaving.");
+        Assert.False(heard.TryRead(out var unexpected), $"Heard {unexpected} after leaving.");
     }
 
     [Fact]

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Http.Json;
-using System.Threading.Channels;
 using HubStreams.Streams;
 using HubStreams.Tests.Fixtures;
 using Microsoft.AspNetCore.SignalR.Client;
@@ -33,14 +32,7 @@ public sealed class WebFarmTests(RedisFixture redis) : IAsyncLifetime
     {
         using var httpA = _nodeA.CreateHttpClient();
         await using var hubB = await _nodeB.ConnectAsync();
-        var received = Channel.CreateUnbounded<StreamEvent>();
-        var reading = Task.Run(async () =>
-        {
-            await foreach (var e in hubB.StreamAsync<StreamEvent>("StreamEvents", "farm", "m1", 0L))
-            {
-                await received.Writer.WriteAsync(e);
-            }
-        });
+        var (received, reading) = HubStreaming.Follow(hubB, "farm", "m1");
         await Eventually.True(() => _nodeB.Streams.LiveWaiters == 1);
 
         for (var i = 0; i < 5; i++)
@@ -48,7 +40,7 @@ public sealed class WebFarmTests(RedisFixture redis) : IAsyncLifetime
             using var response = await httpA.PostAsJsonAsync(new Uri("/api/sessions/farm/messages/m1/events", UriKind.Relative),
                 new { type = "answer", content = $"chunk {i}" });
             Assert.Equal(HttpStatusCode.Created, response.StatusCode);
-            var e = await received.Reader.ReadAsync().AsTask().WaitAsync(SafetyTimeout);
+            var e = await received.NextAsync();
             Assert.Equal((i, $"chunk {i}"), ((int)e.Offset, e.Content));
         }
 
@@ -61,17 +53,15 @@ public sealed class WebFarmTests(RedisFixture redis) : IAsyncLifetime
     public async Task Message_started_and_completed_raised_on_node_a_reach_a_client_joined_on_node_b()
     {
         await using var listenerB = await _nodeB.ConnectAsync();
-        var heard = Channel.CreateUnbounded<string>();
-        listenerB.On<string, string>("MessageStarted", (s, m) => heard.Writer.TryWrite($"started {s}/{m}"));
-        listenerB.On<string, string>("MessageCompleted", (s, m) => heard.Writer.TryWrite($"completed {s}/{m}"));
+        var heard = HubStreaming.ListenToSessions(listenerB);
         await listenerB.InvokeAsync("JoinSession", "farm-session");
 
         await using var producerA = await _nodeA.ConnectAsync();
         await producerA.InvokeAsync<long>("AppendEvent", "farm-session", "m7", new StreamEvent { Type = EventTypes.Answer });
         await producerA.InvokeAsync<long>("AppendEvent", "farm-session", "m7", new StreamEvent { Type = EventTypes.Complete });
 
-        Assert.Equal("started farm-session/m7", await heard.Reader.ReadAsync().AsTask().WaitAsync(SafetyTimeout));
-        Assert.Equal("completed farm-session/m7", await heard.Reader.ReadAsync().AsTask().WaitAsync(SafetyTimeout));
+        Assert.Equal("started farm-session/m7", await heard.ReadAsync().AsTask().WaitAsync(SafetyTimeout));
+        Assert.Equal("completed farm-session/m7", await heard.ReadAsync().AsTask().WaitAsync(SafetyTimeout));
     }
 
     [Fact]
