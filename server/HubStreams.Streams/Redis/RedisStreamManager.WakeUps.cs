@@ -14,7 +14,7 @@ public sealed partial class RedisStreamManager
     private volatile bool _subscribed;
     private Task _safetyNet = Task.CompletedTask;
 
-    /// <summary>How many safety-net checks have run; each costs one LLEN per waited stream.</summary>
+    /// <summary>How many safety-net checks have run; each costs one LLEN per watched stream.</summary>
     public long SafetyNetChecks => Interlocked.Read(ref _safetyNetChecks);
 
     private long _safetyNetChecks;
@@ -29,7 +29,7 @@ public sealed partial class RedisStreamManager
         {
             try
             {
-                await _redis.GetSubscriber().UnsubscribeAsync(WakeUpChannel);
+                await _redis.GetSubscriber().UnsubscribeAsync(WakeUpChannel, OnWakeUp);
             }
             catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException)
             {
@@ -101,19 +101,21 @@ public sealed partial class RedisStreamManager
     private async Task ReadAheadAndNotifyAsync(StreamKey key, long length, List<long> offsets)
     {
         var pages = new Dictionary<long, StreamPage>();
-        foreach (var offset in offsets)
+        try
         {
-            try
+            foreach (var offset in offsets)
             {
                 pages[offset] = await ReadAsync(key, offset, StreamReading.BatchSize);
             }
-            catch (StreamException)
-            {
-                // The readers read for themselves, and meet the error there.
-            }
         }
-
-        _watchers.NotifyLength(key, length, offset => pages.GetValueOrDefault(offset));
+        catch (Exception e) when (e is StreamException or RedisException or ObjectDisposedException)
+        {
+            // Whatever failed, the readers still wake: they read for themselves, and meet the error there.
+        }
+        finally
+        {
+            _watchers.NotifyLength(key, length, offset => pages.GetValueOrDefault(offset));
+        }
     }
 
     private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e)
