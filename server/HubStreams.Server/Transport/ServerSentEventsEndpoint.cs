@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using HubStreams.Server.Hosting;
@@ -9,7 +10,8 @@ namespace HubStreams.Server.Transport;
 /// <summary>
 /// <c>GET …/stream</c>: the same subscription as the hub's <c>StreamEvents</c>, written as Server-Sent Events.
 /// Each event is <c>id:</c> its offset, <c>event:</c> its type, <c>data:</c> its JSON. <c>Last-Event-ID</c>
-/// resumes after that offset. A comment line keeps idle connections (and proxies) alive. The response
+/// resumes after that offset. A comment line keeps idle connections (and proxies) alive: it is written once
+/// the response has been idle for <c>SSE_HEARTBEAT_INTERVAL</c> (15 s). The response
 /// ends right after <c>complete</c>.
 /// </summary>
 internal static class ServerSentEventsEndpoint
@@ -77,7 +79,9 @@ internal static class ServerSentEventsEndpoint
         // One token for the reader, cancelled on the way out, so a pending read never outlives the response.
         using var reading = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var events = subscription.GetAsyncEnumerator(reading.Token);
-        using var ticker = new PeriodicTimer(heartbeat);
+        // A heartbeat goes out once the response has been idle for the heartbeat interval.
+        using var ticker = new PeriodicTimer(heartbeat / 3);
+        var lastWrite = Stopwatch.GetTimestamp();
         var tick = ticker.WaitForNextTickAsync(cancellationToken).AsTask();
         var next = events.MoveNextAsync().AsTask();
         try
@@ -87,7 +91,12 @@ internal static class ServerSentEventsEndpoint
                 if (await Task.WhenAny(next, tick) == tick)
                 {
                     await tick;
-                    await WriteAsync(response, ": heartbeat\n\n", cancellationToken);
+                    if (Stopwatch.GetElapsedTime(lastWrite) >= heartbeat)
+                    {
+                        await WriteAsync(response, ": heartbeat\n\n", cancellationToken);
+                        lastWrite = Stopwatch.GetTimestamp();
+                    }
+
                     tick = ticker.WaitForNextTickAsync(cancellationToken).AsTask();
                     continue;
                 }
@@ -100,6 +109,7 @@ internal static class ServerSentEventsEndpoint
                 var streamEvent = events.Current;
                 var data = JsonSerializer.Serialize(streamEvent, WireJsonContext.Default.StreamEvent);
                 await WriteAsync(response, $"id: {streamEvent.Offset}\nevent: {streamEvent.Type}\ndata: {data}\n\n", cancellationToken);
+                lastWrite = Stopwatch.GetTimestamp();
                 next = events.MoveNextAsync().AsTask();
             }
         }

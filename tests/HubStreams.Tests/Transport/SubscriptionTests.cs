@@ -88,6 +88,32 @@ public sealed class SubscriptionTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Heartbeats_come_only_while_the_sse_response_is_idle()
+    {
+        var key = StreamKey.Create("sse-busy", "m1");
+        using var http = _server.CreateHttpClient();
+        using var response = await http.GetAsync(new Uri("/api/sessions/sse-busy/messages/m1/stream", UriKind.Relative),
+            HttpCompletionOption.ResponseHeadersRead);
+        await using var messages = ServerSentEvents.ReadAsync(await response.Content.ReadAsStreamAsync()).GetAsyncEnumerator();
+
+        // Busy: an event every 200 ms for 3 s, with a 1 s heartbeat interval.
+        var received = new List<SseMessage>();
+        for (var i = 0; i < 15; i++)
+        {
+            await _server.Streams.AppendAsync(key, new StreamEvent { Type = EventTypes.Answer, Content = $"{i}" });
+            Assert.True(await messages.MoveNextAsync().AsTask().WaitAsync(SafetyTimeout));
+            received.Add(messages.Current);
+            await Task.Delay(200);
+        }
+
+        Assert.All(received, m => Assert.Null(m.Comment));
+
+        // Idle: the next message is a heartbeat.
+        Assert.True(await messages.MoveNextAsync().AsTask().WaitAsync(SafetyTimeout));
+        Assert.Equal("heartbeat", messages.Current.Comment);
+    }
+
+    [Fact]
     public async Task A_joined_session_hears_message_started_and_completed()
     {
         await using var listener = await _server.ConnectAsync();
