@@ -31,7 +31,10 @@ function show(event) {
       for (const item of event.data?.items ?? []) {
         const li = document.createElement("li");
         const a = document.createElement("a");
-        a.href = item.url; a.textContent = item.title; a.rel = "noopener"; a.target = "_blank";
+        // Only web links: a producer's "javascript:" URL must not run in the reader's page.
+        if (/^https?:\/\//i.test(item.url ?? "")) a.href = item.url;
+        a.textContent = item.title ?? item.url ?? "";
+        a.rel = "noopener noreferrer"; a.target = "_blank";
         li.append(a);
         $("references").append(li);
       }

@@ -66,13 +66,10 @@ public sealed partial class StreamDelivery(
         {
             var stopping = _owner._lifetime.ApplicationStopping;
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, stopping);
-            using var expiry = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _owner._time);
             if (_notAfter is { } notAfter)
             {
-                expiry.CancelAfter(TimeSpan.FromTicks(Math.Max(0, (notAfter - _owner._time.GetUtcNow()).Ticks)));
+                linked.CancelAfter(TimeSpan.FromTicks(Math.Max(0, (notAfter - _owner._time.GetUtcNow()).Ticks)));
             }
-
-            using var expiryLink = expiry.Token.Register(static state => ((CancellationTokenSource)state!).Cancel(), linked);
             var key = _subscription.Key;
             var openedAt = _owner._time.GetUtcNow();
             var clock = Stopwatch.StartNew();
@@ -96,7 +93,7 @@ public sealed partial class StreamDelivery(
                         reason = StreamErrorCode.ServerShuttingDown.ToString();
                         throw ShuttingDown(key, NextOffset);
                     }
-                    catch (OperationCanceledException) when (expiry.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+                    catch (OperationCanceledException) when (_notAfter <= _owner._time.GetUtcNow() && !cancellationToken.IsCancellationRequested)
                     {
                         reason = StreamErrorCode.AccessExpired.ToString();
                         throw new StreamException(StreamErrorCode.AccessExpired,
