@@ -85,22 +85,11 @@ public sealed class PageResumeTests(ITestOutputHelper output) : IAsyncLifetime
 
     private async Task SaveScreenshotAsync(IPage page, string name)
     {
-        var directory = Path.Combine(RepositoryRoot(), "TestResults", "screenshots");
+        var directory = Path.Combine(Repository.Root, "TestResults", "screenshots");
         Directory.CreateDirectory(directory);
         var path = Path.Combine(directory, name);
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = path, FullPage = true });
         output.WriteLine($"screenshot: {path}");
-    }
-
-    private static string RepositoryRoot()
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "HubStreams.sln")))
-        {
-            directory = directory.Parent;
-        }
-
-        return directory?.FullName ?? AppContext.BaseDirectory;
     }
 
     private sealed record EventsBody(List<StreamEvent> Events, long NextOffset, bool Completed);

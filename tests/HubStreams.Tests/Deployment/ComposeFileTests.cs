@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using HubStreams.Tests.Transport;
+using HubStreams.Tests.Fixtures;
 
 namespace HubStreams.Tests.Deployment;
 
@@ -37,7 +37,7 @@ public sealed class ComposeFileTests
 
     private static async Task<(int ExitCode, string Output)> ComposeAsync(string file, string command, string option, string? envFile = null)
     {
-        var root = LocalFarmTests.RepositoryRoot();
+        var root = Repository.Root;
         var start = new ProcessStartInfo("docker-compose")
         {
             WorkingDirectory = root,

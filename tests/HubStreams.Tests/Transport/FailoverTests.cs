@@ -32,7 +32,7 @@ public sealed class FailoverTests(RedisFixture redis, ITestOutputHelper output)
             var key = StreamKey.Create("failover", $"round{round}");
             var killAt = random.Next(50, EventCount - 50);
             using var producing = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-            var producer = ProduceAsync(nodeB, key, producing.Token);
+            var producer = ProduceAsync(nodeB.BaseAddress, key, producing.Token);
 
             var reader = new ResumableStreamReader([nodeA.HubUrl, nodeB.HubUrl], key.SessionId, key.MessageId);
             var offsets = new List<long>();
@@ -73,7 +73,7 @@ public sealed class FailoverTests(RedisFixture redis, ITestOutputHelper output)
         await using var nodeB = await ServerProcess.StartRedisNodeAsync(redis, prefix);
         var key = StreamKey.Create("restart", "m1");
         using var producing = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        var producer = ProduceAsync(nodeB, key, producing.Token);
+        var producer = ProduceAsync(nodeB.BaseAddress, key, producing.Token);
 
         var readers = Enumerable.Range(0, 3)
             .Select(_ => new ResumableStreamReader(nodeA.HubUrl, key.SessionId, key.MessageId) { MaxRetryDelay = TimeSpan.FromMilliseconds(250) })
@@ -111,10 +111,10 @@ public sealed class FailoverTests(RedisFixture redis, ITestOutputHelper output)
         }
     }
 
-    /// <summary>Appends the answer chunks through <paramref name="node"/>'s HTTP API at a steady pace, then complete.</summary>
-    private static Task ProduceAsync(ServerProcess node, StreamKey key, CancellationToken cancellationToken) => Task.Run(async () =>
+    /// <summary>Appends <see cref="EventCount"/> answer chunks through a node's HTTP API at a steady pace, then complete.</summary>
+    internal static Task ProduceAsync(Uri node, StreamKey key, CancellationToken cancellationToken) => Task.Run(async () =>
     {
-        using var http = new HttpClient { BaseAddress = node.BaseAddress };
+        using var http = new HttpClient { BaseAddress = node };
         var route = new Uri($"/api/sessions/{key.SessionId}/messages/{key.MessageId}/events", UriKind.Relative);
         using var pace = new PeriodicTimer(TimeSpan.FromMilliseconds(2));
         for (var i = 0; i < EventCount; i++)

@@ -69,7 +69,7 @@ public sealed partial class LocalFarmTests(ITestOutputHelper output) : IAsyncLif
         await Eventually.True(() => AccessLog().Any(line => line.Contains(NegotiateRequest, StringComparison.Ordinal)));
         var served = ServingNodePort();
         var other = _nodePorts.Single(port => port != served);
-        var producer = ProduceAsync(new Uri($"http://127.0.0.1:{other}"), key, timeout.Token);
+        var producer = FailoverTests.ProduceAsync(new Uri($"http://127.0.0.1:{other}"), key, timeout.Token);
 
         await reached300.Task.WaitAsync(timeout.Token);
         output.WriteLine($"failover: balancer: the client's node :{served} is killed at offset 300; the producer writes through :{other}");
@@ -90,20 +90,6 @@ public sealed partial class LocalFarmTests(ITestOutputHelper output) : IAsyncLif
         // The resumed connection negotiated again through the balancer, which sent it to the surviving node.
         Assert.Equal(other, ServingNodePort());
     }
-
-    private static Task ProduceAsync(Uri node, StreamKey key, CancellationToken cancellationToken) => Task.Run(async () =>
-    {
-        using var http = new HttpClient { BaseAddress = node };
-        var route = new Uri($"/api/sessions/{key.SessionId}/messages/{key.MessageId}/events", UriKind.Relative);
-        using var pace = new PeriodicTimer(TimeSpan.FromMilliseconds(2));
-        for (var i = 0; i < 1000; i++)
-        {
-            await pace.WaitForNextTickAsync(cancellationToken);
-            (await http.PostAsJsonAsync(route, new { type = "answer", content = $"{i} " }, cancellationToken)).EnsureSuccessStatusCode();
-        }
-
-        (await http.PostAsJsonAsync(route, new { type = "complete" }, cancellationToken)).EnsureSuccessStatusCode();
-    }, cancellationToken);
 
     private string[] AccessLog()
     {
@@ -137,7 +123,7 @@ public sealed partial class LocalFarmTests(ITestOutputHelper output) : IAsyncLif
     private async Task<(int ExitCode, string Output)> FarmAsync(string command)
     {
         var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(Path.Combine(RepositoryRoot(), "scripts", "farm.sh"));
+        start.ArgumentList.Add(Path.Combine(Repository.Root, "scripts", "farm.sh"));
         start.ArgumentList.Add(command);
         start.Environment["FARM_DIR"] = _farmDirectory;
         start.Environment["FARM_PORT"] = _balancerPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -150,16 +136,5 @@ public sealed partial class LocalFarmTests(ITestOutputHelper output) : IAsyncLif
         var stderr = process.StandardError.ReadToEndAsync();
         await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(2));
         return (process.ExitCode, (await stdout) + (await stderr));
-    }
-
-    internal static string RepositoryRoot()
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "HubStreams.sln")))
-        {
-            directory = directory.Parent;
-        }
-
-        return directory?.FullName ?? throw new InvalidOperationException("The repository root (HubStreams.sln) was not found.");
     }
 }

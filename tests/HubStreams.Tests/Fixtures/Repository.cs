@@ -1,0 +1,19 @@
+namespace HubStreams.Tests.Fixtures;
+
+/// <summary>The checkout the tests run from.</summary>
+public static class Repository
+{
+    /// <summary>The folder that holds HubStreams.sln.</summary>
+    public static string Root { get; } = FindRoot();
+
+    private static string FindRoot()
+    {
+        var directory = new DirectoryInfo(AppContext.BaseDirectory);
+        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "HubStreams.sln")))
+        {
+            directory = directory.Parent;
+        }
+
+        return directory?.FullName ?? throw new InvalidOperationException("The repository root (HubStreams.sln) was not found.");
+    }
+}
