@@ -39,7 +39,7 @@ public static class StreamReading
         long fromOffset,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var subscription = await manager.SubscribeAsync(key, fromOffset, cancellationToken);
+        using var subscription = await manager.SubscribeAsync(key, fromOffset, cancellationToken);
         await foreach (var streamEvent in subscription.WithCancellation(cancellationToken))
         {
             yield return streamEvent;
@@ -72,9 +72,10 @@ public static class StreamReading
 /// A reader's position in one stream: yields the stored events, then each new one as it is appended
 /// (woken by its watch, never by polling), and ends right after the <c>complete</c> event. While the store
 /// is unavailable it waits for it to return (retrying with a capped backoff) instead of failing, so a
-/// subscriber rides out a Redis outage on the same connection. Enumerate it once.
+/// subscriber rides out a Redis outage on the same connection. Enumerate it once; enumerating it to the
+/// end, or disposing it, closes its watch.
 /// </summary>
-public sealed class StreamSubscription : IAsyncEnumerable<StreamEvent>
+public sealed class StreamSubscription : IAsyncEnumerable<StreamEvent>, IDisposable
 {
     private readonly IStreamManager _manager;
     private readonly StreamPage _firstPage;
@@ -90,6 +91,9 @@ public sealed class StreamSubscription : IAsyncEnumerable<StreamEvent>
 
     /// <summary>The stream followed.</summary>
     public StreamKey Key { get; }
+
+    /// <summary>Closes the watch, for a subscription that is given up before or while it is enumerated.</summary>
+    public void Dispose() => _watch.Dispose();
 
     /// <summary>The longest pause between two reads while the store is unavailable.</summary>
     public static readonly TimeSpan MaxStoreRetryDelay = TimeSpan.FromSeconds(2);

@@ -33,6 +33,8 @@ internal static class ServerSentEventsEndpoint
             return;
         }
 
+        // Released however the response ends, even if the client is gone before the first event.
+        using var opened = subscription;
         var response = context.Response;
         response.ContentType = "text/event-stream";
         response.Headers.CacheControl = "no-cache";

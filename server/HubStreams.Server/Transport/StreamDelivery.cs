@@ -40,8 +40,8 @@ public sealed partial class StreamDelivery(
     private static StreamException ShuttingDown(StreamKey key, long nextOffset) => new(StreamErrorCode.ServerShuttingDown,
         $"This server is shutting down: resume stream {key} at offset {nextOffset} on another node.");
 
-    /// <summary>One client's subscription: enumerate it once.</summary>
-    public sealed class ClientSubscription : IAsyncEnumerable<StreamEvent>
+    /// <summary>One client's subscription: enumerate it once, and dispose it when the client is done.</summary>
+    public sealed class ClientSubscription : IAsyncEnumerable<StreamEvent>, IDisposable
     {
         private readonly StreamDelivery _owner;
         private readonly StreamSubscription _subscription;
@@ -57,6 +57,9 @@ public sealed partial class StreamDelivery(
             _fromOffset = fromOffset;
             _transport = transport;
         }
+
+        /// <summary>Releases the subscription's watch, enumerated or not.</summary>
+        public void Dispose() => _subscription.Dispose();
 
         /// <summary>The offset after the last event delivered.</summary>
         public long NextOffset { get; private set; }

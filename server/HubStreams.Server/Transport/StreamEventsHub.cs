@@ -49,7 +49,7 @@ public sealed class StreamEventsHub(StreamDelivery delivery, StreamAppender appe
             return key;
         });
         using var lease = StreamErrors.ForHub(() => limits.OpenStream(Context.ConnectionId));
-        var subscription = await StreamErrors.ForHub(() => delivery.OpenAsync(key, fromOffset, "hub", access.ExpiresAt(user), cancellationToken));
+        using var subscription = await StreamErrors.ForHub(() => delivery.OpenAsync(key, fromOffset, "hub", access.ExpiresAt(user), cancellationToken));
         await using var events = subscription.GetAsyncEnumerator(cancellationToken);
         while (true)
         {
