@@ -68,6 +68,8 @@ public sealed partial class StreamDelivery(
         public async IAsyncEnumerator<StreamEvent> GetAsyncEnumerator(CancellationToken cancellationToken = default)
         {
             var stopping = _owner._lifetime.ApplicationStopping;
+            // Three ways to end early: the client goes, the server stops, or the token expires (the only one left
+            // when neither of the others happened; its timer may fire a hair before the clock reads the expiry).
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, stopping);
             if (_notAfter is { } notAfter)
             {
@@ -96,7 +98,7 @@ public sealed partial class StreamDelivery(
                         reason = StreamErrorCode.ServerShuttingDown.ToString();
                         throw ShuttingDown(key, NextOffset);
                     }
-                    catch (OperationCanceledException) when (_notAfter <= _owner._time.GetUtcNow() && !cancellationToken.IsCancellationRequested)
+                    catch (OperationCanceledException) when (_notAfter is not null && !cancellationToken.IsCancellationRequested)
                     {
                         reason = StreamErrorCode.AccessExpired.ToString();
                         throw new StreamException(StreamErrorCode.AccessExpired,
