@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A HubStreams web farm on one machine, with no Docker: redis-server, two server processes in redis
-# mode on loopback ports, and nginx in front with the routing of deploy/nginx.conf.
+# mode on loopback ports, and nginx in front with the routing of scripts/nginx.conf.
 #
 #   scripts/farm.sh up       build, start everything, print the balancer's URL
 #   scripts/farm.sh status   what runs, by pid
@@ -61,12 +61,12 @@ up() {
     i=$((i + 1))
   done
 
-  # deploy/nginx.conf with the nodes on loopback, and files kept inside the farm's folder.
+  # scripts/nginx.conf with the nodes on loopback, and files kept inside the farm's folder.
   sed -e "/server node[0-9]*:8080/d" \
       -e "s|ip_hash;|ip_hash;\n${upstreams//$'\n'/\\n}|" \
       -e "s|listen 80;|listen 127.0.0.1:$port;|" \
       -e "s|access_log /dev/stdout upstream;|access_log $dir/nginx/logs/access.log upstream;\n  error_log $dir/nginx/logs/error.log;\n  client_body_temp_path $dir/nginx/body;\n  proxy_temp_path $dir/nginx/proxy;|" \
-      "$root/deploy/nginx.conf" >"$dir/nginx/nginx.conf"
+      "$root/scripts/nginx.conf" >"$dir/nginx/nginx.conf"
   sed -i "1i pid $dir/nginx/nginx.pid;\nerror_log $dir/nginx/logs/error.log;" "$dir/nginx/nginx.conf"
   nginx -p "$dir/nginx" -c "$dir/nginx/nginx.conf" -g "daemon off;" >"$dir/logs/nginx.log" 2>&1 &
   echo $! >"$dir/balancer.pid"
