@@ -27,10 +27,10 @@ public static class StreamHttpEndpoints
         string sessionId, string messageId, HttpRequest request, StreamAppender appender, StreamAccess access, HubStreamsSettings settings)
     {
         var context = request.HttpContext;
+        StreamKey key;
         try
         {
-            StreamKey.ValidateId(sessionId, nameof(sessionId));
-            StreamKey.ValidateId(messageId, nameof(messageId));
+            key = StreamKey.Create(sessionId, messageId);
             access.EnsureCanAppend(context.User, context.Connection.RemoteIpAddress?.ToString(), sessionId);
         }
         catch (StreamException e)
@@ -69,7 +69,7 @@ public static class StreamHttpEndpoints
 
         return await Run(async () =>
         {
-            var offset = await appender.AppendAsync(StreamKey.Create(sessionId, messageId), streamEvent, request.HttpContext.RequestAborted);
+            var offset = await appender.AppendAsync(key, streamEvent, context.RequestAborted);
             return TypedResults.Created((string?)null, new AppendResult(offset));
         });
     }

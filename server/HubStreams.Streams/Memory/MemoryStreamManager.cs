@@ -70,21 +70,25 @@ public sealed class MemoryStreamManager : IStreamManager, IDisposable
     {
         StreamRules.ValidateOffset(fromOffset);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxCount, 1);
-        if (!TryGetLive(key, out var stream))
+        if (_streams.TryGetValue(key, out var stream))
         {
-            StreamRules.EnsureReadable(key, fromOffset, length: 0);
-            return Task.FromResult(new StreamPage([], 0, false) { ReachedEnd = true });
+            lock (stream)
+            {
+                if (!stream.Removed && !stream.IsExpired(_time.GetUtcNow()))
+                {
+                    var length = stream.Events.Count;
+                    StreamRules.EnsureReadable(key, fromOffset, length);
+                    var count = (int)Math.Min(maxCount, length - fromOffset);
+                    var events = stream.Events.GetRange((int)fromOffset, count);
+                    var completed = length > 0 && stream.Events[^1].IsComplete;
+                    return Task.FromResult(new StreamPage(events, fromOffset + count, completed) { ReachedEnd = fromOffset + count == length });
+                }
+            }
         }
 
-        lock (stream)
-        {
-            var length = stream.Events.Count;
-            StreamRules.EnsureReadable(key, fromOffset, length);
-            var count = (int)Math.Min(maxCount, length - fromOffset);
-            var events = stream.Events.GetRange((int)fromOffset, count);
-            var completed = length > 0 && stream.Events[^1].IsComplete;
-            return Task.FromResult(new StreamPage(events, fromOffset + count, completed) { ReachedEnd = fromOffset + count == length });
-        }
+        // Missing, expired or swept: an empty stream.
+        StreamRules.EnsureReadable(key, fromOffset, length: 0);
+        return Task.FromResult(new StreamPage([], 0, false) { ReachedEnd = true });
     }
 
     /// <inheritdoc />
@@ -93,19 +97,6 @@ public sealed class MemoryStreamManager : IStreamManager, IDisposable
 
     /// <summary>Stops the expiry sweeper.</summary>
     public void Dispose() => _sweeper.Dispose();
-
-    private bool TryGetLive(StreamKey key, out StoredStream stream)
-    {
-        if (_streams.TryGetValue(key, out stream!))
-        {
-            lock (stream)
-            {
-                return !stream.Removed && !stream.IsExpired(_time.GetUtcNow());
-            }
-        }
-
-        return false;
-    }
 
     private void EnsureAppendable(StreamKey key, List<StreamEvent> events, StreamEvent next)
     {
