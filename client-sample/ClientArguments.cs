@@ -1,5 +1,5 @@
 using System.Globalization;
-using HubStreams.Streams;
+using HubStreams.Contracts;
 
 namespace HubStreams.ClientSample;
 
@@ -73,9 +73,9 @@ internal sealed record ClientArguments(IReadOnlyList<Uri> Urls, string SessionId
 
         foreach (var (flag, id) in new[] { ("--session", session), ("--message", message) })
         {
-            if (!StreamKey.IsValidId(id))
+            if (!StreamIds.IsValid(id))
             {
-                problem = id.Length == 0 ? $"{flag} is required." : $"{flag} must be 1 to 128 characters of A-Z, a-z, 0-9, '_', '.' or '-', not '{id}'.";
+                problem = id.Length == 0 ? $"{flag} is required." : $"{flag} must be {StreamIds.Rule}, not '{id}'.";
                 return false;
             }
         }

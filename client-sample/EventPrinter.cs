@@ -1,4 +1,4 @@
-using HubStreams.Streams;
+using HubStreams.Contracts;
 
 namespace HubStreams.ClientSample;
 

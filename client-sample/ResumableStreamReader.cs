@@ -1,5 +1,5 @@
 using System.Runtime.CompilerServices;
-using HubStreams.Streams;
+using HubStreams.Contracts;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
 

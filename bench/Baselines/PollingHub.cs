@@ -1,7 +1,8 @@
 using System.Runtime.CompilerServices;
 using System.Text.Json;
-using HubStreams.Server.Hosting;
+using HubStreams.Contracts;
 using HubStreams.Streams;
+using HubStreams.Streams.Redis;
 using Microsoft.AspNetCore.SignalR;
 using StackExchange.Redis;
 
@@ -12,7 +13,7 @@ namespace HubStreams.Bench.Baselines;
 /// 100 ms, whether anything was appended or not. In Redis mode a read is what the original sent, one
 /// <c>LRANGE key offset -1</c> on the same list HubStreams writes; in memory mode it reads the same store.
 /// </summary>
-public sealed class PollingHub(IStreamManager streams, HubStreamsSettings settings, IServiceProvider services) : Hub
+public sealed class PollingHub(IStreamManager streams, IServiceProvider services) : Hub
 {
     /// <summary>The original design's poll interval.</summary>
     public static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(100);
@@ -22,12 +23,13 @@ public sealed class PollingHub(IStreamManager streams, HubStreamsSettings settin
     {
         var key = StreamKey.Create(sessionId, messageId);
         var redis = services.GetService<IConnectionMultiplexer>();
+        var redisLayout = services.GetService<RedisStreamOptions>();
         var offset = fromOffset;
         while (!cancellationToken.IsCancellationRequested)
         {
             var events = redis is null
                 ? (await streams.ReadAsync(key, offset, int.MaxValue, cancellationToken)).Events
-                : await GetEventsAsync(redis.GetDatabase(), settings.Redis.StreamKeyFor(key), offset);
+                : await GetEventsAsync(redis.GetDatabase(), redisLayout!.StreamKeyFor(key), offset);
             foreach (var streamEvent in events)
             {
                 yield return streamEvent;

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
+using HubStreams.Contracts;
 using HubStreams.Streams;
 using Microsoft.AspNetCore.SignalR;
 

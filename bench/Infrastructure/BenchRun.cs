@@ -1,3 +1,4 @@
+using HubStreams.Contracts;
 using HubStreams.Streams;
 using Microsoft.AspNetCore.SignalR.Client;
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using HubStreams.Bench.Infrastructure;
+using HubStreams.Contracts;
 using HubStreams.Streams;
 using Microsoft.AspNetCore.SignalR.Client;
 using StackExchange.Redis;

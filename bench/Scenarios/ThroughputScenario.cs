@@ -1,9 +1,12 @@
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using System.Globalization;
 using HubStreams.Bench.Infrastructure;
+using HubStreams.Contracts;
 using HubStreams.Streams;
 using HubStreams.Streams.Memory;
 using HubStreams.Streams.Redis;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using StackExchange.Redis;
 
@@ -23,17 +26,19 @@ internal static class ThroughputScenario
     public static async Task<List<Row>> RunAsync(BenchRun run)
     {
         var options = new StreamOptions { MaxEvents = 1_000_000 };
+        await using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var metrics = new StreamMetrics(services.GetRequiredService<IMeterFactory>());
         ConnectionMultiplexer? connection = null;
         IStreamManager manager;
         if (run.Redis is { } redis)
         {
             connection = await ConnectionMultiplexer.ConnectAsync(redis.Address);
             manager = new RedisStreamManager(connection, options, new RedisStreamOptions { Prefix = $"bench:tp:{Guid.NewGuid():N}" },
-                NullLogger<RedisStreamManager>.Instance);
+                metrics, NullLogger<RedisStreamManager>.Instance);
         }
         else
         {
-            manager = new MemoryStreamManager(options);
+            manager = new MemoryStreamManager(options, metrics);
         }
 
         var rows = new List<Row>();

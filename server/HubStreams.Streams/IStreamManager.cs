@@ -2,7 +2,8 @@ namespace HubStreams.Streams;
 
 /// <summary>
 /// The store of streams: every transport appends and reads through it, so every rule of a stream
-/// (ids, limits, completion, offsets) holds the same way for all of them.
+/// (ids, limits, completion, offsets) holds the same way for all of them. Readers that follow a stream
+/// do so through <see cref="StreamSubscription"/>, which watches, reads and waits on this contract.
 /// </summary>
 public interface IStreamManager
 {
@@ -26,12 +27,9 @@ public interface IStreamManager
     Task<StreamPage> ReadAsync(StreamKey key, long fromOffset, int maxCount = int.MaxValue, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Starts watching a stream: every append from now on is noticed by the watch. Watch first, then read, then
-    /// wait on the watch: nothing appended in between is missed, and no reader ever polls.
+    /// Starts watching a stream: every append from now on is noticed by the watch. Watch first, then read through
+    /// the watch, then wait on it: nothing appended in between is missed, and no reader ever polls.
     /// </summary>
     /// <exception cref="StreamException">The store is unavailable.</exception>
     Task<IStreamWatch> WatchAsync(StreamKey key, CancellationToken cancellationToken = default);
-
-    /// <summary>The number of open watches on this process: one per reader following a stream.</summary>
-    int LiveWaiters { get; }
 }

@@ -8,11 +8,18 @@ namespace HubStreams.Streams;
 public interface IStreamWatch : IDisposable
 {
     /// <summary>
+    /// Reads up to <paramref name="maxCount"/> events from <paramref name="fromOffset"/>, as
+    /// <see cref="IStreamManager.ReadAsync"/> does; a store may answer from a read it already made for the
+    /// watches of this stream.
+    /// </summary>
+    /// <exception cref="StreamException">As <see cref="IStreamManager.ReadAsync"/>.</exception>
+    Task<StreamPage> ReadAsync(long fromOffset, int maxCount, CancellationToken cancellationToken);
+
+    /// <summary>
     /// Completes when the stream may hold an event at <paramref name="offset"/> (it grew past it since the watch
     /// began), or when the store asks its readers to read again (it expired, or a notification may have been
-    /// lost). The result is a page the store already read from <paramref name="offset"/> for its waiting
-    /// readers, or null: then read it. A wake-up with nothing new is possible and harmless. Do not wait past
-    /// the <c>complete</c> event: nothing follows it.
+    /// lost). Then read. A wake-up with nothing new is possible and harmless. Do not wait past the
+    /// <c>complete</c> event: nothing follows it.
     /// </summary>
-    ValueTask<StreamPage?> WaitAsync(long offset, CancellationToken cancellationToken);
+    ValueTask WaitAsync(long offset, CancellationToken cancellationToken);
 }

@@ -10,7 +10,7 @@ namespace HubStreams.Streams;
 public readonly record struct StreamKey
 {
     /// <summary>The longest id accepted, in characters.</summary>
-    public const int MaxIdLength = 128;
+    public const int MaxIdLength = StreamIds.MaxLength;
 
     private StreamKey(string sessionId, string messageId)
     {
@@ -39,28 +39,12 @@ public readonly record struct StreamKey
         if (!IsValidId(id))
         {
             throw new StreamException(StreamErrorCode.InvalidId,
-                $"{name} must be 1 to {MaxIdLength} characters of A-Z, a-z, 0-9, '_', '.' or '-'.");
+                $"{name} must be {StreamIds.Rule}.");
         }
     }
 
-    /// <summary>Whether <paramref name="id"/> matches <c>^[A-Za-z0-9_.-]{1,128}$</c>.</summary>
-    public static bool IsValidId(string? id)
-    {
-        if (string.IsNullOrEmpty(id) || id.Length > MaxIdLength)
-        {
-            return false;
-        }
-
-        foreach (var c in id)
-        {
-            if (!(char.IsAsciiLetterOrDigit(c) || c is '_' or '.' or '-'))
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
+    /// <summary>Whether <paramref name="id"/> is a valid id (<see cref="StreamIds.IsValid"/>).</summary>
+    public static bool IsValidId(string? id) => StreamIds.IsValid(id);
 
     /// <inheritdoc />
     public override string ToString() => $"{SessionId}/{MessageId}";

@@ -3,45 +3,88 @@ using System.Diagnostics.Metrics;
 namespace HubStreams.Streams;
 
 /// <summary>
-/// The <c>HubStreams</c> meter and its instruments. Exported in Prometheus form at <c>/metrics</c>, where
-/// dots become underscores and counters end in <c>_total</c> (<c>hubstreams_events_appended_total</c>).
+/// The <c>HubStreams</c> meter, created through the host's <see cref="IMeterFactory"/>. Exported in Prometheus form
+/// at <c>/metrics</c>, where dots become underscores and counters end in <c>_total</c>
+/// (<c>hubstreams_events_appended_total</c>). Counters and gauges are observed from running totals, so every one of
+/// them is exported from start-up, at 0 until something happens.
 /// </summary>
-public static class StreamMetrics
+public sealed class StreamMetrics
 {
     /// <summary>The meter's name, for exporters.</summary>
     public const string MeterName = "HubStreams";
 
-    private static readonly Meter Meter = new(MeterName, "1.0");
+    /// <summary>Bucket edges of the seconds histograms: 100 µs to 10 s, so that both a memory append and a slow Redis show.</summary>
+    public static readonly IReadOnlyList<double> SecondsBuckets =
+        [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-    /// <summary>Events stored (any transport, the demo included).</summary>
-    public static readonly Counter<long> EventsAppended = Meter.CreateCounter<long>(
-        "hubstreams.events.appended", "{event}", "Events stored");
+    private readonly Histogram<double> _appendDuration;
+    private readonly Histogram<double> _deliveryLag;
+    private long _appended;
+    private long _delivered;
+    private long _activeSubscriptions;
+    private long _wakeUps;
+    private long _safetyNetChecks;
+    private long _redisErrors;
 
-    /// <summary>Events handed to subscribers (hub and SSE).</summary>
-    public static readonly Counter<long> EventsDelivered = Meter.CreateCounter<long>(
-        "hubstreams.events.delivered", "{event}", "Events handed to subscribers");
+    /// <summary>Creates the meter and its instruments.</summary>
+    public StreamMetrics(IMeterFactory meterFactory)
+    {
+        ArgumentNullException.ThrowIfNull(meterFactory);
+        var meter = meterFactory.Create(MeterName, "1.0");
+        meter.CreateObservableCounter("hubstreams.events.appended", () => Volatile.Read(ref _appended),
+            "{event}", "Events stored (any transport, the demo included)");
+        meter.CreateObservableCounter("hubstreams.events.delivered", () => Volatile.Read(ref _delivered),
+            "{event}", "Events written to subscribers (hub and SSE)");
+        meter.CreateObservableUpDownCounter("hubstreams.subscriptions.active", () => Volatile.Read(ref _activeSubscriptions),
+            "{subscription}", "Subscriptions open right now (hub and SSE)");
+        meter.CreateObservableCounter("hubstreams.wakeups", () => Volatile.Read(ref _wakeUps),
+            "{wakeup}", "Waiting readers woken");
+        meter.CreateObservableCounter("hubstreams.safety_net.checks", () => Volatile.Read(ref _safetyNetChecks),
+            "{check}", "Safety-net passes for lost wake-ups (redis mode)");
+        meter.CreateObservableCounter("hubstreams.redis.errors", () => Volatile.Read(ref _redisErrors),
+            "{error}", "Redis operations that failed because Redis could not be reached in time");
+        var seconds = new InstrumentAdvice<double> { HistogramBucketBoundaries = SecondsBuckets };
+        _appendDuration = meter.CreateHistogram("hubstreams.append.duration", "s", "Time to store one event, store round trip included",
+            tags: null, advice: seconds);
+        _deliveryLag = meter.CreateHistogram("hubstreams.delivery.lag", "s", "From an event's timestamp to its delivery to a live subscriber",
+            tags: null, advice: seconds);
+    }
 
-    /// <summary>Subscriptions open right now (hub and SSE).</summary>
-    public static readonly UpDownCounter<long> ActiveSubscriptions = Meter.CreateUpDownCounter<long>(
-        "hubstreams.subscriptions.active", "{subscription}", "Subscriptions open right now");
+    /// <summary>An event was stored in <paramref name="duration"/>.</summary>
+    public void EventAppended(TimeSpan duration)
+    {
+        Interlocked.Increment(ref _appended);
+        _appendDuration.Record(duration.TotalSeconds);
+    }
 
-    /// <summary>How long one append takes, store round trip included.</summary>
-    public static readonly Histogram<double> AppendDuration = Meter.CreateHistogram<double>(
-        "hubstreams.append.duration", "s", "Time to store one event");
+    /// <summary>An event was written to a subscriber, <paramref name="lag"/> after its timestamp (null for replayed history).</summary>
+    public void EventDelivered(TimeSpan? lag)
+    {
+        Interlocked.Increment(ref _delivered);
+        if (lag is { } value)
+        {
+            _deliveryLag.Record(Math.Max(0, value.TotalSeconds));
+        }
+    }
 
-    /// <summary>From an event's timestamp to its hand-over to a subscriber's connection.</summary>
-    public static readonly Histogram<double> DeliveryLag = Meter.CreateHistogram<double>(
-        "hubstreams.delivery.lag", "s", "From an event's timestamp to its delivery to a subscriber");
+    /// <summary>A subscription opened.</summary>
+    public void SubscriptionOpened() => Interlocked.Increment(ref _activeSubscriptions);
 
-    /// <summary>Waiting readers woken because their stream may have grown.</summary>
-    public static readonly Counter<long> WakeUps = Meter.CreateCounter<long>(
-        "hubstreams.wakeups", "{wakeup}", "Waiting readers woken");
+    /// <summary>A subscription ended.</summary>
+    public void SubscriptionClosed() => Interlocked.Decrement(ref _activeSubscriptions);
 
-    /// <summary>Safety-net passes that looked for lost wake-up notifications (redis mode).</summary>
-    public static readonly Counter<long> SafetyNetChecks = Meter.CreateCounter<long>(
-        "hubstreams.safety_net.checks", "{check}", "Safety-net passes for lost wake-ups");
+    /// <summary><paramref name="count"/> waiting readers were woken.</summary>
+    public void WatchesWoken(int count)
+    {
+        if (count > 0)
+        {
+            Interlocked.Add(ref _wakeUps, count);
+        }
+    }
 
-    /// <summary>Redis operations that failed because Redis could not be reached in time.</summary>
-    public static readonly Counter<long> RedisErrors = Meter.CreateCounter<long>(
-        "hubstreams.redis.errors", "{error}", "Redis operations that failed");
+    /// <summary>A safety-net pass ran.</summary>
+    public void SafetyNetChecked() => Interlocked.Increment(ref _safetyNetChecks);
+
+    /// <summary>A Redis operation failed for want of Redis.</summary>
+    public void RedisFailed() => Interlocked.Increment(ref _redisErrors);
 }

@@ -1,5 +1,4 @@
 using HubStreams.Server.Security;
-using HubStreams.Server.Transport;
 using HubStreams.Streams;
 
 namespace HubStreams.Server.Demo;
@@ -13,19 +12,10 @@ public static class DemoEndpoints
 
     private static async Task<IResult> StartAsync(string sessionId, string messageId, HttpContext context, DemoProducer demo, StreamAccess access)
     {
-        try
-        {
-            var key = StreamKey.Create(sessionId, messageId);
-            access.EnsureCanAppend(context.User, context.Connection.RemoteIpAddress?.ToString(), sessionId);
-            await demo.StartAsync(key, context.RequestAborted);
-            return TypedResults.Accepted(
-                $"/api/sessions/{sessionId}/messages/{messageId}/stream",
-                new DemoStarted(sessionId, messageId));
-        }
-        catch (StreamException e)
-        {
-            return StreamErrors.Problem(e);
-        }
+        var key = StreamKey.Create(sessionId, messageId);
+        access.EnsureCanAppend(context.User, context.Connection.RemoteIpAddress?.ToString(), sessionId);
+        await demo.StartAsync(key, context.RequestAborted);
+        return TypedResults.Accepted($"/api/sessions/{sessionId}/messages/{messageId}/stream", new DemoStarted(sessionId, messageId));
     }
 }
 

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using HubStreams.Server.Hosting;
 using HubStreams.Server.Transport;
 using HubStreams.Streams;
 
@@ -13,7 +12,7 @@ namespace HubStreams.Server.Demo;
 public sealed partial class DemoProducer(
     StreamAppender appender,
     IStreamManager streams,
-    HubStreamsSettings settings,
+    DemoOptions options,
     IHostApplicationLifetime lifetime,
     ILogger<DemoProducer> logger)
 {
@@ -83,7 +82,7 @@ public sealed partial class DemoProducer(
 
     private async Task Pause(int intervals, CancellationToken cancellationToken)
     {
-        var delay = settings.DemoChunkInterval * intervals;
+        var delay = options.ChunkInterval * intervals;
         if (delay > TimeSpan.Zero)
         {
             await Task.Delay(delay, cancellationToken);
@@ -96,7 +95,8 @@ public sealed partial class DemoProducer(
 
     private async Task WatchForStopAsync(StreamKey key, CancellationTokenSource stopRequested)
     {
-        await foreach (var streamEvent in streams.FollowAsync(key, 0, stopRequested.Token))
+        using var subscription = await StreamSubscription.OpenAsync(streams, key, 0, stopRequested.Token);
+        await foreach (var streamEvent in subscription.WithCancellation(stopRequested.Token))
         {
             if (streamEvent.Type == EventTypes.Stop)
             {

@@ -1,12 +1,13 @@
 using HubStreams.Server.Demo;
+using HubStreams.Server.Errors;
 using HubStreams.Server.Security;
 using HubStreams.Server.Transport;
 using HubStreams.Streams;
 using HubStreams.Streams.Memory;
-using HubStreams.Streams.Redis;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.SignalR;
 using OpenTelemetry.Metrics;
-using StackExchange.Redis;
 
 namespace HubStreams.Server.Hosting;
 
@@ -34,48 +35,47 @@ public static class HubStreamsHostingExtensions
         return builder;
     }
 
-    /// <summary>Registers the stream store chosen by <paramref name="settings"/> and the transports.</summary>
+    /// <summary>Registers the stream store chosen by <paramref name="settings"/>, the transports and their one error path.</summary>
     public static IServiceCollection AddHubStreams(this IServiceCollection services, HubStreamsSettings settings)
     {
-        services.AddSingleton(settings);
+        ArgumentNullException.ThrowIfNull(settings);
         services.AddSingleton(settings.Streams);
+        services.AddSingleton(settings.ServerSentEvents);
+        services.AddSingleton(settings.Demo);
         services.AddSingleton(TimeProvider.System);
-        var health = services.AddHealthChecks();
-        services.AddProblemDetails();
+        services.AddMetrics();
+        services.AddSingleton<StreamMetrics>();
+        services.AddOpenTelemetry().WithMetrics(metrics => metrics
+            .AddMeter(StreamMetrics.MeterName)
+            .AddPrometheusExporter());
+
+        // One error path per transport, both from the table in StreamErrors.
+        services.AddProblemDetails(o => o.CustomizeProblemDetails = ProblemResponses.AddCode);
+        services.AddExceptionHandler<ProblemResponses>();
+        services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         services.ConfigureHttpJsonOptions(o => WireJsonContext.Apply(o.SerializerOptions));
-        var signalR = services.AddSignalR(o =>
+        services.AddSignalR(o =>
             {
+                o.AddFilter<HubErrorFilter>();
                 // Room for an event of the full size limit, even when the client escapes every character.
                 o.MaximumReceiveMessageSize = MaxHubMessageBytes(settings.Streams);
             })
             .AddJsonProtocol(o => WireJsonContext.Apply(o.PayloadSerializerOptions));
+
         services.AddSingleton<StreamAppender>();
         services.AddSingleton<StreamDelivery>();
-        services.AddHubStreamsSecurity(settings.Security);
-        services.AddOpenTelemetry().WithMetrics(metrics => metrics
-            .AddMeter(StreamMetrics.MeterName)
-            .AddPrometheusExporter());
         services.AddSingleton<DemoProducer>();
+        services.AddHubStreamsSecurity(settings.Security);
+        var health = services.AddHealthChecks();
 
         if (settings.StoreType == StreamStoreType.Redis)
         {
-            services.AddSingleton(settings.Redis);
-            services.AddSingleton(settings.RedisConnection);
-            services.AddSingleton<IConnectionMultiplexer>(sp => RedisConnection.Connect(
-                settings.RedisConnection, sp.GetRequiredService<ILogger<RedisConnection>>()));
-            services.AddSingleton<IStreamManager, RedisStreamManager>();
-            services.AddHostedService<RedisStartupReport>();
-            health.AddCheck<RedisHealthCheck>("redis", tags: [ReadinessTag]);
-
-            // The backplane shares the process's connection; its channels live under the key prefix.
-            signalR.AddStackExchangeRedis(o => o.Configuration.ChannelPrefix = RedisChannel.Literal(settings.Redis.BackplaneChannelPrefix));
-            services.AddOptions<Microsoft.AspNetCore.SignalR.StackExchangeRedis.RedisOptions>()
-                .Configure<IServiceProvider>((o, sp) => o.ConnectionFactory = _ => Task.FromResult(sp.GetRequiredService<IConnectionMultiplexer>()));
+            services.AddRedisStore(settings, health);
         }
         else
         {
             services.AddSingleton<IStreamManager>(sp => new MemoryStreamManager(
-                settings.Streams, sp.GetRequiredService<TimeProvider>()));
+                settings.Streams, sp.GetRequiredService<StreamMetrics>(), sp.GetRequiredService<TimeProvider>()));
         }
 
         return services;
@@ -88,7 +88,13 @@ public static class HubStreamsHostingExtensions
     /// </summary>
     public static WebApplication MapHubStreams(this WebApplication app)
     {
-        var settings = app.Services.GetRequiredService<HubStreamsSettings>();
+        ArgumentNullException.ThrowIfNull(app);
+
+        // The instruments exist from start-up, so a fresh node exports every series at 0.
+        app.Services.GetRequiredService<StreamMetrics>();
+
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
         app.UseDefaultFiles();
         app.UseStaticFiles();
         app.UseAuthentication();
@@ -98,7 +104,7 @@ public static class HubStreamsHostingExtensions
         app.MapHub<StreamEventsHub>(SecurityRegistration.HubPath, options => options.CloseOnAuthenticationExpiration = true)
             .RequireAuthorization(SecurityRegistration.StreamsPolicy);
         app.MapStreamHttpEndpoints().RequireAuthorization(SecurityRegistration.StreamsPolicy);
-        if (settings.DemoEnabled ?? app.Environment.IsDevelopment())
+        if (app.Services.GetRequiredService<DemoOptions>().Enabled ?? app.Environment.IsDevelopment())
         {
             app.MapDemoEndpoints().RequireAuthorization(SecurityRegistration.StreamsPolicy);
         }
@@ -109,7 +115,7 @@ public static class HubStreamsHostingExtensions
         return app;
     }
 
-    private const string ReadinessTag = "ready";
+    internal const string ReadinessTag = "ready";
 
     /// <summary>
     /// The largest hub message accepted: an event at the size limit whose every character the client escaped

@@ -1,4 +1,6 @@
 using System.Globalization;
+using HubStreams.Server.Demo;
+using HubStreams.Server.Transport;
 using HubStreams.Streams;
 using HubStreams.Streams.Redis;
 
@@ -35,14 +37,11 @@ public sealed class HubStreamsSettings
     /// <summary>Key layout and wake-up settings of the Redis store.</summary>
     public RedisStreamOptions Redis { get; } = new();
 
-    /// <summary>How often an idle Server-Sent Events response gets a comment line (<c>SSE_HEARTBEAT_INTERVAL</c>). Default 15 s.</summary>
-    public TimeSpan SseHeartbeatInterval { get; set; } = TimeSpan.FromSeconds(15);
+    /// <summary>How Server-Sent Events responses behave.</summary>
+    public ServerSentEventsOptions ServerSentEvents { get; set; } = new(ServerSentEventsOptions.DefaultHeartbeatInterval);
 
-    /// <summary>Whether the demo producer's route is on (<c>DEMO_ENABLED</c>); when unset, on in Development only.</summary>
-    public bool? DemoEnabled { get; set; }
-
-    /// <summary>The pause between the demo's answer chunks (<c>DEMO_CHUNK_INTERVAL</c>). Default 20 ms.</summary>
-    public TimeSpan DemoChunkInterval { get; set; } = TimeSpan.FromMilliseconds(20);
+    /// <summary>The demo producer's settings.</summary>
+    public DemoOptions Demo { get; set; } = new(Enabled: null, DemoOptions.DefaultChunkInterval);
 
     /// <summary>Authentication and per-caller limits.</summary>
     public Security.SecuritySettings Security { get; } = new();
@@ -83,10 +82,10 @@ public sealed class HubStreamsSettings
             v => settings.Redis.SafetyNetInterval = SettingReader.ParseDuration(v));
 
         reader.Apply("SSE_HEARTBEAT_INTERVAL", "SseHeartbeatInterval", "a duration such as 00:00:15, or whole seconds, at least 1 s",
-            v => settings.SseHeartbeatInterval = SettingReader.AtLeast(SettingReader.ParseDuration(v), TimeSpan.FromSeconds(1)));
-        reader.Apply("DEMO_ENABLED", "DemoEnabled", "'true' or 'false'", v => settings.DemoEnabled = SettingReader.ParseBool(v));
+            v => settings.ServerSentEvents = new(SettingReader.AtLeast(SettingReader.ParseDuration(v), TimeSpan.FromSeconds(1))));
+        reader.Apply("DEMO_ENABLED", "DemoEnabled", "'true' or 'false'", v => settings.Demo = settings.Demo with { Enabled = SettingReader.ParseBool(v) });
         reader.Apply("DEMO_CHUNK_INTERVAL", "DemoChunkInterval", "a duration such as 00:00:00.020, at least 0",
-            v => settings.DemoChunkInterval = SettingReader.AtLeast(SettingReader.ParseDuration(v), TimeSpan.Zero));
+            v => settings.Demo = settings.Demo with { ChunkInterval = SettingReader.AtLeast(SettingReader.ParseDuration(v), TimeSpan.Zero) });
 
         settings.Security.Read(reader);
 

@@ -24,7 +24,7 @@ public sealed class ConnectionLimits(SecuritySettings settings)
         if (count > settings.MaxConnectionsPerUser)
         {
             RemoveConnection(userId);
-            throw new StreamException(StreamErrorCode.TooManySubscriptions,
+            throw new StreamException(StreamErrorCode.TooManyConnections,
                 $"Too many connections: a user may hold {settings.MaxConnectionsPerUser} on one node (LIMIT_CONNECTIONS_PER_USER).");
         }
     }

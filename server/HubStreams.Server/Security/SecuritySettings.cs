@@ -68,7 +68,7 @@ public sealed class SecuritySettings
 
             JwtKey = v;
         }, secret: true);
-        reader.Apply("AUTH_JWT_AUTHORITY", "AuthJwtAuthority", "an https URL", v =>
+        reader.Apply("AUTH_JWT_AUTHORITY", "AuthJwtAuthority", "an http or https URL", v =>
             JwtAuthority = Uri.TryCreate(v, UriKind.Absolute, out var uri) && uri.Scheme is "https" or "http" ? v : throw new FormatException());
         reader.Apply("AUTH_JWT_ISSUER", "AuthJwtIssuer", "the issuer tokens carry", v => JwtIssuer = v);
         reader.Apply("AUTH_JWT_AUDIENCE", "AuthJwtAudience", "the audience tokens carry", v => JwtAudience = v);

@@ -8,7 +8,7 @@ namespace HubStreams.Server.Transport;
 /// The one place where transports append: stores the event, then tells the session's group that a message
 /// started (its first event) or completed. With the Redis backplane the group spans every node.
 /// </summary>
-public sealed class StreamAppender(IStreamManager streams, IHubContext<StreamEventsHub, ISessionClient> hub)
+public sealed class StreamAppender(IStreamManager streams, StreamMetrics metrics, IHubContext<StreamEventsHub, ISessionClient> hub)
 {
     /// <summary>The SignalR group of a session's listeners.</summary>
     public static string SessionGroup(string sessionId) => $"session:{sessionId}";
@@ -19,8 +19,7 @@ public sealed class StreamAppender(IStreamManager streams, IHubContext<StreamEve
     {
         var started = Stopwatch.GetTimestamp();
         var offset = await streams.AppendAsync(key, streamEvent, cancellationToken);
-        StreamMetrics.AppendDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
-        StreamMetrics.EventsAppended.Add(1);
+        metrics.EventAppended(Stopwatch.GetElapsedTime(started));
         var group = hub.Clients.Group(SessionGroup(key.SessionId));
         if (offset == 0)
         {

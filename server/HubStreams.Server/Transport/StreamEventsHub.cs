@@ -6,8 +6,9 @@ using Microsoft.AspNetCore.SignalR;
 namespace HubStreams.Server.Transport;
 
 /// <summary>
-/// The SignalR hub at <c>/hubs/streams</c>. Every refused request comes back as a <see cref="HubException"/>
-/// whose message starts with the error code (<c>StreamNotFound: …</c>), and the connection stays open.
+/// The SignalR hub at <c>/hubs/streams</c>. Its methods only say what to do; a refusal (a <see cref="StreamException"/>)
+/// reaches the client through the hub's error filter as a <see cref="HubException"/> whose message starts with the
+/// error code (<c>StreamNotFound: …</c>), and the connection stays open.
 /// </summary>
 public sealed class StreamEventsHub(StreamDelivery delivery, StreamAppender appender, StreamAccess access, ConnectionLimits limits)
     : Hub<ISessionClient>
@@ -18,11 +19,7 @@ public sealed class StreamEventsHub(StreamDelivery delivery, StreamAppender appe
     public override Task OnConnectedAsync()
     {
         var userId = access.UserId(Context.User!);
-        StreamErrors.ForHub(() =>
-        {
-            limits.AddConnection(userId);
-            return true;
-        });
+        limits.AddConnection(userId);
         Context.Items[UserIdItem] = userId;
         return Task.CompletedTask;
     }
@@ -42,68 +39,46 @@ public sealed class StreamEventsHub(StreamDelivery delivery, StreamAppender appe
         string sessionId, string messageId, long fromOffset, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var user = Context.User!;
-        var key = StreamErrors.ForHub(() =>
+        var key = StreamKey.Create(sessionId, messageId);
+        access.EnsureCanRead(user, sessionId);
+        using var lease = limits.OpenStream(Context.ConnectionId);
+        using var subscription = await delivery.OpenAsync(key, fromOffset, "hub", access.ExpiresAt(user), cancellationToken);
+        await foreach (var streamEvent in subscription.WithCancellation(cancellationToken))
         {
-            var key = StreamKey.Create(sessionId, messageId);
-            access.EnsureCanRead(user, sessionId);
-            return key;
-        });
-        using var lease = StreamErrors.ForHub(() => limits.OpenStream(Context.ConnectionId));
-        using var subscription = await StreamErrors.ForHub(() => delivery.OpenAsync(key, fromOffset, "hub", access.ExpiresAt(user), cancellationToken));
-        await using var events = subscription.GetAsyncEnumerator(cancellationToken);
-        while (true)
-        {
-            bool more;
-            try
-            {
-                more = await events.MoveNextAsync();
-            }
-            catch (StreamException e)
-            {
-                throw StreamErrors.ToHubException(e);
-            }
-
-            if (!more)
-            {
-                yield break;
-            }
-
-            yield return events.Current;
+            yield return streamEvent;
         }
     }
 
     /// <summary>Stores one event and returns its offset. Needs the producer role in jwt mode.</summary>
-    public Task<long> AppendEvent(string sessionId, string messageId, StreamEvent streamEvent) => StreamErrors.ForHub(() =>
+    public Task<long> AppendEvent(string sessionId, string messageId, StreamEvent streamEvent)
     {
         var key = StreamKey.Create(sessionId, messageId);
         access.EnsureCanAppend(Context.User!, ClientAddress, sessionId);
         return appender.AppendAsync(key, streamEvent, Context.ConnectionAborted);
-    });
+    }
 
     /// <summary>Asks the producer of a message to stop; returns the offset of the <c>stop</c> event.</summary>
-    public Task<long> StopMessage(string sessionId, string messageId) => StreamErrors.ForHub(() =>
+    public Task<long> StopMessage(string sessionId, string messageId)
     {
         var key = StreamKey.Create(sessionId, messageId);
         access.EnsureCanStop(Context.User!, ClientAddress, sessionId);
         return appender.RequestStopAsync(key, Context.ConnectionAborted);
-    });
+    }
 
     /// <summary>Receive <c>MessageStarted</c> and <c>MessageCompleted</c> for the session, whichever node the producer used.</summary>
-    public Task JoinSession(string sessionId) => StreamErrors.ForHub(async () =>
+    public Task JoinSession(string sessionId)
     {
         StreamKey.ValidateId(sessionId, nameof(sessionId));
         access.EnsureCanRead(Context.User!, sessionId);
-        await Groups.AddToGroupAsync(Context.ConnectionId, StreamAppender.SessionGroup(sessionId), Context.ConnectionAborted);
-        return true;
-    });
+        return Groups.AddToGroupAsync(Context.ConnectionId, StreamAppender.SessionGroup(sessionId), Context.ConnectionAborted);
+    }
 
     /// <summary>Stop receiving the session's notifications.</summary>
-    public Task LeaveSession(string sessionId) => StreamErrors.ForHub(async () =>
+    public Task LeaveSession(string sessionId)
     {
         StreamKey.ValidateId(sessionId, nameof(sessionId));
-        await Groups.RemoveFromGroupAsync(Context.ConnectionId, StreamAppender.SessionGroup(sessionId), Context.ConnectionAborted);
-        return true;
-    });
+        return Groups.RemoveFromGroupAsync(Context.ConnectionId, StreamAppender.SessionGroup(sessionId), Context.ConnectionAborted);
+    }
 
     private string? ClientAddress => Context.GetHttpContext()?.Connection.RemoteIpAddress?.ToString();
 }

@@ -6,7 +6,10 @@ using Microsoft.AspNetCore.Http.Features;
 
 namespace HubStreams.Server.Transport;
 
-/// <summary>The HTTP API: append, stop, read a page, and follow as Server-Sent Events.</summary>
+/// <summary>
+/// The HTTP API: append, stop, read a page, and follow as Server-Sent Events. A refusal is thrown as a
+/// <see cref="StreamException"/> and becomes a problem response in one place (<c>Errors/ProblemResponses.cs</c>).
+/// </summary>
 public static class StreamHttpEndpoints
 {
     /// <summary>The most events one <c>GET …/events</c> returns when no <c>limit</c> is given.</summary>
@@ -24,90 +27,39 @@ public static class StreamHttpEndpoints
     }
 
     private static async Task<IResult> AppendAsync(
-        string sessionId, string messageId, HttpRequest request, StreamAppender appender, StreamAccess access, HubStreamsSettings settings)
+        string sessionId, string messageId, HttpRequest request, StreamAppender appender, StreamAccess access, StreamOptions streams)
     {
         var context = request.HttpContext;
-        StreamKey key;
-        try
-        {
-            key = StreamKey.Create(sessionId, messageId);
-            access.EnsureCanAppend(context.User, context.Connection.RemoteIpAddress?.ToString(), sessionId);
-        }
-        catch (StreamException e)
-        {
-            return StreamErrors.Problem(e);
-        }
+        var key = StreamKey.Create(sessionId, messageId);
+        access.EnsureCanAppend(context.User, context.Connection.RemoteIpAddress?.ToString(), sessionId);
 
         // The body may hold one event: its JSON at the size limit, even with every character escaped.
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodyLimit)
         {
-            bodyLimit.MaxRequestBodySize = HubStreamsHostingExtensions.MaxHubMessageBytes(settings.Streams);
+            bodyLimit.MaxRequestBodySize = HubStreamsHostingExtensions.MaxHubMessageBytes(streams);
         }
 
-        StreamEvent? streamEvent;
-        try
-        {
-            streamEvent = await JsonSerializer.DeserializeAsync(request.Body, WireJsonContext.Default.StreamEvent, context.RequestAborted);
-        }
-        catch (JsonException e)
-        {
-            return TypedResults.Problem(detail: $"The body is not a valid event: {e.Message}", statusCode: StatusCodes.Status400BadRequest,
-                title: StreamErrorCode.InvalidEvent.ToString());
-        }
-        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            return TypedResults.Problem(
-                detail: $"The body is larger than one event may be (STREAM_MAX_EVENT_BYTES is {settings.Streams.MaxEventBytes}).",
-                statusCode: StatusCodes.Status413PayloadTooLarge, title: StreamErrorCode.EventTooLarge.ToString());
-        }
-
-        if (streamEvent is null)
-        {
-            return TypedResults.Problem(detail: "The body must be an event object.", statusCode: StatusCodes.Status400BadRequest,
-                title: StreamErrorCode.InvalidEvent.ToString());
-        }
-
-        return await Run(async () =>
-        {
-            var offset = await appender.AppendAsync(key, streamEvent, context.RequestAborted);
-            return TypedResults.Created((string?)null, new AppendResult(offset));
-        });
+        var streamEvent = await JsonSerializer.DeserializeAsync(request.Body, WireJsonContext.Default.StreamEvent, context.RequestAborted)
+            ?? throw new StreamException(StreamErrorCode.InvalidEvent, "The body must be an event object.");
+        var offset = await appender.AppendAsync(key, streamEvent, context.RequestAborted);
+        return TypedResults.Created((string?)null, new AppendResult(offset));
     }
 
-    private static Task<IResult> StopAsync(string sessionId, string messageId, HttpContext context, StreamAppender appender, StreamAccess access) =>
-        Run(async () =>
-        {
-            var key = StreamKey.Create(sessionId, messageId);
-            access.EnsureCanStop(context.User, context.Connection.RemoteIpAddress?.ToString(), sessionId);
-            var offset = await appender.RequestStopAsync(key, context.RequestAborted);
-            return TypedResults.Created((string?)null, new AppendResult(offset));
-        });
-
-    private static Task<IResult> ReadAsync(
-        string sessionId, string messageId, HttpContext context, IStreamManager streams, StreamAccess access, long fromOffset = 0, int limit = DefaultPageSize) =>
-        Run(async () =>
-        {
-            var key = StreamKey.Create(sessionId, messageId);
-            access.EnsureCanRead(context.User, sessionId);
-            if (limit < 1)
-            {
-                return TypedResults.Problem(detail: $"limit must be 1 or more, not {limit}.", statusCode: StatusCodes.Status400BadRequest,
-                    title: StreamErrorCode.InvalidOffset.ToString());
-            }
-
-            var page = await streams.ReadAsync(key, fromOffset, limit, context.RequestAborted);
-            return TypedResults.Ok(new EventsPage(page.Events, page.NextOffset, page.Completed));
-        });
-
-    private static async Task<IResult> Run(Func<Task<IResult>> operation)
+    private static async Task<IResult> StopAsync(string sessionId, string messageId, HttpContext context, StreamAppender appender, StreamAccess access)
     {
-        try
-        {
-            return await operation();
-        }
-        catch (StreamException e)
-        {
-            return StreamErrors.Problem(e);
-        }
+        var key = StreamKey.Create(sessionId, messageId);
+        access.EnsureCanStop(context.User, context.Connection.RemoteIpAddress?.ToString(), sessionId);
+        var offset = await appender.RequestStopAsync(key, context.RequestAborted);
+        return TypedResults.Created((string?)null, new AppendResult(offset));
+    }
+
+    private static async Task<IResult> ReadAsync(
+        string sessionId, string messageId, HttpContext context, IStreamManager streams, StreamAccess access,
+        string? fromOffset = null, string? limit = null)
+    {
+        var key = StreamKey.Create(sessionId, messageId);
+        access.EnsureCanRead(context.User, sessionId);
+        var page = await streams.ReadAsync(key, QueryValues.Offset(fromOffset), QueryValues.Limit(limit, DefaultPageSize), context.RequestAborted);
+        return TypedResults.Ok(new EventsPage(page.Events, page.NextOffset, page.Completed));
     }
 }

@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using HubStreams.Streams.Waiting;
+using HubStreams.Streams.Watching;
 
 namespace HubStreams.Streams.Memory;
 
@@ -11,15 +11,16 @@ namespace HubStreams.Streams.Memory;
 public sealed class MemoryStreamManager : IStreamManager, IDisposable
 {
     private readonly ConcurrentDictionary<StreamKey, StoredStream> _streams = new();
-    private readonly StreamWatchers _watchers = new();
+    private readonly StreamWatches _watches;
     private readonly StreamOptions _options;
     private readonly TimeProvider _time;
     private readonly ITimer _sweeper;
 
     /// <summary>Creates the manager and starts its expiry sweeper.</summary>
-    public MemoryStreamManager(StreamOptions options, TimeProvider? timeProvider = null)
+    public MemoryStreamManager(StreamOptions options, StreamMetrics metrics, TimeProvider? timeProvider = null)
     {
         _options = options;
+        _watches = new StreamWatches(ReadAsync, metrics);
         _time = timeProvider ?? TimeProvider.System;
         var interval = TimeSpan.FromTicks(Math.Clamp(options.Ttl.Ticks / 4, TimeSpan.FromMilliseconds(100).Ticks, TimeSpan.FromSeconds(30).Ticks));
         _sweeper = _time.CreateTimer(static state => ((MemoryStreamManager)state!).RemoveExpired(), this, interval, interval);
@@ -28,8 +29,8 @@ public sealed class MemoryStreamManager : IStreamManager, IDisposable
     /// <summary>The number of streams held in memory right now, expired ones not yet swept included.</summary>
     public int StreamCount => _streams.Count;
 
-    /// <inheritdoc />
-    public int LiveWaiters => _watchers.LiveCount;
+    /// <summary>The number of open watches: one per reader following a stream.</summary>
+    internal int OpenWatchCount => _watches.OpenCount;
 
     /// <inheritdoc />
     public Task<long> AppendAsync(StreamKey key, StreamEvent streamEvent, CancellationToken cancellationToken = default)
@@ -60,7 +61,7 @@ public sealed class MemoryStreamManager : IStreamManager, IDisposable
                 length = stream.Events.Count;
             }
 
-            _watchers.NotifyLength(key, length);
+            _watches.NotifyLength(key, length);
             return Task.FromResult(length - 1);
         }
     }
@@ -93,7 +94,7 @@ public sealed class MemoryStreamManager : IStreamManager, IDisposable
 
     /// <inheritdoc />
     public Task<IStreamWatch> WatchAsync(StreamKey key, CancellationToken cancellationToken = default) =>
-        Task.FromResult<IStreamWatch>(_watchers.Register(key));
+        Task.FromResult<IStreamWatch>(_watches.Open(key));
 
     /// <summary>Stops the expiry sweeper.</summary>
     public void Dispose() => _sweeper.Dispose();
@@ -125,7 +126,7 @@ public sealed class MemoryStreamManager : IStreamManager, IDisposable
             }
 
             // Readers past offset 0 learn on their next read that the stream is gone.
-            _watchers.WakeStream(key);
+            _watches.WakeStream(key);
         }
     }
 

@@ -1,9 +1,10 @@
 using System.Net.Http.Json;
+using HubStreams.Contracts;
 using HubStreams.Streams;
 using HubStreams.Tests.Fixtures;
 using Microsoft.Playwright;
-using Xunit.Abstractions;
 using static Microsoft.Playwright.Assertions;
+using Xunit.Abstractions;
 
 namespace HubStreams.Tests.Browser;
 

@@ -1,4 +1,5 @@
 using HubStreams.ClientSample;
+using HubStreams.Contracts;
 using HubStreams.Streams;
 using HubStreams.Tests.Fixtures;
 

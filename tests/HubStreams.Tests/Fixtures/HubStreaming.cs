@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using HubStreams.Contracts;
 using HubStreams.Streams;
 using Microsoft.AspNetCore.SignalR.Client;
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text.RegularExpressions;
+using HubStreams.Contracts;
 using HubStreams.Server.Transport;
 using HubStreams.Streams;
 using HubStreams.Streams.Memory;
@@ -64,9 +65,9 @@ public sealed partial class MetricsAndHealthTests
     [Fact]
     public async Task A_server_that_is_stopping_refuses_new_subscriptions()
     {
-        using var streams = new MemoryStreamManager(new StreamOptions());
+        using var streams = new MemoryStreamManager(new StreamOptions(), TestMetrics.Create());
         using var lifetime = new StoppingLifetime();
-        var delivery = new StreamDelivery(streams, lifetime, TimeProvider.System, NullLogger<StreamDelivery>.Instance);
+        var delivery = new StreamDelivery(streams, TestMetrics.Create(), lifetime, TimeProvider.System, NullLogger<StreamDelivery>.Instance);
 
         var error = await Assert.ThrowsAsync<StreamException>(() => delivery.OpenAsync(StreamKey.Create("s", "m"), 0, "hub", null, CancellationToken.None));
         Assert.Equal(StreamErrorCode.ServerShuttingDown, error.Code);

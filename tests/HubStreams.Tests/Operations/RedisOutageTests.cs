@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
+using HubStreams.Contracts;
 using HubStreams.Streams;
 using HubStreams.Tests.Fixtures;
 using Microsoft.AspNetCore.SignalR;

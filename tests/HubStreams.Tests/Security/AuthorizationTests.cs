@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
+using HubStreams.Contracts;
 using HubStreams.Streams;
 using HubStreams.Tests.Fixtures;
 using Microsoft.AspNetCore.SignalR;
@@ -175,7 +176,7 @@ public sealed class AuthorizationTests : IAsyncLifetime
             {
             }
         })).ToArray();
-        await Eventually.True(() => _server.Streams.LiveWaiters == 2);
+        await Eventually.True(() => _server.Streams.OpenWatches() == 2);
 
         var third = await Assert.ThrowsAsync<HubException>(async () => await hub.StreamAsync<StreamEvent>("StreamEvents", "caps", "m3", 0L).FirstAsync());
         Assert.Contains("TooManySubscriptions", third.Message, StringComparison.Ordinal);

@@ -3,6 +3,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using CsCheck;
+using HubStreams.Contracts;
 using HubStreams.Streams;
 using HubStreams.Tests.Fixtures;
 using Microsoft.AspNetCore.SignalR;

@@ -1,5 +1,7 @@
+using HubStreams.Contracts;
 using HubStreams.Streams;
 using HubStreams.Streams.Memory;
+using HubStreams.Tests.Fixtures;
 
 namespace HubStreams.Tests.Streams;
 
@@ -11,7 +13,7 @@ public sealed class MemoryStreamManagerTests : StreamManagerContract, IDisposabl
 
     private MemoryStreamManager Create(StreamOptions? options = null)
     {
-        var manager = new MemoryStreamManager(options ?? new StreamOptions());
+        var manager = new MemoryStreamManager(options ?? new StreamOptions(), TestMetrics.Create());
         _managers.Add(manager);
         return manager;
     }
@@ -39,10 +41,10 @@ public sealed class MemoryStreamManagerTests : StreamManagerContract, IDisposabl
         await manager.AppendAsync(key, Answer("a"));
 
         var follower = FollowAll(manager, key, 1);
-        await WaitUntil(() => manager.LiveWaiters == 1);
+        await WaitUntil(() => manager.OpenWatches() == 1);
 
         var error = await Assert.ThrowsAsync<StreamException>(() => follower.WaitAsync(SafetyTimeout));
         Assert.Equal(StreamErrorCode.StreamNotFound, error.Code);
-        Assert.Equal(0, manager.LiveWaiters);
+        Assert.Equal(0, manager.OpenWatches());
     }
 }

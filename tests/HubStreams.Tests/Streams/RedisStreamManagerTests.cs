@@ -1,3 +1,4 @@
+using HubStreams.Contracts;
 using HubStreams.Streams;
 using HubStreams.Streams.Redis;
 using HubStreams.Tests.Fixtures;
@@ -19,7 +20,7 @@ public sealed class RedisStreamManagerTests(RedisFixture redis) : StreamManagerC
     private RedisStreamManager Create(StreamOptions? options = null, RedisStreamOptions? redisOptions = null)
     {
         var manager = new RedisStreamManager(redis.Connection, options ?? new StreamOptions(), redisOptions ?? _redisOptions,
-            NullLogger<RedisStreamManager>.Instance);
+            TestMetrics.Create(), NullLogger<RedisStreamManager>.Instance);
         _managers.Add(manager);
         return manager;
     }
@@ -111,7 +112,7 @@ public sealed class RedisStreamManagerTests(RedisFixture redis) : StreamManagerC
         var key = NewKey();
 
         var follower = FollowAll(reader, key, 0);
-        await WaitUntil(() => reader.LiveWaiters == 1);
+        await WaitUntil(() => reader.OpenWatches() == 1);
         await writer.AppendAsync(key, Answer("from elsewhere"));
         await writer.AppendAsync(key, Complete());
 
@@ -125,11 +126,11 @@ public sealed class RedisStreamManagerTests(RedisFixture redis) : StreamManagerC
         var key = NewKey();
         const int readers = 20;
         var following = Enumerable.Range(0, readers).Select(_ => FollowAll(manager, key, 0)).ToArray();
-        await WaitUntil(() => manager.WaitingReaders(key, 0) == readers);
+        await WaitUntil(() => manager.WaitingWatches(key, 0) == readers);
 
         var before = manager.ReadsSent;
         await manager.AppendAsync(key, Answer("for everyone"));
-        await WaitUntil(() => manager.WaitingReaders(key, 1) == readers);
+        await WaitUntil(() => manager.WaitingWatches(key, 1) == readers);
         var reads = manager.ReadsSent - before;
 
         await manager.AppendAsync(key, Complete());
@@ -147,7 +148,7 @@ public sealed class RedisStreamManagerTests(RedisFixture redis) : StreamManagerC
         var manager = Create(redisOptions: new RedisStreamOptions { Prefix = _redisOptions.Prefix, SafetyNetInterval = TimeSpan.FromSeconds(1) });
         var key = NewKey();
         var wait = manager.WaitForEventAsync(key, 0, CancellationToken.None);
-        await WaitUntil(() => manager.LiveWaiters == 1);
+        await WaitUntil(() => manager.OpenWatches() == 1);
 
         // Written with no PUBLISH: the notification is lost.
         await Db.ListRightPushAsync(_redisOptions.StreamKeyFor(key), """{"type":"answer","content":"silent"}""");
@@ -162,7 +163,7 @@ public sealed class RedisStreamManagerTests(RedisFixture redis) : StreamManagerC
         var manager = Create();
         var key = NewKey();
         var wait = manager.WaitForEventAsync(key, 0, CancellationToken.None);
-        await WaitUntil(() => manager.LiveWaiters == 1);
+        await WaitUntil(() => manager.OpenWatches() == 1);
         await Db.ListRightPushAsync(_redisOptions.StreamKeyFor(key), """{"type":"answer","content":"silent"}""");
 
         // Drop the pub/sub connections; when the client reconnects, waiters re-check.

@@ -1,5 +1,7 @@
 using System.Text.Json;
+using HubStreams.Contracts;
 using HubStreams.Streams;
+using HubStreams.Tests.Fixtures;
 
 namespace HubStreams.Tests.Streams;
 

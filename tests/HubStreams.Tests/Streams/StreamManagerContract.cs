@@ -1,4 +1,5 @@
 using System.Text.Json;
+using HubStreams.Contracts;
 using HubStreams.Streams;
 using HubStreams.Tests.Fixtures;
 
@@ -120,7 +121,7 @@ public abstract partial class StreamManagerContract
         await manager.AppendAsync(key, Answer("first"));
 
         var wait = manager.WaitForEventAsync(key, 1, CancellationToken.None);
-        await WaitUntil(() => manager.LiveWaiters == 1);
+        await WaitUntil(() => manager.OpenWatches() == 1);
         Assert.False(wait.IsCompleted);
 
         await manager.AppendAsync(key, Answer("second"));
@@ -137,7 +138,7 @@ public abstract partial class StreamManagerContract
         await manager.AppendAsync(key, Answer("b"));
 
         await manager.WaitForEventAsync(key, 1, CancellationToken.None).WaitAsync(SafetyTimeout);
-        Assert.Equal(0, manager.LiveWaiters);
+        Assert.Equal(0, manager.OpenWatches());
     }
 
     [Fact]
@@ -152,7 +153,7 @@ public abstract partial class StreamManagerContract
         Assert.False(page.Completed);
 
         var followed = FollowAll(manager, key, 0);
-        await WaitUntil(() => manager.LiveWaiters == 1);
+        await WaitUntil(() => manager.OpenWatches() == 1);
         await manager.AppendAsync(key, Answer("late producer"));
         await manager.AppendAsync(key, Complete());
 
@@ -168,11 +169,11 @@ public abstract partial class StreamManagerContract
         using var cancel = new CancellationTokenSource();
 
         var wait = manager.WaitForEventAsync(key, 0, cancel.Token);
-        await WaitUntil(() => manager.LiveWaiters == 1);
+        await WaitUntil(() => manager.OpenWatches() == 1);
         await cancel.CancelAsync();
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => wait.WaitAsync(SafetyTimeout));
-        Assert.Equal(0, manager.LiveWaiters);
+        Assert.Equal(0, manager.OpenWatches());
     }
 
     [Fact]

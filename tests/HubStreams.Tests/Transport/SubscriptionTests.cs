@@ -1,4 +1,5 @@
 using System.Net.Http.Json;
+using HubStreams.Contracts;
 using HubStreams.Streams;
 using HubStreams.Tests.Fixtures;
 using Microsoft.AspNetCore.SignalR.Client;
@@ -21,7 +22,7 @@ public sealed class SubscriptionTests : IAsyncLifetime
     {
         await using var hub = await _server.ConnectAsync();
         var (received, reading) = HubStreaming.Follow(hub, "live", "m1");
-        await Eventually.True(() => _server.Streams.LiveWaiters == 1);
+        await Eventually.True(() => _server.Streams.OpenWatches() == 1);
 
         for (var i = 0; i < 3; i++)
         {
@@ -44,11 +45,11 @@ public sealed class SubscriptionTests : IAsyncLifetime
             {
             }
         });
-        await Eventually.True(() => _server.Streams.LiveWaiters == 1);
+        await Eventually.True(() => _server.Streams.OpenWatches() == 1);
 
         await cancel.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => reading.WaitAsync(SafetyTimeout));
-        await Eventually.True(() => _server.Streams.LiveWaiters == 0);
+        await Eventually.True(() => _server.Streams.OpenWatches() == 0);
         Assert.Equal(HubConnectionState.Connected, hub.State);
     }
 
@@ -62,10 +63,10 @@ public sealed class SubscriptionTests : IAsyncLifetime
             {
             }
         })).ToArray();
-        await Eventually.True(() => _server.Streams.LiveWaiters == 3);
+        await Eventually.True(() => _server.Streams.OpenWatches() == 3);
 
         await hub.DisposeAsync();
-        await Eventually.True(() => _server.Streams.LiveWaiters == 0);
+        await Eventually.True(() => _server.Streams.OpenWatches() == 0);
     }
 
     [Fact]
@@ -79,12 +80,12 @@ public sealed class SubscriptionTests : IAsyncLifetime
 
         Assert.True(await messages.MoveNextAsync().AsTask().WaitAsync(SafetyTimeout));
         Assert.Equal("heartbeat", messages.Current.Comment);
-        Assert.Equal(1, _server.Streams.LiveWaiters);
+        Assert.Equal(1, _server.Streams.OpenWatches());
 
         // The client goes away: its connection closes mid-response.
         await messages.DisposeAsync();
         response.Dispose();
-        await Eventually.True(() => _server.Streams.LiveWaiters == 0);
+        await Eventually.True(() => _server.Streams.OpenWatches() == 0);
     }
 
     [Fact]

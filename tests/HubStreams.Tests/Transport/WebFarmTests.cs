@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using HubStreams.Contracts;
 using HubStreams.Streams;
 using HubStreams.Tests.Fixtures;
 using Microsoft.AspNetCore.SignalR.Client;
@@ -33,7 +34,7 @@ public sealed class WebFarmTests(RedisFixture redis) : IAsyncLifetime
         using var httpA = _nodeA.CreateHttpClient();
         await using var hubB = await _nodeB.ConnectAsync();
         var (received, reading) = HubStreaming.Follow(hubB, "farm", "m1");
-        await Eventually.True(() => _nodeB.Streams.LiveWaiters == 1);
+        await Eventually.True(() => _nodeB.Streams.OpenWatches() == 1);
 
         for (var i = 0; i < 5; i++)
         {
@@ -46,7 +47,7 @@ public sealed class WebFarmTests(RedisFixture redis) : IAsyncLifetime
 
         (await httpA.PostAsJsonAsync(new Uri("/api/sessions/farm/messages/m1/events", UriKind.Relative), new { type = "complete" })).Dispose();
         await reading.WaitAsync(SafetyTimeout);
-        Assert.Equal(0, _nodeB.Streams.LiveWaiters);
+        Assert.Equal(0, _nodeB.Streams.OpenWatches());
     }
 
     [Fact]

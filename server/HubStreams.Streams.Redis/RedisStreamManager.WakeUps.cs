@@ -87,10 +87,10 @@ public sealed partial class RedisStreamManager
         }
 
         var key = StreamKey.Create(parts[0], parts[1]);
-        var (offsets, waiting) = _watchers.WaitingBelow(key, length);
+        var (offsets, waiting) = _watches.WaitingBelow(key, length);
         if (waiting < 2)
         {
-            _watchers.NotifyLength(key, length);
+            _watches.NotifyLength(key, length);
             return;
         }
 
@@ -105,7 +105,7 @@ public sealed partial class RedisStreamManager
         {
             foreach (var offset in offsets)
             {
-                pages[offset] = await ReadAsync(key, offset, StreamReading.BatchSize);
+                pages[offset] = await ReadAsync(key, offset, StreamSubscription.PageSize);
             }
         }
         catch (Exception e) when (e is StreamException or RedisException or ObjectDisposedException)
@@ -114,15 +114,15 @@ public sealed partial class RedisStreamManager
         }
         finally
         {
-            _watchers.NotifyLength(key, length, offset => pages.GetValueOrDefault(offset));
+            _watches.NotifyLength(key, length, offset => pages.GetValueOrDefault(offset));
         }
     }
 
     private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e)
     {
         // Notifications published while the connection was down are lost: every waiter re-reads.
-        Log.ConnectionRestored(_logger, e.ConnectionType.ToString(), _watchers.LiveCount);
-        _watchers.WakeAll();
+        Log.ConnectionRestored(_logger, e.ConnectionType.ToString(), _watches.OpenCount);
+        _watches.WakeAll();
     }
 
     private async Task RunSafetyNetAsync(CancellationToken stopping)
@@ -144,26 +144,26 @@ public sealed partial class RedisStreamManager
     /// <summary>One safety-net pass: one LLEN per watched stream, pipelined; wakes the watches whose stream changed.</summary>
     internal async Task CheckWatchedStreamsAsync()
     {
-        var keys = _watchers.WatchedStreams.ToArray();
+        var keys = _watches.WatchedStreams.ToArray();
         if (keys.Length == 0)
         {
             return;
         }
 
         Interlocked.Increment(ref _safetyNetChecks);
-        StreamMetrics.SafetyNetChecks.Add(1);
+        _metrics.SafetyNetChecked();
         var database = Database;
         var lengths = keys.Select(k => database.ListLengthAsync(_redisOptions.StreamKeyFor(k))).ToArray();
         for (var i = 0; i < keys.Length; i++)
         {
             try
             {
-                _watchers.Reconcile(keys[i], await lengths[i]);
+                _watches.Reconcile(keys[i], await lengths[i]);
             }
             catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException)
             {
                 // Redis is away; the restore of the connection wakes everyone anyway.
-                StreamMetrics.RedisErrors.Add(1);
+                _metrics.RedisFailed();
                 Log.SafetyNetCheckFailed(_logger, e.GetType().Name);
                 return;
             }

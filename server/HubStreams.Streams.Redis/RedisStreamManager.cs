@@ -1,4 +1,4 @@
-using HubStreams.Streams.Waiting;
+using HubStreams.Streams.Watching;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 
@@ -18,17 +18,21 @@ public sealed partial class RedisStreamManager : IStreamManager, IAsyncDisposabl
     private readonly RedisStreamOptions _redisOptions;
     private readonly ILogger<RedisStreamManager> _logger;
     private readonly TimeProvider _time;
-    private readonly StreamWatchers _watchers = new();
+    private readonly StreamWatches _watches;
+    private readonly StreamMetrics _metrics;
 
     /// <summary>Creates the manager over the process's shared connection and starts its safety net.</summary>
     public RedisStreamManager(
         IConnectionMultiplexer redis,
         StreamOptions options,
         RedisStreamOptions redisOptions,
+        StreamMetrics metrics,
         ILogger<RedisStreamManager> logger,
         TimeProvider? timeProvider = null)
     {
         _redis = redis;
+        _metrics = metrics;
+        _watches = new StreamWatches(ReadAsync, metrics);
         _options = options;
         _redisOptions = redisOptions;
         _logger = logger;
@@ -36,8 +40,8 @@ public sealed partial class RedisStreamManager : IStreamManager, IAsyncDisposabl
         StartWakeUps();
     }
 
-    /// <inheritdoc />
-    public int LiveWaiters => _watchers.LiveCount;
+    /// <summary>The number of open watches: one per reader following a stream.</summary>
+    internal int OpenWatchCount => _watches.OpenCount;
 
     private IDatabase Database => _redis.GetDatabase();
 
@@ -70,9 +74,9 @@ public sealed partial class RedisStreamManager : IStreamManager, IAsyncDisposabl
 
     private long _readsSent;
 
-    /// <summary>How many readers of <paramref name="key"/> wait on this node right now for the event at <paramref name="offset"/>.</summary>
-    internal int WaitingReaders(StreamKey key, long offset) =>
-        _watchers.WaitingBelow(key, offset + 1).Waiting - _watchers.WaitingBelow(key, offset).Waiting;
+    /// <summary>How many watches of <paramref name="key"/> wait on this node right now for the event at <paramref name="offset"/>.</summary>
+    internal int WaitingWatches(StreamKey key, long offset) =>
+        _watches.WaitingBelow(key, offset + 1).Waiting - _watches.WaitingBelow(key, offset).Waiting;
 
     /// <inheritdoc />
     public async Task<StreamPage> ReadAsync(StreamKey key, long fromOffset, int maxCount = int.MaxValue, CancellationToken cancellationToken = default)
@@ -103,7 +107,7 @@ public sealed partial class RedisStreamManager : IStreamManager, IAsyncDisposabl
     {
         // Subscribed before the watch begins: every append published from now on reaches it.
         await EnsureSubscribedAsync(key);
-        return _watchers.Register(key);
+        return _watches.Open(key);
     }
 
     private async Task<T> Run<T>(StreamKey key, Func<Task<T>> operation)
@@ -120,7 +124,7 @@ public sealed partial class RedisStreamManager : IStreamManager, IAsyncDisposabl
 
     private StreamException Unavailable(StreamKey key, Exception e)
     {
-        StreamMetrics.RedisErrors.Add(1);
+        _metrics.RedisFailed();
         Log.RedisOperationFailed(_logger, key.SessionId, key.MessageId, e.GetType().Name, e.Message);
         return new StreamException(StreamErrorCode.StoreUnavailable,
             $"The stream store (Redis) is unavailable: {e.GetType().Name}. Try again shortly.", e);

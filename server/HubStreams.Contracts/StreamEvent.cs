@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace HubStreams.Streams;
+namespace HubStreams.Contracts;
 
 /// <summary>
 /// One event of a stream, as clients see it on the wire (JSON, camelCase).

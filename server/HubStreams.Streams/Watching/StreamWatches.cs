@@ -1,26 +1,26 @@
 using System.Collections.Concurrent;
 
-namespace HubStreams.Streams.Waiting;
+namespace HubStreams.Streams.Watching;
 
 /// <summary>
-/// The watches of this process, grouped by stream. A store tells it of every append it learns of (directly
+/// The open watches of this process, grouped by stream. A store tells it of every append it learns of (directly
 /// in memory mode, through a notification in Redis mode) and of every reason to read again.
 /// </summary>
-internal sealed class StreamWatchers
+internal sealed class StreamWatches(StreamReadFunction read, StreamMetrics metrics)
 {
     private readonly ConcurrentDictionary<StreamKey, Group> _groups = new();
-    private int _liveCount;
+    private int _openCount;
 
     /// <summary>The number of watches open now: one per following reader.</summary>
-    public int LiveCount => Volatile.Read(ref _liveCount);
+    public int OpenCount => Volatile.Read(ref _openCount);
 
     /// <summary>The streams that have at least one watch.</summary>
     public ICollection<StreamKey> WatchedStreams => _groups.Keys;
 
     /// <summary>Starts a watch: from now on every append reported for <paramref name="key"/> reaches it.</summary>
-    public Watch Register(StreamKey key)
+    public StreamWatch Open(StreamKey key)
     {
-        var watch = new Watch(this, key);
+        var watch = new StreamWatch(this, key);
         while (true)
         {
             var group = _groups.GetOrAdd(key, static _ => new Group());
@@ -34,7 +34,7 @@ internal sealed class StreamWatchers
                 group.Members.Add(watch);
             }
 
-            Interlocked.Increment(ref _liveCount);
+            Interlocked.Increment(ref _openCount);
             return watch;
         }
     }
@@ -61,7 +61,7 @@ internal sealed class StreamWatchers
 
     /// <summary>
     /// The stream holds <paramref name="length"/> events: every watch learns it, and those waiting below it wake,
-    /// with a page read ahead for their offset when <paramref name="pageAt"/> has one.
+    /// each handed the page read ahead for its offset when <paramref name="pageAt"/> has one.
     /// </summary>
     public void NotifyLength(StreamKey key, long length, Func<long, StreamPage?>? pageAt = null)
     {
@@ -71,7 +71,7 @@ internal sealed class StreamWatchers
             woken += watch.OnLength(length, pageAt) ? 1 : 0;
         }
 
-        Count(woken);
+        metrics.WatchesWoken(woken);
     }
 
     /// <summary>
@@ -89,7 +89,7 @@ internal sealed class StreamWatchers
             }
         }
 
-        Count(woken);
+        metrics.WatchesWoken(woken);
     }
 
     /// <summary>Every watch of one stream reads again, for example when it expired.</summary>
@@ -101,7 +101,7 @@ internal sealed class StreamWatchers
             woken += watch.OnReadAgain() ? 1 : 0;
         }
 
-        Count(woken);
+        metrics.WatchesWoken(woken);
     }
 
     /// <summary>Every watch reads again, for example after the notification channel reconnected.</summary>
@@ -113,15 +113,10 @@ internal sealed class StreamWatchers
         }
     }
 
-    private static void Count(int woken)
-    {
-        if (woken > 0)
-        {
-            StreamMetrics.WakeUps.Add(woken);
-        }
-    }
+    internal Task<StreamPage> ReadAsync(StreamKey key, long fromOffset, int maxCount, CancellationToken cancellationToken) =>
+        read(key, fromOffset, maxCount, cancellationToken);
 
-    private Watch[] Members(StreamKey key)
+    private StreamWatch[] Members(StreamKey key)
     {
         if (!_groups.TryGetValue(key, out var group))
         {
@@ -134,7 +129,7 @@ internal sealed class StreamWatchers
         }
     }
 
-    private void Remove(Watch watch)
+    internal void Close(StreamWatch watch)
     {
         if (!_groups.TryGetValue(watch.Key, out var group))
         {
@@ -155,101 +150,15 @@ internal sealed class StreamWatchers
             }
         }
 
-        Interlocked.Decrement(ref _liveCount);
+        Interlocked.Decrement(ref _openCount);
     }
 
     private sealed class Group
     {
-        public HashSet<Watch> Members { get; } = [];
+        public HashSet<StreamWatch> Members { get; } = [];
         public bool Removed { get; set; }
     }
-
-    /// <summary>
-    /// One reader's watch. It keeps the longest length reported since it began, and a request to read again
-    /// that came while its reader was busy, so nothing reported between two waits is lost.
-    /// </summary>
-    public sealed class Watch(StreamWatchers owner, StreamKey key) : IStreamWatch
-    {
-        private readonly Lock _lock = new();
-        private long _reportedLength = -1;
-        private bool _readAgain;
-        private long _waitingOffset = -1;
-        private TaskCompletionSource<StreamPage?>? _signal;
-
-        public StreamKey Key { get; } = key;
-
-        /// <summary>The offset this watch waits for, or null while its reader is busy.</summary>
-        public long? WaitingOffset
-        {
-            get
-            {
-                lock (_lock)
-                {
-                    return _signal is null ? null : _waitingOffset;
-                }
-            }
-        }
-
-        public async ValueTask<StreamPage?> WaitAsync(long offset, CancellationToken cancellationToken)
-        {
-            TaskCompletionSource<StreamPage?> signal;
-            lock (_lock)
-            {
-                if (_readAgain || _reportedLength > offset)
-                {
-                    _readAgain = false;
-                    return null;
-                }
-
-                _waitingOffset = offset;
-                signal = _signal = new TaskCompletionSource<StreamPage?>(TaskCreationOptions.RunContinuationsAsynchronously);
-            }
-
-            try
-            {
-                return await signal.Task.WaitAsync(cancellationToken);
-            }
-            finally
-            {
-                lock (_lock)
-                {
-                    if (ReferenceEquals(_signal, signal))
-                    {
-                        _signal = null;
-                    }
-                }
-            }
-        }
-
-        public void Dispose() => owner.Remove(this);
-
-        internal bool OnLength(long length, Func<long, StreamPage?>? pageAt)
-        {
-            TaskCompletionSource<StreamPage?>? signal = null;
-            long offset;
-            lock (_lock)
-            {
-                _reportedLength = Math.Max(_reportedLength, length);
-                offset = _waitingOffset;
-                if (_signal is not null && _waitingOffset < length)
-                {
-                    (signal, _signal) = (_signal, null);
-                }
-            }
-
-            return signal?.TrySetResult(pageAt?.Invoke(offset)) ?? false;
-        }
-
-        internal bool OnReadAgain()
-        {
-            TaskCompletionSource<StreamPage?>? signal;
-            lock (_lock)
-            {
-                (signal, _signal) = (_signal, null);
-                _readAgain = signal is null;
-            }
-
-            return signal?.TrySetResult(null) ?? false;
-        }
-    }
 }
+
+/// <summary>How a store reads a page of a stream (its <see cref="IStreamManager.ReadAsync"/>).</summary>
+internal delegate Task<StreamPage> StreamReadFunction(StreamKey key, long fromOffset, int maxCount, CancellationToken cancellationToken);

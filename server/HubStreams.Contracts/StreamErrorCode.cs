@@ -1,0 +1,125 @@
+namespace HubStreams.Contracts;
+
+/// <summary>
+/// What went wrong with a request. Every refusal carries one: a hub error's message starts with it
+/// (<c>StreamNotFound: …</c>), and every <c>application/problem+json</c> response has it as its <c>code</c>.
+/// <see cref="StreamErrors"/> says, for each, its HTTP status and whether a client should retry.
+/// </summary>
+public enum StreamErrorCode
+{
+    /// <summary>A session or message id is missing or has characters outside <c>[A-Za-z0-9_.-]</c>.</summary>
+    InvalidId,
+    /// <summary>An offset is negative or not a number (<c>fromOffset</c>, <c>Last-Event-ID</c>).</summary>
+    InvalidOffset,
+    /// <summary>A page size (<c>limit</c>) is below 1 or not a number.</summary>
+    InvalidLimit,
+    /// <summary>The requested offset is beyond the end of the stream.</summary>
+    OffsetBeyondEnd,
+    /// <summary>The event is malformed: not a JSON object, no type, or data that is not a JSON object.</summary>
+    InvalidEvent,
+    /// <summary>The event's JSON is larger than the configured limit.</summary>
+    EventTooLarge,
+    /// <summary>An HTTP request body is larger than one event may be, even fully escaped; it was not read.</summary>
+    BodyTooLarge,
+    /// <summary>The stream is unknown at an offset above 0: it expired or never existed.</summary>
+    StreamNotFound,
+    /// <summary>The stream is completed; nothing more can be appended.</summary>
+    StreamCompleted,
+    /// <summary>The stream holds the maximum number of events.</summary>
+    StreamFull,
+    /// <summary>A new stream was expected, but this one already has events.</summary>
+    StreamExists,
+    /// <summary>The store (Redis) cannot be reached.</summary>
+    StoreUnavailable,
+    /// <summary>This server is shutting down: resume on another node (or on this one when it is back).</summary>
+    ServerShuttingDown,
+    /// <summary>The caller's token does not grant this session, or this operation (appending needs the producer role).</summary>
+    AccessDenied,
+    /// <summary>The caller's token expired during a subscription; resume with a fresh one.</summary>
+    AccessExpired,
+    /// <summary>The request carries no valid token, and this server needs one (jwt mode).</summary>
+    AuthenticationRequired,
+    /// <summary>The producer appends faster than its rate limit allows.</summary>
+    RateLimited,
+    /// <summary>A connection asked for more concurrent subscriptions than allowed.</summary>
+    TooManySubscriptions,
+    /// <summary>A user opened more concurrent connections than allowed.</summary>
+    TooManyConnections,
+    /// <summary>The request is malformed in a way no other code names (a query value of the wrong type).</summary>
+    InvalidRequest,
+    /// <summary>No route or method answers this request.</summary>
+    RouteNotFound,
+    /// <summary>The server failed unexpectedly; nothing is known to have changed.</summary>
+    InternalError,
+}
+
+/// <summary>One row of the error table: how a code reaches HTTP clients and what a client should do with it.</summary>
+/// <param name="Code">The code.</param>
+/// <param name="HttpStatus">The HTTP status of a problem response with this code.</param>
+/// <param name="Retryable">
+/// Whether trying again can succeed without changing the request: after a pause, on another node, or with a
+/// fresh token (<see cref="StreamErrorCode.AccessExpired"/>). A code that is not retryable is final.
+/// </param>
+public sealed record StreamErrorInfo(StreamErrorCode Code, int HttpStatus, bool Retryable)
+{
+    /// <summary>Whether retrying the same request cannot succeed.</summary>
+    public bool IsFinal => !Retryable;
+}
+
+/// <summary>The one table of error codes that the hub, HTTP and every client read.</summary>
+public static class StreamErrors
+{
+    private static readonly StreamErrorInfo[] Table =
+    [
+        new(StreamErrorCode.InvalidId, 400, Retryable: false),
+        new(StreamErrorCode.InvalidOffset, 400, Retryable: false),
+        new(StreamErrorCode.InvalidLimit, 400, Retryable: false),
+        new(StreamErrorCode.OffsetBeyondEnd, 400, Retryable: false),
+        new(StreamErrorCode.InvalidEvent, 400, Retryable: false),
+        new(StreamErrorCode.EventTooLarge, 400, Retryable: false),
+        new(StreamErrorCode.BodyTooLarge, 413, Retryable: false),
+        new(StreamErrorCode.StreamNotFound, 404, Retryable: false),
+        new(StreamErrorCode.StreamCompleted, 409, Retryable: false),
+        new(StreamErrorCode.StreamFull, 409, Retryable: false),
+        new(StreamErrorCode.StreamExists, 409, Retryable: false),
+        new(StreamErrorCode.StoreUnavailable, 503, Retryable: true),
+        new(StreamErrorCode.ServerShuttingDown, 503, Retryable: true),
+        new(StreamErrorCode.AccessDenied, 403, Retryable: false),
+        new(StreamErrorCode.AccessExpired, 401, Retryable: true),
+        new(StreamErrorCode.AuthenticationRequired, 401, Retryable: false),
+        new(StreamErrorCode.RateLimited, 429, Retryable: true),
+        new(StreamErrorCode.TooManySubscriptions, 429, Retryable: true),
+        new(StreamErrorCode.TooManyConnections, 429, Retryable: true),
+        new(StreamErrorCode.InvalidRequest, 400, Retryable: false),
+        new(StreamErrorCode.RouteNotFound, 404, Retryable: false),
+        new(StreamErrorCode.InternalError, 500, Retryable: true),
+    ];
+
+    /// <summary>Every code, in the order of <see cref="StreamErrorCode"/>.</summary>
+    public static IReadOnlyList<StreamErrorInfo> All => Table;
+
+    /// <summary>The row of <paramref name="code"/>.</summary>
+    public static StreamErrorInfo Describe(StreamErrorCode code) => Table[(int)code];
+
+    /// <summary>
+    /// The code at the start of a hub error's message (<c>"StreamNotFound: …"</c>, possibly after SignalR's own
+    /// prefix), or null when the message carries none.
+    /// </summary>
+    public static StreamErrorCode? FromMessage(string? message)
+    {
+        if (string.IsNullOrEmpty(message))
+        {
+            return null;
+        }
+
+        // SignalR clients may put their own words in front ("An unexpected error occurred invoking 'X' on the server. HubException: ").
+        const string hubExceptionMarker = "HubException: ";
+        var marker = message.LastIndexOf(hubExceptionMarker, StringComparison.Ordinal);
+        var text = marker >= 0 ? message[(marker + hubExceptionMarker.Length)..] : message;
+        var colon = text.IndexOf(':', StringComparison.Ordinal);
+        return colon > 0 && Enum.TryParse<StreamErrorCode>(text[..colon], ignoreCase: false, out var code) && Enum.IsDefined(code)
+            && !char.IsDigit(text[0])
+            ? code
+            : null;
+    }
+}

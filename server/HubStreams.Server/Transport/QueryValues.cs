@@ -1,0 +1,20 @@
+using System.Globalization;
+using HubStreams.Streams;
+
+namespace HubStreams.Server.Transport;
+
+/// <summary>The query values of the HTTP routes, parsed here so that a bad one is refused with its own code.</summary>
+internal static class QueryValues
+{
+    /// <summary><c>fromOffset</c>: a whole number, 0 when absent. A negative one is refused by the store's own rule.</summary>
+    public static long Offset(string? value) =>
+        value is null ? 0
+        : long.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var offset) ? offset
+        : throw new StreamException(StreamErrorCode.InvalidOffset, $"fromOffset must be a whole number 0 or more, not '{value}'.");
+
+    /// <summary><c>limit</c>: a whole number from 1, <paramref name="defaultLimit"/> when absent.</summary>
+    public static int Limit(string? value, int defaultLimit) =>
+        value is null ? defaultLimit
+        : int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var limit) && limit >= 1 ? limit
+        : throw new StreamException(StreamErrorCode.InvalidLimit, $"limit must be a whole number 1 or more, not '{value}'.");
+}

@@ -1,0 +1,81 @@
+using System.Diagnostics;
+using System.Text.Json;
+using HubStreams.Streams;
+
+namespace HubStreams.Server.Transport;
+
+/// <summary>
+/// Writes a subscription as Server-Sent Events: each event as <c>id:</c> its offset, <c>event:</c> its type,
+/// <c>data:</c> its JSON. A comment line keeps an idle response (and the proxies on its way) alive once it has
+/// been idle for the heartbeat interval. If the stream ends early, the last message says why: <c>event: shutdown</c>
+/// (resume on another node with <c>Last-Event-ID</c>) or <c>event: error</c>, with the code and message as data.
+/// </summary>
+internal sealed class ServerSentEventsWriter(HttpResponse response, TimeSpan heartbeatInterval) : IDisposable
+{
+    private readonly SemaphoreSlim _writing = new(1, 1);
+    private long _lastWrite = Stopwatch.GetTimestamp();
+
+    public async Task WriteAsync(StreamSubscription subscription, CancellationToken cancellationToken)
+    {
+        response.ContentType = "text/event-stream";
+        response.Headers.CacheControl = "no-cache";
+        response.Headers["X-Accel-Buffering"] = "no";
+        await response.Body.FlushAsync(cancellationToken);
+
+        using var done = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var heartbeats = WriteHeartbeatsAsync(done.Token);
+        try
+        {
+            await foreach (var streamEvent in subscription.WithCancellation(cancellationToken))
+            {
+                var data = JsonSerializer.Serialize(streamEvent, WireJsonContext.Default.StreamEvent);
+                await WriteMessageAsync($"id: {streamEvent.Offset}\nevent: {streamEvent.Type}\ndata: {data}\n\n", cancellationToken);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The client went away.
+        }
+        catch (StreamException e)
+        {
+            // The response has started, so the refusal is said in-band, as the stream's last message.
+            var name = e.Code == StreamErrorCode.ServerShuttingDown ? "shutdown" : "error";
+            var data = JsonSerializer.Serialize(new StreamError(e.Code.ToString(), e.Message), WireJsonContext.Default.StreamError);
+            await WriteMessageAsync($"event: {name}\ndata: {data}\n\n", CancellationToken.None);
+        }
+        finally
+        {
+            await done.CancelAsync();
+            await heartbeats.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+    }
+
+    public void Dispose() => _writing.Dispose();
+
+    private async Task WriteHeartbeatsAsync(CancellationToken cancellationToken)
+    {
+        using var ticker = new PeriodicTimer(heartbeatInterval / 3);
+        while (await ticker.WaitForNextTickAsync(cancellationToken))
+        {
+            if (Stopwatch.GetElapsedTime(Interlocked.Read(ref _lastWrite)) >= heartbeatInterval)
+            {
+                await WriteMessageAsync(": heartbeat\n\n", cancellationToken);
+            }
+        }
+    }
+
+    private async Task WriteMessageAsync(string text, CancellationToken cancellationToken)
+    {
+        await _writing.WaitAsync(cancellationToken);
+        try
+        {
+            await response.WriteAsync(text, cancellationToken);
+            await response.Body.FlushAsync(cancellationToken);
+            Interlocked.Exchange(ref _lastWrite, Stopwatch.GetTimestamp());
+        }
+        finally
+        {
+            _writing.Release();
+        }
+    }
+}

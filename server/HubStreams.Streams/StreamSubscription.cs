@@ -1,0 +1,198 @@
+using HubStreams.Streams.Watching;
+
+namespace HubStreams.Streams;
+
+/// <summary>
+/// The one reader of a stream, which the hub, SSE, the HTTP page's neighbours and the demo all enumerate: it yields
+/// the stored events from an offset, then each new one as it is appended (woken by its watch, never by polling),
+/// and ends right after the <c>complete</c> event. While the store is unavailable it waits for it to return
+/// (retrying with a capped backoff) instead of failing, so a subscriber rides out a Redis outage.
+/// </summary>
+/// <remarks>
+/// <see cref="OpenAsync"/> watches first, then reads, so a bad offset or an unknown stream fails before a transport
+/// commits to a response, and nothing appended in between is missed. Enumerate it once. Enumerating it to the end,
+/// or disposing it, closes its watch. Transports add what surrounds a delivery with <see cref="EndWith"/>,
+/// <see cref="EndAt"/> and <see cref="Observer"/>.
+/// </remarks>
+public sealed class StreamSubscription : IAsyncEnumerable<StreamEvent>, IDisposable
+{
+    /// <summary>How many events one store read fetches at most.</summary>
+    public const int PageSize = 500;
+
+    /// <summary>The longest pause between two reads while the store is unavailable.</summary>
+    public static readonly TimeSpan MaxStoreRetryDelay = TimeSpan.FromSeconds(2);
+
+    /// <summary>The reason of a subscription that ended after its <c>complete</c> event.</summary>
+    public const string Completed = "completed";
+
+    /// <summary>The reason of a subscription whose consumer stopped enumerating (the client went away).</summary>
+    public const string ConsumerGone = "client_gone";
+
+    private readonly IStreamWatch _watch;
+    private readonly StreamPage _firstPage;
+    private readonly List<(CancellationToken Token, Func<StreamSubscription, StreamException> Error)> _endConditions = [];
+    private (DateTimeOffset At, TimeProvider Time, Func<StreamSubscription, StreamException> Error)? _deadline;
+
+    private StreamSubscription(StreamKey key, long fromOffset, StreamPage firstPage, IStreamWatch watch)
+    {
+        Key = key;
+        FromOffset = fromOffset;
+        NextOffset = fromOffset;
+        _firstPage = firstPage;
+        _watch = watch;
+    }
+
+    /// <summary>The stream followed.</summary>
+    public StreamKey Key { get; }
+
+    /// <summary>The first offset asked for.</summary>
+    public long FromOffset { get; }
+
+    /// <summary>The offset after the last event delivered: where a resuming client starts.</summary>
+    public long NextOffset { get; private set; }
+
+    /// <summary>How many events were delivered.</summary>
+    public long Delivered { get; private set; }
+
+    /// <summary>
+    /// Why the enumeration ended: <see cref="Completed"/>, <see cref="ConsumerGone"/>, or the code of the error that
+    /// ended it (<c>ServerShuttingDown</c>, <c>StreamNotFound</c>, …).
+    /// </summary>
+    public string EndReason { get; private set; } = ConsumerGone;
+
+    /// <summary>Told when the enumeration starts, delivers and ends. Set it before enumerating.</summary>
+    public IStreamSubscriptionObserver? Observer { get; set; }
+
+    /// <summary>
+    /// Opens a subscription at <paramref name="fromOffset"/>: it starts watching the stream, then reads its first page.
+    /// </summary>
+    /// <exception cref="StreamException">An invalid offset, the stream is unknown or expired at an offset above 0, or the store is unavailable.</exception>
+    public static async Task<StreamSubscription> OpenAsync(
+        IStreamManager manager, StreamKey key, long fromOffset, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(manager);
+        StreamRules.ValidateOffset(fromOffset);
+        var watch = await manager.WatchAsync(key, cancellationToken);
+        try
+        {
+            var firstPage = await watch.ReadAsync(fromOffset, PageSize, cancellationToken);
+            return new StreamSubscription(key, fromOffset, firstPage, watch);
+        }
+        catch
+        {
+            watch.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Ends the enumeration with the error <paramref name="error"/> makes once <paramref name="signal"/> is cancelled
+    /// (the server stopping, say). Conditions are checked in the order they were added.
+    /// </summary>
+    public void EndWith(Func<StreamSubscription, StreamException> error, CancellationToken signal) => _endConditions.Add((signal, error));
+
+    /// <summary>Ends the enumeration with the error <paramref name="error"/> makes at <paramref name="deadline"/> (a token's expiry, say).</summary>
+    public void EndAt(DateTimeOffset deadline, TimeProvider time, Func<StreamSubscription, StreamException> error) =>
+        _deadline = (deadline, time, error);
+
+    /// <summary>Closes the watch, for a subscription that is given up before or while it is enumerated.</summary>
+    public void Dispose() => _watch.Dispose();
+
+    /// <inheritdoc />
+    public async IAsyncEnumerator<StreamEvent> GetAsyncEnumerator(CancellationToken cancellationToken = default)
+    {
+        using var watch = _watch;
+        using var deadline = _deadline is { } d
+            ? new CancellationTokenSource(TimeSpan.FromTicks(Math.Max(0, (d.At - d.Time.GetUtcNow()).Ticks)), d.Time)
+            : null;
+        using var ending = CancellationTokenSource.CreateLinkedTokenSource(
+            [cancellationToken, .. _endConditions.Select(c => c.Token), deadline?.Token ?? CancellationToken.None]);
+        Observer?.OnStarted(this);
+        try
+        {
+            var page = _firstPage;
+            while (true)
+            {
+                foreach (var streamEvent in page.Events)
+                {
+                    yield return streamEvent;
+                    NextOffset = streamEvent.Offset + 1;
+                    Delivered++;
+                    Observer?.OnDelivered(this, streamEvent);
+                    if (streamEvent.IsComplete)
+                    {
+                        EndReason = Completed;
+                        yield break;
+                    }
+                }
+
+                if (page.Events.Count == 0 && page.Completed)
+                {
+                    // Only reachable when resuming exactly at the end of a completed stream.
+                    EndReason = Completed;
+                    yield break;
+                }
+
+                page = await NextPageAsync(page, deadline, ending.Token, cancellationToken);
+            }
+        }
+        finally
+        {
+            Observer?.OnEnded(this);
+        }
+    }
+
+    private async Task<StreamPage> NextPageAsync(StreamPage page, CancellationTokenSource? deadline, CancellationToken ending, CancellationToken consumer)
+    {
+        try
+        {
+            // The watch began before the read, so when the read reached the end, the watch knows of anything since.
+            if (page.Events.Count == 0 || page.ReachedEnd)
+            {
+                await _watch.WaitAsync(page.NextOffset, ending);
+            }
+
+            return await ReadWhenAvailableAsync(page.NextOffset, ending);
+        }
+        catch (OperationCanceledException) when (!consumer.IsCancellationRequested && EndingError(deadline) is { } error)
+        {
+            EndReason = error.Code.ToString();
+            throw error;
+        }
+        catch (StreamException e)
+        {
+            EndReason = e.Code.ToString();
+            throw;
+        }
+    }
+
+    private StreamException? EndingError(CancellationTokenSource? deadline)
+    {
+        foreach (var (token, error) in _endConditions)
+        {
+            if (token.IsCancellationRequested)
+            {
+                return error(this);
+            }
+        }
+
+        return deadline is { IsCancellationRequested: true } ? _deadline!.Value.Error(this) : null;
+    }
+
+    private async Task<StreamPage> ReadWhenAvailableAsync(long offset, CancellationToken cancellationToken)
+    {
+        var delay = TimeSpan.FromMilliseconds(100);
+        while (true)
+        {
+            try
+            {
+                return await _watch.ReadAsync(offset, PageSize, cancellationToken);
+            }
+            catch (StreamException e) when (e.Code == StreamErrorCode.StoreUnavailable)
+            {
+                await Task.Delay(delay, cancellationToken);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxStoreRetryDelay.Ticks));
+            }
+        }
+    }
+}
