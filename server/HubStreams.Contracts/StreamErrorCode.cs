@@ -47,8 +47,10 @@ public enum StreamErrorCode
     TooManyConnections,
     /// <summary>The request is malformed in a way no other code names (a query value of the wrong type).</summary>
     InvalidRequest,
-    /// <summary>No route or method answers this request.</summary>
+    /// <summary>No route answers this request.</summary>
     RouteNotFound,
+    /// <summary>The route exists, but not for this HTTP method.</summary>
+    MethodNotAllowed,
     /// <summary>The server failed unexpectedly; nothing is known to have changed.</summary>
     InternalError,
 }
@@ -92,6 +94,7 @@ public static class StreamErrors
         new(StreamErrorCode.TooManyConnections, 429, Retryable: true),
         new(StreamErrorCode.InvalidRequest, 400, Retryable: false),
         new(StreamErrorCode.RouteNotFound, 404, Retryable: false),
+        new(StreamErrorCode.MethodNotAllowed, 405, Retryable: false),
         new(StreamErrorCode.InternalError, 500, Retryable: true),
     ];
 

@@ -3,7 +3,7 @@ using HubStreams.Streams.Watching;
 namespace HubStreams.Streams;
 
 /// <summary>
-/// The one reader of a stream, which the hub, SSE, the HTTP page's neighbours and the demo all enumerate: it yields
+/// The one reader of a stream, which the hub, SSE and the demo enumerate (and whose page read the HTTP page uses): it yields
 /// the stored events from an offset, then each new one as it is appended (woken by its watch, never by polling),
 /// and ends right after the <c>complete</c> event. While the store is unavailable it waits for it to return
 /// (retrying with a capped backoff) instead of failing, so a subscriber rides out a Redis outage.
@@ -83,6 +83,19 @@ public sealed class StreamSubscription : IAsyncEnumerable<StreamEvent>, IDisposa
             watch.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Reads one page of at most <paramref name="maxCount"/> events from <paramref name="fromOffset"/>, under the same
+    /// rules as a subscription's reads: the HTTP page read (the original design's <c>GetEvents</c>).
+    /// </summary>
+    /// <exception cref="StreamException">An invalid offset, the stream is unknown or expired at an offset above 0, or the store is unavailable.</exception>
+    public static Task<StreamPage> ReadPageAsync(
+        IStreamManager manager, StreamKey key, long fromOffset, int maxCount, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(manager);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxCount, 1);
+        return manager.ReadAsync(key, fromOffset, maxCount, cancellationToken);
     }
 
     /// <summary>

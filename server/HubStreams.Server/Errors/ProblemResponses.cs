@@ -63,7 +63,8 @@ internal sealed class ProblemResponses(IProblemDetailsService problems) : IExcep
     {
         StatusCodes.Status401Unauthorized => StreamErrorCode.AuthenticationRequired,
         StatusCodes.Status403Forbidden => StreamErrorCode.AccessDenied,
-        StatusCodes.Status404NotFound or StatusCodes.Status405MethodNotAllowed => StreamErrorCode.RouteNotFound,
+        StatusCodes.Status404NotFound => StreamErrorCode.RouteNotFound,
+        StatusCodes.Status405MethodNotAllowed => StreamErrorCode.MethodNotAllowed,
         StatusCodes.Status413PayloadTooLarge => StreamErrorCode.BodyTooLarge,
         StatusCodes.Status429TooManyRequests => StreamErrorCode.RateLimited,
         StatusCodes.Status503ServiceUnavailable => StreamErrorCode.StoreUnavailable,

@@ -59,7 +59,8 @@ public static class StreamHttpEndpoints
     {
         var key = StreamKey.Create(sessionId, messageId);
         access.EnsureCanRead(context.User, sessionId);
-        var page = await streams.ReadAsync(key, QueryValues.Offset(fromOffset), QueryValues.Limit(limit, DefaultPageSize), context.RequestAborted);
+        var page = await StreamSubscription.ReadPageAsync(
+            streams, key, QueryValues.Offset(fromOffset), QueryValues.Limit(limit, DefaultPageSize), context.RequestAborted);
         return TypedResults.Ok(new EventsPage(page.Events, page.NextOffset, page.Completed));
     }
 }

@@ -12,14 +12,15 @@ public static class HubStreaming
     /// Follows a stream in the background. Each event lands in <c>Events</c>, which completes when the stream
     /// ends; <c>Reading</c> faults if the stream does.
     /// </summary>
-    public static (ChannelReader<StreamEvent> Events, Task Reading) Follow(HubConnection hub, string sessionId, string messageId, long fromOffset = 0)
+    public static (ChannelReader<StreamEvent> Events, Task Reading) Follow(
+        HubConnection hub, string sessionId, string messageId, long fromOffset = 0, CancellationToken cancellationToken = default)
     {
         var events = Channel.CreateUnbounded<StreamEvent>();
         var reading = Task.Run(async () =>
         {
             try
             {
-                await foreach (var e in hub.StreamAsync<StreamEvent>("StreamEvents", sessionId, messageId, fromOffset))
+                await foreach (var e in hub.StreamAsync<StreamEvent>("StreamEvents", sessionId, messageId, fromOffset, cancellationToken))
                 {
                     await events.Writer.WriteAsync(e);
                 }
@@ -28,7 +29,7 @@ public static class HubStreaming
             {
                 events.Writer.Complete();
             }
-        });
+        }, CancellationToken.None);
         return (events.Reader, reading);
     }
 

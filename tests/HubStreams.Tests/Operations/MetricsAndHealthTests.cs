@@ -1,4 +1,6 @@
+using System.Diagnostics.Metrics;
 using System.Globalization;
+using System.Net.Http.Json;
 using System.Net;
 using System.Text.RegularExpressions;
 using HubStreams.Contracts;
@@ -7,6 +9,8 @@ using HubStreams.Streams;
 using HubStreams.Streams.Memory;
 using HubStreams.Tests.Fixtures;
 using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -47,6 +51,73 @@ public sealed partial class MetricsAndHealthTests
     }
 
     [Fact]
+    public async Task A_fresh_node_exports_every_counter_and_gauge_at_zero()
+    {
+        await using var server = await HubStreamsServer.StartAsync();
+        using var http = server.CreateHttpClient();
+        var text = await http.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+        foreach (var series in new[]
+                 {
+                     "hubstreams_events_appended_total", "hubstreams_events_delivered_total", "hubstreams_subscriptions_active",
+                     "hubstreams_wakeups_total", "hubstreams_safety_net_checks_total", "hubstreams_redis_errors_total",
+                 })
+        {
+            Assert.True(Value(text, series) == 0, $"{series} is not exported at 0:\n{text}");
+        }
+    }
+
+    [Fact]
+    public async Task Appends_and_deliveries_are_measured_on_the_hosts_own_meter()
+    {
+        await using var server = await HubStreamsServer.StartAsync();
+        var meters = server.Services.GetRequiredService<IMeterFactory>();
+        using var appended = new MetricCollector<long>(meters, StreamMetrics.MeterName, "hubstreams.events.appended");
+        using var delivered = new MetricCollector<long>(meters, StreamMetrics.MeterName, "hubstreams.events.delivered");
+        using var durations = new MetricCollector<double>(meters, StreamMetrics.MeterName, "hubstreams.append.duration");
+        await using var hub = await server.ConnectAsync();
+        for (var i = 0; i < 3; i++)
+        {
+            await hub.InvokeAsync<long>("AppendEvent", "measured", "m1", new StreamEvent { Type = i == 2 ? EventTypes.Complete : EventTypes.Answer });
+        }
+
+        await foreach (var _ in hub.StreamAsync<StreamEvent>("StreamEvents", "measured", "m1", 1L))
+        {
+        }
+
+        await Eventually.True(() =>
+        {
+            delivered.RecordObservableInstruments();
+            return delivered.LastMeasurement?.Value == 2;
+        });
+        appended.RecordObservableInstruments();
+        Assert.Equal(3, appended.LastMeasurement?.Value);
+        Assert.Equal(3, durations.GetMeasurementSnapshot().Count);
+        Assert.All(durations.GetMeasurementSnapshot(), m => Assert.InRange(m.Value, 0, 10));
+    }
+
+    [Fact]
+    public async Task The_seconds_histograms_have_sub_millisecond_buckets_that_appends_land_in()
+    {
+        await using var server = await HubStreamsServer.StartAsync();
+        using var http = server.CreateHttpClient();
+        (await http.PostAsJsonAsync(new Uri("/api/sessions/buckets/messages/m1/events", UriKind.Relative), new { type = "answer" })).EnsureSuccessStatusCode();
+        var text = "";
+        await Eventually.True(async () =>
+        {
+            text = await http.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+            return Value(text, "hubstreams_append_duration_seconds_count") == 1;
+        });
+
+        // Edges from 100 µs to 10 s; one append, far faster than a second, lands below 1 s (not only in a 5 s bucket).
+        foreach (var edge in new[] { "0.0001", "0.001", "0.01", "0.1", "1", "10" })
+        {
+            Assert.True(Bucket(text, "hubstreams_append_duration_seconds", edge) >= 0, $"no le=\"{edge}\" bucket:\n{text}");
+        }
+
+        Assert.Equal(1, Bucket(text, "hubstreams_append_duration_seconds", "1"));
+    }
+
+    [Fact]
     public async Task Readiness_follows_redis_and_liveness_does_not()
     {
         using var redisServer = await RedisServerProcess.StartAsync();
@@ -72,6 +143,12 @@ public sealed partial class MetricsAndHealthTests
         var error = await Assert.ThrowsAsync<StreamException>(() => delivery.OpenAsync(StreamKey.Create("s", "m"), 0, "hub", null, CancellationToken.None));
         Assert.Equal(StreamErrorCode.ServerShuttingDown, error.Code);
         Assert.Contains("another node", error.Message, StringComparison.Ordinal);
+    }
+
+    private static double Bucket(string metrics, string histogram, string edge)
+    {
+        var match = Regex.Match(metrics, $@"^{Regex.Escape(histogram)}_bucket\{{[^}}]*le=""{Regex.Escape(edge)}""\}} (\S+)", RegexOptions.Multiline);
+        return match.Success ? double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture) : -1;
     }
 
     private static double Value(string metrics, string name)
