@@ -29,9 +29,6 @@ public sealed class ResumableStreamReader(IReadOnlyList<Uri> hubUrls, string ses
     {
     }
 
-    // Hub errors that retrying cannot fix (the hub puts the code in front of its message).
-    private static readonly string[] FinalErrors = ["InvalidId:", "InvalidOffset:", "OffsetBeyondEnd:", "StreamNotFound:"];
-
     /// <summary>The first pause before connecting again; it doubles on each failure in a row.</summary>
     public TimeSpan InitialRetryDelay { get; init; } = TimeSpan.FromMilliseconds(100);
 
@@ -158,6 +155,6 @@ public sealed class ResumableStreamReader(IReadOnlyList<Uri> hubUrls, string ses
         }
     }
 
-    private static bool IsFinal(HubException e) => FinalErrors.Any(code => e.Message.Contains("HubException: " + code, StringComparison.Ordinal)
-        || e.Message.StartsWith(code, StringComparison.Ordinal));
+    // The hub puts the error code in front of its message; the shared table says whether retrying can help.
+    private static bool IsFinal(HubException e) => StreamErrors.FromMessage(e.Message) is { } code && StreamErrors.Describe(code).IsFinal;
 }

@@ -15,7 +15,7 @@ public sealed partial class RedisStreamManager
     private Task _safetyNet = Task.CompletedTask;
 
     /// <summary>How many safety-net checks have run; each costs one LLEN per watched stream.</summary>
-    public long SafetyNetChecks => Interlocked.Read(ref _safetyNetChecks);
+    internal long SafetyNetChecks => Interlocked.Read(ref _safetyNetChecks);
 
     private long _safetyNetChecks;
 
@@ -120,7 +120,7 @@ public sealed partial class RedisStreamManager
 
     private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e)
     {
-        // Notifications published while the connection was down are lost: every waiter re-reads.
+        // Notifications published while the connection was down are lost: every watch reads again.
         Log.ConnectionRestored(_logger, e.ConnectionType.ToString(), _watches.OpenCount);
         _watches.WakeAll();
     }

@@ -5,8 +5,12 @@
 
 const signalR = globalThis.signalR;
 
-// Errors that retrying cannot fix: the stream is unknown or expired, or the request itself is wrong.
-const FINAL_ERRORS = new Set(["InvalidId", "InvalidOffset", "OffsetBeyondEnd", "StreamNotFound"]);
+// Errors that retrying cannot fix: the final codes of the server's error table (StreamErrors in HubStreams.Contracts).
+const FINAL_ERRORS = new Set([
+  "InvalidId", "InvalidOffset", "InvalidLimit", "OffsetBeyondEnd", "InvalidEvent", "EventTooLarge", "BodyTooLarge",
+  "StreamNotFound", "StreamCompleted", "StreamFull", "StreamExists", "AccessDenied", "AuthenticationRequired",
+  "InvalidRequest", "RouteNotFound", "MethodNotAllowed",
+]);
 
 /** The error code the hub put in front of its message ("HubException: StreamNotFound: ..."), if any. */
 export function errorCode(error) {

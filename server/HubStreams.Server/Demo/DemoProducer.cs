@@ -34,7 +34,7 @@ public sealed partial class DemoProducer(
     private async Task RunAsync(StreamKey key, CancellationToken stopping)
     {
         using var stopRequested = CancellationTokenSource.CreateLinkedTokenSource(stopping);
-        var watcher = WatchForStopAsync(key, stopRequested);
+        var stopWatch = WatchForStopAsync(key, stopRequested);
         var reason = "finished";
         try
         {
@@ -77,7 +77,7 @@ public sealed partial class DemoProducer(
         }
 
         await stopRequested.CancelAsync();
-        await watcher.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await stopWatch.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
 
     private async Task Pause(int intervals, CancellationToken cancellationToken)

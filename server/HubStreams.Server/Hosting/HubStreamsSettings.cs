@@ -50,10 +50,19 @@ public sealed class HubStreamsSettings
     /// Reads and checks every setting. Each bad value is named, with what it accepts, in one
     /// <see cref="HubStreamsConfigurationException"/>.
     /// </summary>
-    public static HubStreamsSettings Read(IConfiguration configuration)
+    public static HubStreamsSettings Read(IConfiguration configuration) => Read(new SettingReader(configuration));
+
+    /// <summary>The environment variables HubStreams reads, in the order it reads them.</summary>
+    internal static IReadOnlyList<string> VariableNames()
+    {
+        var reader = new SettingReader(new ConfigurationBuilder().Build());
+        Read(reader);
+        return reader.Variables;
+    }
+
+    private static HubStreamsSettings Read(SettingReader reader)
     {
         var settings = new HubStreamsSettings();
-        var reader = new SettingReader(configuration);
 
         reader.Apply("STREAM_MANAGER_TYPE", "StreamManagerType", "'memory' or 'redis'",
             v => settings.StoreType = v.ToLowerInvariant() switch

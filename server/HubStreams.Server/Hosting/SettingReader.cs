@@ -9,6 +9,10 @@ namespace HubStreams.Server.Hosting;
 internal sealed class SettingReader(IConfiguration configuration)
 {
     private readonly List<string> _problems = [];
+    private readonly List<string> _variables = [];
+
+    /// <summary>Every environment variable asked for so far, in order.</summary>
+    public IReadOnlyList<string> Variables => _variables;
 
     /// <summary>Whether a setting has a value from either source.</summary>
     public bool IsSet(string variable, string sectionKey) => Value(variable, sectionKey) is not null;
@@ -16,6 +20,7 @@ internal sealed class SettingReader(IConfiguration configuration)
     /// <summary>Parses and applies one setting when it is set; a parse or range failure becomes a problem naming it.</summary>
     public void Apply(string variable, string sectionKey, string accepts, Action<string> apply, bool secret = false)
     {
+        _variables.Add(variable);
         var value = Value(variable, sectionKey);
         if (value is null)
         {

@@ -1,7 +1,7 @@
 using System.Diagnostics.Metrics;
 using System.Globalization;
-using System.Net.Http.Json;
 using System.Net;
+using System.Net.Http.Json;
 using System.Text.RegularExpressions;
 using HubStreams.Contracts;
 using HubStreams.Server.Transport;
@@ -16,6 +16,14 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace HubStreams.Tests.Operations;
 
+/// <summary>
+/// An exporter listens to every meter of its name in the process, so these tests, which read the exported text,
+/// run alone: no other test's server adds to what they count.
+/// </summary>
+[CollectionDefinition(nameof(MetricsExport), DisableParallelization = true)]
+public sealed class MetricsExport;
+
+[Collection(nameof(MetricsExport))]
 public sealed partial class MetricsAndHealthTests
 {
     [Fact]

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The whole test suite on a fresh Debian machine with the .NET SDK: installs what the tests need and the machine
+# lacks (redis-server, Chromium, nginx, docker-compose), runs every test, and prints "N passed, N failed",
+# counted from the run's own TRX results. Exits non-zero when a test failed or none ran.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+[ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ] || missing+=(chromium)
+command -v nginx >/dev/null 2>&1 || missing+=(nginx)
+command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "Installing what the tests need: ${missing[*]}" >&2
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "Run as root, or install them first: apt-get install -y ${missing[*]}" >&2
+    exit 1
+  fi
+  apt-get update || exit 1
+  DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}" || exit 1
+fi
+
+rm -rf TestResults
+dotnet test HubStreams.sln --logger trx --results-directory TestResults
+status=$?
+
+# Count what really ran, from the run's own TRX files.
+passed=0
+failed=0
+for trx in TestResults/*.trx; do
+  [ -f "$trx" ] || continue
+  counters=$(grep -o '<Counters [^>]*>' "$trx" | head -n 1)
+  p=$(echo "$counters" | grep -o ' passed="[0-9]*"' | grep -o '[0-9]*')
+  f=$(echo "$counters" | grep -o ' failed="[0-9]*"' | grep -o '[0-9]*')
+  passed=$((passed + ${p:-0}))
+  failed=$((failed + ${f:-0}))
+done
+# The failover tests' measurements: gaps, duplicates and switch times.
+grep -h -o 'failover: .*' TestResults/*.trx 2>/dev/null | sed -e 's|</StdOut>.*||' -e 's/&gt;/>/g' -e 's/&lt;/</g' -e 's/&amp;/\&/g' || true
+echo "${passed} passed, ${failed} failed"
+if [ "$passed" -eq 0 ] && [ "$status" -eq 0 ]; then
+  echo "No test ran." >&2
+  exit 1
+fi
+exit "$status"
