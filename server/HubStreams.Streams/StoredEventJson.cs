@@ -51,7 +51,7 @@ internal static class StoredEventJson
             Timestamp = streamEvent.Timestamp ?? time.GetUtcNow(),
             Data = streamEvent.Data is { ValueKind: JsonValueKind.Object } ? streamEvent.Data : null,
         };
-        var json = JsonSerializer.SerializeToUtf8Bytes(ToStored(stamped), Context.StoredEvent);
+        var json = Serialize(stamped);
         if (json.Length > options.MaxEventBytes)
         {
             throw new StreamException(StreamErrorCode.EventTooLarge,
@@ -59,6 +59,19 @@ internal static class StoredEventJson
         }
 
         return (stamped, json);
+    }
+
+    private static byte[] Serialize(StreamEvent streamEvent)
+    {
+        try
+        {
+            return JsonSerializer.SerializeToUtf8Bytes(ToStored(streamEvent), Context.StoredEvent);
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or JsonException)
+        {
+            // Text that is not valid UTF-16 (a lone surrogate, in a string or a property name) cannot be stored as JSON.
+            throw new StreamException(StreamErrorCode.InvalidEvent, "The event holds text that is not valid Unicode (a lone surrogate).", e);
+        }
     }
 
     /// <summary>The longest event type accepted, in characters.</summary>

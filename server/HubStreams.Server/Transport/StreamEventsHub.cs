@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Text.Json;
 using HubStreams.Server.Security;
 using HubStreams.Streams;
 using Microsoft.AspNetCore.SignalR;
@@ -50,11 +51,12 @@ public sealed class StreamEventsHub(StreamDelivery delivery, StreamAppender appe
     }
 
     /// <summary>Stores one event and returns its offset. Needs the producer role in jwt mode.</summary>
-    public Task<long> AppendEvent(string sessionId, string messageId, StreamEvent streamEvent)
+    /// <remarks>The event is taken as raw JSON and parsed strictly, so a malformed one is refused with a code.</remarks>
+    public Task<long> AppendEvent(string sessionId, string messageId, JsonElement streamEvent)
     {
         var key = StreamKey.Create(sessionId, messageId);
         access.EnsureCanAppend(Context.User!, ClientAddress, sessionId);
-        return appender.AppendAsync(key, streamEvent, Context.ConnectionAborted);
+        return appender.AppendAsync(key, IncomingEvent.Parse(streamEvent), Context.ConnectionAborted);
     }
 
     /// <summary>Asks the producer of a message to stop; returns the offset of the <c>stop</c> event.</summary>

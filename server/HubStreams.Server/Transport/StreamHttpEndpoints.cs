@@ -1,4 +1,3 @@
-using System.Text.Json;
 using HubStreams.Server.Hosting;
 using HubStreams.Server.Security;
 using HubStreams.Streams;
@@ -39,8 +38,7 @@ public static class StreamHttpEndpoints
             bodyLimit.MaxRequestBodySize = HubStreamsHostingExtensions.MaxHubMessageBytes(streams);
         }
 
-        var streamEvent = await JsonSerializer.DeserializeAsync(request.Body, WireJsonContext.Default.StreamEvent, context.RequestAborted)
-            ?? throw new StreamException(StreamErrorCode.InvalidEvent, "The body must be an event object.");
+        var streamEvent = await IncomingEvent.ReadAsync(request.Body, context.RequestAborted);
         var offset = await appender.AppendAsync(key, streamEvent, context.RequestAborted);
         return TypedResults.Created((string?)null, new AppendResult(offset));
     }

@@ -27,6 +27,16 @@ public sealed record StreamError(string Code, string Message);
 [JsonSerializable(typeof(long))]
 public sealed partial class WireJsonContext : JsonSerializerContext
 {
+    /// <summary>
+    /// For events that arrive from clients: a duplicate property is refused rather than silently won by the last one
+    /// (<c>{"type":"answer","type":"complete"}</c> must not store a <c>complete</c>).
+    /// </summary>
+    public static WireJsonContext Incoming { get; } = new(new JsonSerializerOptions(JsonSerializerDefaults.Web)
+    {
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        AllowDuplicateProperties = false,
+    });
+
     /// <summary>Puts the wire types first in <paramref name="options"/>, with nulls left out.</summary>
     public static void Apply(JsonSerializerOptions options)
     {
