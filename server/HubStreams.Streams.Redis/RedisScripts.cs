@@ -35,16 +35,30 @@ internal static class RedisScripts
         """;
 
     /// <summary>
-    /// Reads a page. KEYS[1]: the stream. ARGV: from offset, max count.
-    /// Returns { length, elements from the offset (empty when it is at or past the end), 1 when the stream is completed else 0 }.
+    /// Reads a page. KEYS[1]: the stream. ARGV: from offset, max count, max bytes (of elements; the first one always
+    /// counts). Returns { length, elements from the offset (empty when it is at or past the end), 1 when the stream is
+    /// completed else 0 }. Elements are fetched in small ranges, so a page cut short by its byte budget reads little more.
     /// </summary>
     public const string Read = IsCompleteFunction + """
 
         local length = redis.call('LLEN', KEYS[1])
         local from = tonumber(ARGV[1])
+        local last = math.min(length, from + tonumber(ARGV[2])) - 1
+        local budget = tonumber(ARGV[3])
         local elements = {}
-        if from < length then
-          elements = redis.call('LRANGE', KEYS[1], from, from + tonumber(ARGV[2]) - 1)
+        local bytes = 0
+        local at = from
+        while at <= last do
+          local chunk = redis.call('LRANGE', KEYS[1], at, math.min(last, at + 63))
+          for _, element in ipairs(chunk) do
+            bytes = bytes + #element
+            if #elements > 0 and bytes > budget then
+              at = last + 1
+              break
+            end
+            elements[#elements + 1] = element
+          end
+          at = at + 64
         end
         local completed = 0
         if length > 0 and is_complete(redis.call('LINDEX', KEYS[1], -1)) then completed = 1 end

@@ -87,7 +87,7 @@ public sealed partial class RedisStreamManager : IStreamManager, IAsyncDisposabl
         var result = await Run(key, () => Database.ScriptEvaluateAsync(
             RedisScripts.Read,
             [_redisOptions.StreamKeyFor(key)],
-            [fromOffset, maxCount]));
+            [fromOffset, Math.Min(maxCount, _options.MaxPageEvents), _options.MaxPageBytes]));
 
         var parts = (RedisResult[])result!;
         var length = (long)parts[0];

@@ -15,7 +15,15 @@ public sealed class StreamOptions
     /// <summary>The smallest event size limit accepted: room for a <c>complete</c> event with a timestamp.</summary>
     public const int MinMaxEventBytes = 256;
 
+    /// <summary>The default maximum number of events one read returns.</summary>
+    public const int DefaultMaxPageEvents = 1000;
+
+    /// <summary>The default maximum size of one read, in bytes of stored JSON: 1 MiB.</summary>
+    public const int DefaultMaxPageBytes = 1024 * 1024;
+
     private TimeSpan _ttl = DefaultTtl;
+    private int _maxPageEvents = DefaultMaxPageEvents;
+    private int _maxPageBytes = DefaultMaxPageBytes;
     private int _maxEvents = DefaultMaxEvents;
     private int _maxEventBytes = DefaultMaxEventBytes;
 
@@ -58,6 +66,34 @@ public sealed class StreamOptions
         {
             ArgumentOutOfRangeException.ThrowIfLessThan(value, MinMaxEventBytes);
             _maxEventBytes = value;
+        }
+    }
+
+    /// <summary>
+    /// The most events one read returns (<c>STREAM_MAX_PAGE_EVENTS</c>), whatever a client asks for: an HTTP page's
+    /// <c>limit</c>, and each read behind the hub and SSE. At least 1; default 1,000.
+    /// </summary>
+    public int MaxPageEvents
+    {
+        get => _maxPageEvents;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
+            _maxPageEvents = value;
+        }
+    }
+
+    /// <summary>
+    /// The most bytes of stored JSON one read returns (<c>STREAM_MAX_PAGE_BYTES</c>); a read always returns at least one
+    /// event, so a page is at most this or one event, whichever is larger. At least 1,024; default 1 MiB.
+    /// </summary>
+    public int MaxPageBytes
+    {
+        get => _maxPageBytes;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1024);
+            _maxPageBytes = value;
         }
     }
 }

@@ -87,6 +87,10 @@ public sealed class HubStreamsSettings
         reader.Apply("STREAM_MAX_EVENTS", "StreamMaxEvents", "an integer 2 or more", v => settings.Streams.MaxEvents = SettingReader.ParseInt(v));
         reader.Apply("STREAM_MAX_EVENT_BYTES", "StreamMaxEventBytes", $"an integer {StreamOptions.MinMaxEventBytes} or more",
             v => settings.Streams.MaxEventBytes = SettingReader.ParseInt(v));
+        reader.Apply("STREAM_MAX_PAGE_EVENTS", "StreamMaxPageEvents", "an integer 1 or more",
+            v => settings.Streams.MaxPageEvents = SettingReader.ParseInt(v));
+        reader.Apply("STREAM_MAX_PAGE_BYTES", "StreamMaxPageBytes", "an integer 1024 or more",
+            v => settings.Streams.MaxPageBytes = SettingReader.ParseInt(v));
         reader.Apply("STREAM_SAFETY_NET_INTERVAL", "SafetyNetInterval", "a duration such as 00:00:30, or whole seconds, at least 1 s",
             v => settings.Redis.SafetyNetInterval = SettingReader.ParseDuration(v));
 

@@ -11,9 +11,6 @@ namespace HubStreams.Server.Transport;
 /// </summary>
 public static class StreamHttpEndpoints
 {
-    /// <summary>The most events one <c>GET …/events</c> returns when no <c>limit</c> is given.</summary>
-    public const int DefaultPageSize = 1000;
-
     /// <summary>Maps the routes under <c>/api/sessions/{sessionId}/messages/{messageId}</c>.</summary>
     public static RouteGroupBuilder MapStreamHttpEndpoints(this IEndpointRouteBuilder endpoints)
     {
@@ -52,13 +49,13 @@ public static class StreamHttpEndpoints
     }
 
     private static async Task<IResult> ReadAsync(
-        string sessionId, string messageId, HttpContext context, IStreamManager streams, StreamAccess access,
+        string sessionId, string messageId, HttpContext context, IStreamManager streams, StreamAccess access, StreamOptions options,
         string? fromOffset = null, string? limit = null)
     {
         var key = StreamKey.Create(sessionId, messageId);
         access.EnsureCanRead(context.User, sessionId);
         var page = await StreamSubscription.ReadPageAsync(
-            streams, key, QueryValues.Offset(fromOffset), QueryValues.Limit(limit, DefaultPageSize), context.RequestAborted);
+            streams, key, QueryValues.Offset(fromOffset), QueryValues.Limit(limit, options.MaxPageEvents), context.RequestAborted);
         return TypedResults.Ok(new EventsPage(page.Events, page.NextOffset, page.Completed));
     }
 }

@@ -35,7 +35,7 @@ public sealed class MemoryStreamManager : IStreamManager, IDisposable
     /// <inheritdoc />
     public Task<long> AppendAsync(StreamKey key, StreamEvent streamEvent, CancellationToken cancellationToken = default)
     {
-        var (prepared, _) = StoredEventJson.Prepare(streamEvent, _options, _time);
+        var (prepared, json) = StoredEventJson.Prepare(streamEvent, _options, _time);
         while (true)
         {
             var stream = _streams.GetOrAdd(key, static _ => new StoredStream());
@@ -52,11 +52,13 @@ public sealed class MemoryStreamManager : IStreamManager, IDisposable
                 {
                     // Expired but not swept yet: it is gone for readers, so the append starts a new stream.
                     stream.Events.Clear();
+                    stream.Sizes.Clear();
                 }
 
                 var offset = stream.Events.Count;
                 EnsureAppendable(key, stream.Events, prepared);
                 stream.Events.Add(prepared with { Offset = offset });
+                stream.Sizes.Add(json.Length);
                 stream.ExpiresAt = now + _options.Ttl;
                 length = stream.Events.Count;
             }
@@ -79,7 +81,7 @@ public sealed class MemoryStreamManager : IStreamManager, IDisposable
                 {
                     var length = stream.Events.Count;
                     StreamRules.EnsureReadable(key, fromOffset, length);
-                    var count = (int)Math.Min(maxCount, length - fromOffset);
+                    var count = PageCount(stream.Sizes, (int)fromOffset, Math.Min(maxCount, _options.MaxPageEvents));
                     var events = stream.Events.GetRange((int)fromOffset, count);
                     var completed = length > 0 && stream.Events[^1].IsComplete;
                     return Task.FromResult(new StreamPage(events, fromOffset + count, completed) { ReachedEnd = fromOffset + count == length });
@@ -109,6 +111,25 @@ public sealed class MemoryStreamManager : IStreamManager, IDisposable
         StreamRules.EnsureRoom(key, events.Count, next, _options);
     }
 
+    // How many events from 'from' fit in one page: at most maxCount, at most MaxPageBytes of JSON, at least one.
+    private int PageCount(List<int> sizes, int from, int maxCount)
+    {
+        var count = 0;
+        var bytes = 0L;
+        while (from + count < sizes.Count && count < maxCount)
+        {
+            bytes += sizes[from + count];
+            if (count > 0 && bytes > _options.MaxPageBytes)
+            {
+                break;
+            }
+
+            count++;
+        }
+
+        return count;
+    }
+
     private void RemoveExpired()
     {
         var now = _time.GetUtcNow();
@@ -133,6 +154,7 @@ public sealed class MemoryStreamManager : IStreamManager, IDisposable
     private sealed class StoredStream
     {
         public List<StreamEvent> Events { get; } = [];
+        public List<int> Sizes { get; } = [];
         public DateTimeOffset ExpiresAt { get; set; } = DateTimeOffset.MaxValue;
         public bool Removed { get; set; }
         public bool IsExpired(DateTimeOffset now) => now >= ExpiresAt;

@@ -39,6 +39,38 @@ public abstract partial class StreamManagerContract
     }
 
     [Fact]
+    public async Task A_read_returns_at_most_a_page_by_count_and_by_bytes_but_always_one_event()
+    {
+        var manager = CreateManager(new StreamOptions { MaxPageEvents = 3, MaxPageBytes = 1024, MaxEventBytes = 4096 });
+        var small = NewKey();
+        for (var i = 0; i < 6; i++)
+        {
+            await manager.AppendAsync(small, Answer(new string('a', 100)));
+        }
+
+        var byCount = await manager.ReadAsync(small, 0, maxCount: 1000);
+        Assert.Equal([0, 1, 2], byCount.Events.Select(e => e.Offset));
+        Assert.False(byCount.ReachedEnd);
+
+        // About 490 bytes each: two fit in 1,024, a third would not.
+        var large = NewKey();
+        for (var i = 0; i < 4; i++)
+        {
+            await manager.AppendAsync(large, Answer(new string('b', 400)));
+        }
+
+        var byBytes = await manager.ReadAsync(large, 1);
+        Assert.Equal([1, 2], byBytes.Events.Select(e => e.Offset));
+        Assert.Equal(3, byBytes.NextOffset);
+
+        var huge = NewKey();
+        await manager.AppendAsync(huge, Answer(new string('c', 2000)));
+        await manager.AppendAsync(huge, Answer("after"));
+        Assert.Single((await manager.ReadAsync(huge, 0)).Events);
+        Assert.Equal(["after"], (await manager.ReadAsync(huge, 1)).Events.Select(e => e.Content));
+    }
+
+    [Fact]
     public async Task Read_from_an_offset_honours_max_count()
     {
         var manager = CreateManager();
