@@ -31,7 +31,9 @@ public sealed class StreamSubscription : IAsyncEnumerable<StreamEvent>, IDisposa
     private readonly IStreamWatch _watch;
     private readonly StreamPage _firstPage;
     private readonly List<(CancellationToken Token, Func<StreamSubscription, StreamException> Error)> _endConditions = [];
+    private readonly List<IDisposable> _owned = [];
     private (DateTimeOffset At, TimeProvider Time, Func<StreamSubscription, StreamException> Error)? _deadline;
+    private int _disposed;
 
     private StreamSubscription(StreamKey key, long fromOffset, StreamPage firstPage, IStreamWatch watch)
     {
@@ -108,13 +110,28 @@ public sealed class StreamSubscription : IAsyncEnumerable<StreamEvent>, IDisposa
     public void EndAt(DateTimeOffset deadline, TimeProvider time, Func<StreamSubscription, StreamException> error) =>
         _deadline = (deadline, time, error);
 
-    /// <summary>Closes the watch, for a subscription that is given up before or while it is enumerated.</summary>
-    public void Dispose() => _watch.Dispose();
+    /// <summary>Disposes <paramref name="resource"/> (a place in a cap, say) when the subscription is disposed or its enumeration ends.</summary>
+    public void ReleaseWith(IDisposable resource) => _owned.Add(resource);
+
+    /// <summary>
+    /// Closes the watch and releases what the subscription holds, for a subscription that is given up before or while
+    /// it is enumerated. Enumerating it to the end does the same.
+    /// </summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        _watch.Dispose();
+        _owned.ForEach(resource => resource.Dispose());
+    }
 
     /// <inheritdoc />
     public async IAsyncEnumerator<StreamEvent> GetAsyncEnumerator(CancellationToken cancellationToken = default)
     {
-        using var watch = _watch;
+        using var subscription = this;
         using var deadline = _deadline is { } d
             ? new CancellationTokenSource(TimeSpan.FromTicks(Math.Max(0, (d.At - d.Time.GetUtcNow()).Ticks)), d.Time)
             : null;

@@ -4,72 +4,69 @@ using HubStreams.Streams;
 namespace HubStreams.Server.Security;
 
 /// <summary>
-/// Counts on this node: hub connections per user, and concurrent streams per connection (SignalR itself
-/// does not limit streams per connection).
+/// Counts on this node: hub connections per user, subscriptions per user (hub and SSE together), and concurrent
+/// streams per hub connection (SignalR itself does not limit streams per connection). Users are known in jwt mode
+/// only (the token's <c>sub</c>); without authentication the per-user caps do not apply.
 /// </summary>
 public sealed class ConnectionLimits(SecuritySettings settings)
 {
-    private readonly ConcurrentDictionary<string, int> _connectionsPerUser = new();
-    private readonly ConcurrentDictionary<string, int> _streamsPerConnection = new();
+    private readonly Counts _connectionsPerUser = new();
+    private readonly Counts _subscriptionsPerUser = new();
+    private readonly Counts _streamsPerConnection = new();
 
-    /// <summary>Counts a new connection of <paramref name="userId"/>; refuses one over the cap.</summary>
-    public void AddConnection(string? userId)
+    /// <summary>Counts a new hub connection of <paramref name="userId"/>; refuses one over the cap. Dispose the result when it closes.</summary>
+    public IDisposable OpenConnection(string? userId) => userId is null
+        ? Lease.None
+        : _connectionsPerUser.Open(userId, settings.MaxConnectionsPerUser, () => new StreamException(StreamErrorCode.TooManyConnections,
+            $"Too many connections: a user may hold {settings.MaxConnectionsPerUser} on one node (LIMIT_CONNECTIONS_PER_USER)."));
+
+    /// <summary>Counts a new subscription (hub or SSE) of <paramref name="userId"/>; refuses one over the cap. Dispose the result when it ends.</summary>
+    public IDisposable OpenSubscription(string? userId) => userId is null
+        ? Lease.None
+        : _subscriptionsPerUser.Open(userId, settings.MaxSubscriptionsPerUser, () => new StreamException(StreamErrorCode.TooManySubscriptions,
+            $"Too many subscriptions: a user may hold {settings.MaxSubscriptionsPerUser} at once on one node, hub and SSE together (LIMIT_SUBSCRIPTIONS_PER_USER)."));
+
+    /// <summary>Counts a new stream on hub connection <paramref name="connectionId"/>; refuses one over the cap. Dispose the result when the stream ends.</summary>
+    public IDisposable OpenStream(string connectionId) =>
+        _streamsPerConnection.Open(connectionId, settings.MaxSubscriptionsPerConnection, () => new StreamException(StreamErrorCode.TooManySubscriptions,
+            $"Too many streams: a connection may hold {settings.MaxSubscriptionsPerConnection} at once (LIMIT_SUBSCRIPTIONS_PER_CONNECTION)."));
+
+    private sealed class Counts
     {
-        if (userId is null)
+        private readonly ConcurrentDictionary<string, int> _counts = new();
+
+        public Lease Open(string owner, int cap, Func<StreamException> refusal)
         {
-            return;
+            var lease = new Lease(this, owner);
+            if (_counts.AddOrUpdate(owner, 1, static (_, n) => n + 1) > cap)
+            {
+                lease.Dispose();
+                throw refusal();
+            }
+
+            return lease;
         }
 
-        var count = _connectionsPerUser.AddOrUpdate(userId, 1, static (_, n) => n + 1);
-        if (count > settings.MaxConnectionsPerUser)
+        public void Close(string owner)
         {
-            RemoveConnection(userId);
-            throw new StreamException(StreamErrorCode.TooManyConnections,
-                $"Too many connections: a user may hold {settings.MaxConnectionsPerUser} on one node (LIMIT_CONNECTIONS_PER_USER).");
-        }
-    }
-
-    /// <summary>Forgets a connection of <paramref name="userId"/>.</summary>
-    public void RemoveConnection(string? userId)
-    {
-        if (userId is not null && _connectionsPerUser.AddOrUpdate(userId, 0, static (_, n) => n - 1) <= 0)
-        {
-            _connectionsPerUser.TryRemove(new KeyValuePair<string, int>(userId, 0));
-        }
-    }
-
-    /// <summary>Counts a new stream on <paramref name="connectionId"/>; refuses one over the cap. Dispose the result when the stream ends.</summary>
-    public IDisposable OpenStream(string connectionId)
-    {
-        var count = _streamsPerConnection.AddOrUpdate(connectionId, 1, static (_, n) => n + 1);
-        var lease = new StreamLease(this, connectionId);
-        if (count > settings.MaxSubscriptionsPerConnection)
-        {
-            lease.Dispose();
-            throw new StreamException(StreamErrorCode.TooManySubscriptions,
-                $"Too many streams: a connection may hold {settings.MaxSubscriptionsPerConnection} at once (LIMIT_SUBSCRIPTIONS_PER_CONNECTION).");
-        }
-
-        return lease;
-    }
-
-    private void CloseStream(string connectionId)
-    {
-        if (_streamsPerConnection.AddOrUpdate(connectionId, 0, static (_, n) => n - 1) <= 0)
-        {
-            _streamsPerConnection.TryRemove(new KeyValuePair<string, int>(connectionId, 0));
+            if (_counts.AddOrUpdate(owner, 0, static (_, n) => n - 1) <= 0)
+            {
+                _counts.TryRemove(new KeyValuePair<string, int>(owner, 0));
+            }
         }
     }
 
-    private sealed class StreamLease(ConnectionLimits owner, string connectionId) : IDisposable
+    private sealed class Lease(Counts? counts, string owner) : IDisposable
     {
+        public static readonly Lease None = new(null, "");
+
         private int _disposed;
 
         public void Dispose()
         {
-            if (Interlocked.Exchange(ref _disposed, 1) == 0)
+            if (counts is not null && Interlocked.Exchange(ref _disposed, 1) == 0)
             {
-                owner.CloseStream(connectionId);
+                counts.Close(owner);
             }
         }
     }

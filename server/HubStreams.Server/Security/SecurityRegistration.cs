@@ -65,6 +65,17 @@ internal static class SecurityRegistration
 
                     return Task.CompletedTask;
                 },
+
+                // Per-user limits count by subject: a token that does not say who it is would escape them, so it is refused.
+                OnTokenValidated = context =>
+                {
+                    if (string.IsNullOrWhiteSpace(context.Principal?.FindFirst(StreamAccess.SubjectClaim)?.Value))
+                    {
+                        context.Fail("The token has no 'sub' claim.");
+                    }
+
+                    return Task.CompletedTask;
+                },
             };
         });
         services.AddAuthorizationBuilder().AddPolicy(StreamsPolicy, policy => policy

@@ -42,6 +42,9 @@ public sealed class SecuritySettings
     /// <summary><c>LIMIT_SUBSCRIPTIONS_PER_CONNECTION</c>: concurrent hub streams on one connection. Default 16.</summary>
     public int MaxSubscriptionsPerConnection { get; set; } = 16;
 
+    /// <summary><c>LIMIT_SUBSCRIPTIONS_PER_USER</c>: concurrent subscriptions of one user (<c>sub</c>), hub and SSE together, on one node, in jwt mode. Default 64.</summary>
+    public int MaxSubscriptionsPerUser { get; set; } = 64;
+
     /// <summary><c>LIMIT_CONNECTIONS_PER_USER</c>: concurrent hub connections of one user (<c>sub</c>) on one node, in jwt mode. Default 32.</summary>
     public int MaxConnectionsPerUser { get; set; } = 32;
 
@@ -74,6 +77,8 @@ public sealed class SecuritySettings
         reader.Apply("AUTH_JWT_AUDIENCE", "AuthJwtAudience", "the audience tokens carry", v => JwtAudience = v);
         reader.Apply("LIMIT_SUBSCRIPTIONS_PER_CONNECTION", "LimitSubscriptionsPerConnection", "an integer 1 or more",
             v => MaxSubscriptionsPerConnection = SettingReader.ParsePositiveInt(v));
+        reader.Apply("LIMIT_SUBSCRIPTIONS_PER_USER", "LimitSubscriptionsPerUser", "an integer 1 or more",
+            v => MaxSubscriptionsPerUser = SettingReader.ParsePositiveInt(v));
         reader.Apply("LIMIT_CONNECTIONS_PER_USER", "LimitConnectionsPerUser", "an integer 1 or more",
             v => MaxConnectionsPerUser = SettingReader.ParsePositiveInt(v));
         reader.Apply("LIMIT_APPENDS_PER_SECOND", "LimitAppendsPerSecond", "an integer 1 or more",

@@ -16,6 +16,9 @@ public sealed class StreamAccess : IDisposable
     /// <summary>The claim that lists the sessions a token may read.</summary>
     public const string SessionsClaim = "sessions";
 
+    /// <summary>The claim that says who the caller is.</summary>
+    public const string SubjectClaim = "sub";
+
     /// <summary>The claim type of roles.</summary>
     public const string RoleClaim = "role";
 
@@ -81,7 +84,7 @@ public sealed class StreamAccess : IDisposable
             : null;
 
     /// <summary>Who the caller is, for per-user limits: the token's subject, or null without auth.</summary>
-    public string? UserId(ClaimsPrincipal user) => Enabled ? user.FindFirst("sub")?.Value ?? user.Identity?.Name : null;
+    public string? UserId(ClaimsPrincipal user) => Enabled ? user.FindFirst(SubjectClaim)?.Value : null;
 
     /// <inheritdoc />
     public void Dispose() => _appendLimiter.Dispose();

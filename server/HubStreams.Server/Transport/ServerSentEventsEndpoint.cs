@@ -1,5 +1,4 @@
 using System.Globalization;
-using HubStreams.Server.Security;
 using HubStreams.Streams;
 
 namespace HubStreams.Server.Transport;
@@ -12,12 +11,11 @@ namespace HubStreams.Server.Transport;
 internal static class ServerSentEventsEndpoint
 {
     public static async Task StreamAsync(string sessionId, string messageId, HttpContext context, StreamDelivery delivery,
-        StreamAccess access, ServerSentEventsOptions options, string? fromOffset = null)
+        ServerSentEventsOptions options, string? fromOffset = null)
     {
         var key = StreamKey.Create(sessionId, messageId);
-        access.EnsureCanRead(context.User, sessionId);
         var from = ResumeOffset(context.Request, fromOffset);
-        using var subscription = await delivery.OpenAsync(key, from, "sse", access.ExpiresAt(context.User), context.RequestAborted);
+        using var subscription = await delivery.OpenAsync(key, from, "sse", context.User, context.RequestAborted);
         using var writer = new ServerSentEventsWriter(context.Response, options.HeartbeatInterval);
         await writer.WriteAsync(subscription, context.RequestAborted);
     }

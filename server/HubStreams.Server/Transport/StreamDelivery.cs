@@ -1,17 +1,22 @@
 using System.Diagnostics;
+using System.Security.Claims;
+using HubStreams.Server.Security;
 using HubStreams.Streams;
 
 namespace HubStreams.Server.Transport;
 
 /// <summary>
 /// Opens the subscription a transport hands to one client, with what surrounds every delivery, the same for the hub
-/// and SSE: new subscriptions are refused once the server is stopping, open ones end with
+/// and SSE: the caller must be granted the session and be under its subscription cap, new subscriptions are refused
+/// once the server is stopping, open ones end with
 /// <see cref="StreamErrorCode.ServerShuttingDown"/> so their clients resume elsewhere at once, a subscription ends
 /// with <see cref="StreamErrorCode.AccessExpired"/> when the caller's token does, deliveries are counted, and one
 /// line is logged when a subscription starts and one when it ends (offsets, duration, reason).
 /// </summary>
 public sealed partial class StreamDelivery(
     IStreamManager streams,
+    StreamAccess access,
+    ConnectionLimits limits,
     StreamMetrics metrics,
     IHostApplicationLifetime lifetime,
     TimeProvider time,
@@ -21,21 +26,34 @@ public sealed partial class StreamDelivery(
     /// <param name="key">The stream.</param>
     /// <param name="fromOffset">The first offset to deliver.</param>
     /// <param name="transport">"hub" or "sse", for logs.</param>
-    /// <param name="notAfter">When the caller's token expires: the subscription ends then with <see cref="StreamErrorCode.AccessExpired"/>.</param>
+    /// <param name="user">The caller: it must be granted the session; its token's expiry ends the subscription with <see cref="StreamErrorCode.AccessExpired"/>.</param>
     /// <param name="cancellationToken">The client's cancellation.</param>
     /// <exception cref="StreamException">The request is refused, or the server is shutting down.</exception>
     public async Task<StreamSubscription> OpenAsync(
-        StreamKey key, long fromOffset, string transport, DateTimeOffset? notAfter, CancellationToken cancellationToken)
+        StreamKey key, long fromOffset, string transport, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
+        access.EnsureCanRead(user, key.SessionId);
         var stopping = lifetime.ApplicationStopping;
         if (stopping.IsCancellationRequested)
         {
             throw ShuttingDown(key, fromOffset);
         }
 
-        var subscription = await StreamSubscription.OpenAsync(streams, key, fromOffset, cancellationToken);
+        var lease = limits.OpenSubscription(access.UserId(user));
+        StreamSubscription subscription;
+        try
+        {
+            subscription = await StreamSubscription.OpenAsync(streams, key, fromOffset, cancellationToken);
+        }
+        catch
+        {
+            lease.Dispose();
+            throw;
+        }
+
+        subscription.ReleaseWith(lease);
         subscription.EndWith(s => ShuttingDown(s.Key, s.NextOffset), stopping);
-        if (notAfter is { } expiry)
+        if (access.ExpiresAt(user) is { } expiry)
         {
             subscription.EndAt(expiry, time, s => new StreamException(StreamErrorCode.AccessExpired,
                 $"The access token expired: resume stream {s.Key} at offset {s.NextOffset} with a fresh token."));

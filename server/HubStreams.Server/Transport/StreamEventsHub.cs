@@ -14,21 +14,19 @@ namespace HubStreams.Server.Transport;
 public sealed class StreamEventsHub(StreamDelivery delivery, StreamAppender appender, StreamAccess access, ConnectionLimits limits)
     : Hub<ISessionClient>
 {
-    private const string UserIdItem = "hubstreams.user";
+    private const string ConnectionLeaseItem = "hubstreams.connection";
 
     /// <summary>Counts the connection against its user's cap (jwt mode).</summary>
     public override Task OnConnectedAsync()
     {
-        var userId = access.UserId(Context.User!);
-        limits.AddConnection(userId);
-        Context.Items[UserIdItem] = userId;
+        Context.Items[ConnectionLeaseItem] = limits.OpenConnection(access.UserId(Context.User!));
         return Task.CompletedTask;
     }
 
     /// <summary>Releases the connection's place in its user's cap.</summary>
     public override Task OnDisconnectedAsync(Exception? exception)
     {
-        limits.RemoveConnection(Context.Items[UserIdItem] as string);
+        (Context.Items[ConnectionLeaseItem] as IDisposable)?.Dispose();
         return Task.CompletedTask;
     }
 
@@ -39,11 +37,9 @@ public sealed class StreamEventsHub(StreamDelivery delivery, StreamAppender appe
     public async IAsyncEnumerable<StreamEvent> StreamEvents(
         string sessionId, string messageId, long fromOffset, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var user = Context.User!;
         var key = StreamKey.Create(sessionId, messageId);
-        access.EnsureCanRead(user, sessionId);
         using var lease = limits.OpenStream(Context.ConnectionId);
-        using var subscription = await delivery.OpenAsync(key, fromOffset, "hub", access.ExpiresAt(user), cancellationToken);
+        using var subscription = await delivery.OpenAsync(key, fromOffset, "hub", Context.User!, cancellationToken);
         await foreach (var streamEvent in subscription.WithCancellation(cancellationToken))
         {
             yield return streamEvent;

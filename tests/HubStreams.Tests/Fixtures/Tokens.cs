@@ -19,9 +19,14 @@ public static class Tokens
     ];
 
     /// <summary>A token for <paramref name="user"/> granting <paramref name="sessions"/> (or "*"), optionally with the producer role.</summary>
-    public static string Mint(string user, string[] sessions, bool producer = false, TimeSpan? lifetime = null, string key = Key)
+    public static string Mint(string? user, string[] sessions, bool producer = false, TimeSpan? lifetime = null, string key = Key)
     {
-        var claims = new List<Claim> { new("sub", user) };
+        var claims = new List<Claim>();
+        if (user is not null)
+        {
+            claims.Add(new Claim("sub", user));
+        }
+
         claims.Add(sessions is ["*"]
             ? new Claim("sessions", "*")
             : new Claim("sessions", JsonSerializer.Serialize(sessions), JsonClaimValueTypes.JsonArray));

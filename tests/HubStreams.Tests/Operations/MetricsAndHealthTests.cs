@@ -2,8 +2,10 @@ using System.Diagnostics.Metrics;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
+using System.Security.Claims;
 using System.Text.RegularExpressions;
 using HubStreams.Contracts;
+using HubStreams.Server.Security;
 using HubStreams.Server.Transport;
 using HubStreams.Streams;
 using HubStreams.Streams.Memory;
@@ -146,9 +148,12 @@ public sealed partial class MetricsAndHealthTests
     {
         using var streams = new MemoryStreamManager(new StreamOptions(), TestMetrics.Create());
         using var lifetime = new StoppingLifetime();
-        var delivery = new StreamDelivery(streams, TestMetrics.Create(), lifetime, TimeProvider.System, NullLogger<StreamDelivery>.Instance);
+        var security = new SecuritySettings();
+        using var access = new StreamAccess(security);
+        var delivery = new StreamDelivery(streams, access, new ConnectionLimits(security), TestMetrics.Create(), lifetime, TimeProvider.System,
+            NullLogger<StreamDelivery>.Instance);
 
-        var error = await Assert.ThrowsAsync<StreamException>(() => delivery.OpenAsync(StreamKey.Create("s", "m"), 0, "hub", null, CancellationToken.None));
+        var error = await Assert.ThrowsAsync<StreamException>(() => delivery.OpenAsync(StreamKey.Create("s", "m"), 0, "hub", new ClaimsPrincipal(), CancellationToken.None));
         Assert.Equal(StreamErrorCode.ServerShuttingDown, error.Code);
         Assert.Contains("another node", error.Message, StringComparison.Ordinal);
     }
