@@ -149,6 +149,9 @@ public sealed class StreamSubscription : IAsyncEnumerable<StreamEvent>, IDisposa
                     NextOffset = streamEvent.Offset + 1;
                     Delivered++;
                     Observer?.OnDelivered(this, streamEvent);
+
+                    // A consumer that was cancelled (a client SignalR aborted, say) may still ask for more: it gets none.
+                    ThrowIfEnded(deadline, ending.Token, cancellationToken);
                     if (streamEvent.IsComplete)
                     {
                         EndReason = Completed;
@@ -194,6 +197,22 @@ public sealed class StreamSubscription : IAsyncEnumerable<StreamEvent>, IDisposa
             EndReason = e.Code.ToString();
             throw;
         }
+    }
+
+    private void ThrowIfEnded(CancellationTokenSource? deadline, CancellationToken ending, CancellationToken consumer)
+    {
+        if (!ending.IsCancellationRequested)
+        {
+            return;
+        }
+
+        if (!consumer.IsCancellationRequested && EndingError(deadline) is { } error)
+        {
+            EndReason = error.Code.ToString();
+            throw error;
+        }
+
+        consumer.ThrowIfCancellationRequested();
     }
 
     private StreamException? EndingError(CancellationTokenSource? deadline)

@@ -38,7 +38,7 @@ public sealed class HubStreamsSettings
     public RedisStreamOptions Redis { get; } = new();
 
     /// <summary>How Server-Sent Events responses behave.</summary>
-    public ServerSentEventsOptions ServerSentEvents { get; set; } = new(ServerSentEventsOptions.DefaultHeartbeatInterval);
+    public ServerSentEventsOptions ServerSentEvents { get; set; } = new(ServerSentEventsOptions.DefaultHeartbeatInterval, ServerSentEventsOptions.DefaultWriteTimeout);
 
     /// <summary>The demo producer's settings.</summary>
     public DemoOptions Demo { get; set; } = new(Enabled: null, DemoOptions.DefaultChunkInterval);
@@ -95,7 +95,9 @@ public sealed class HubStreamsSettings
             v => settings.Redis.SafetyNetInterval = SettingReader.ParseDuration(v));
 
         reader.Apply("SSE_HEARTBEAT_INTERVAL", "SseHeartbeatInterval", "a duration such as 00:00:15, or whole seconds, at least 1 s",
-            v => settings.ServerSentEvents = new(SettingReader.AtLeast(SettingReader.ParseDuration(v), TimeSpan.FromSeconds(1))));
+            v => settings.ServerSentEvents = settings.ServerSentEvents with { HeartbeatInterval = SettingReader.AtLeast(SettingReader.ParseDuration(v), TimeSpan.FromSeconds(1)) });
+        reader.Apply("SSE_WRITE_TIMEOUT", "SseWriteTimeout", "a duration such as 00:00:30, or whole seconds, at least 1 s",
+            v => settings.ServerSentEvents = settings.ServerSentEvents with { WriteTimeout = SettingReader.AtLeast(SettingReader.ParseDuration(v), TimeSpan.FromSeconds(1)) });
         reader.Apply("DEMO_ENABLED", "DemoEnabled", "'true' or 'false'", v => settings.Demo = settings.Demo with { Enabled = SettingReader.ParseBool(v) });
         reader.Apply("DEMO_CHUNK_INTERVAL", "DemoChunkInterval", "a duration such as 00:00:00.020, at least 0",
             v => settings.Demo = settings.Demo with { ChunkInterval = SettingReader.AtLeast(SettingReader.ParseDuration(v), TimeSpan.Zero) });

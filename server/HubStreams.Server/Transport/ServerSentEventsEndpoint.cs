@@ -16,7 +16,7 @@ internal static class ServerSentEventsEndpoint
         var key = StreamKey.Create(sessionId, messageId);
         var from = ResumeOffset(context.Request, fromOffset);
         using var subscription = await delivery.OpenAsync(key, from, "sse", context.User, context.RequestAborted);
-        using var writer = new ServerSentEventsWriter(context.Response, options.HeartbeatInterval);
+        using var writer = new ServerSentEventsWriter(context.Response, options);
         await writer.WriteAsync(subscription, context.RequestAborted);
     }
 

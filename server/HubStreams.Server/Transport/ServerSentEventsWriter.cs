@@ -9,8 +9,9 @@ namespace HubStreams.Server.Transport;
 /// <c>data:</c> its JSON. A comment line keeps an idle response (and the proxies on its way) alive once it has
 /// been idle for the heartbeat interval. If the stream ends early, the last message says why: <c>event: shutdown</c>
 /// (resume on another node with <c>Last-Event-ID</c>) or <c>event: error</c>, with the code and message as data.
+/// A client that stops reading is cut off after the write timeout, so a stalled reader holds nothing for long.
 /// </summary>
-internal sealed class ServerSentEventsWriter(HttpResponse response, TimeSpan heartbeatInterval) : IDisposable
+internal sealed class ServerSentEventsWriter(HttpResponse response, ServerSentEventsOptions options) : IDisposable
 {
     private readonly SemaphoreSlim _writing = new(1, 1);
     private long _lastWrite = Stopwatch.GetTimestamp();
@@ -36,12 +37,17 @@ internal sealed class ServerSentEventsWriter(HttpResponse response, TimeSpan hea
         {
             // The client went away.
         }
+        catch (TimeoutException)
+        {
+            // The client stopped reading: let go of it.
+            response.HttpContext.Abort();
+        }
         catch (StreamException e)
         {
             // The response has started, so the refusal is said in-band, as the stream's last message.
             var name = e.Code == StreamErrorCode.ServerShuttingDown ? "shutdown" : "error";
             var data = JsonSerializer.Serialize(new StreamError(e.Code.ToString(), e.Message), WireJsonContext.Default.StreamError);
-            await WriteMessageAsync($"event: {name}\ndata: {data}\n\n", CancellationToken.None);
+            await WriteLastMessageAsync($"event: {name}\ndata: {data}\n\n");
         }
         finally
         {
@@ -52,12 +58,24 @@ internal sealed class ServerSentEventsWriter(HttpResponse response, TimeSpan hea
 
     public void Dispose() => _writing.Dispose();
 
+    private async Task WriteLastMessageAsync(string text)
+    {
+        try
+        {
+            await WriteMessageAsync(text, CancellationToken.None);
+        }
+        catch (TimeoutException)
+        {
+            response.HttpContext.Abort();
+        }
+    }
+
     private async Task WriteHeartbeatsAsync(CancellationToken cancellationToken)
     {
-        using var ticker = new PeriodicTimer(heartbeatInterval / 3);
+        using var ticker = new PeriodicTimer(options.HeartbeatInterval / 3);
         while (await ticker.WaitForNextTickAsync(cancellationToken))
         {
-            if (Stopwatch.GetElapsedTime(Interlocked.Read(ref _lastWrite)) >= heartbeatInterval)
+            if (Stopwatch.GetElapsedTime(Interlocked.Read(ref _lastWrite)) >= options.HeartbeatInterval)
             {
                 await WriteMessageAsync(": heartbeat\n\n", cancellationToken);
             }
@@ -67,11 +85,17 @@ internal sealed class ServerSentEventsWriter(HttpResponse response, TimeSpan hea
     private async Task WriteMessageAsync(string text, CancellationToken cancellationToken)
     {
         await _writing.WaitAsync(cancellationToken);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(options.WriteTimeout);
         try
         {
-            await response.WriteAsync(text, cancellationToken);
-            await response.Body.FlushAsync(cancellationToken);
+            await response.WriteAsync(text, timeout.Token);
+            await response.Body.FlushAsync(timeout.Token);
             Interlocked.Exchange(ref _lastWrite, Stopwatch.GetTimestamp());
+        }
+        catch (OperationCanceledException e) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw new TimeoutException($"The client read nothing for {options.WriteTimeout.TotalSeconds:F0} s (SSE_WRITE_TIMEOUT).", e);
         }
         finally
         {

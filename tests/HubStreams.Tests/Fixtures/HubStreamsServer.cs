@@ -31,7 +31,14 @@ public sealed class HubStreamsServer : IAsyncDisposable
     public static Task<HubStreamsServer> StartAsync(params (string Name, string Value)[] settings) => StartOnPortAsync(0, settings);
 
     /// <summary>Starts a server on a given loopback port (0: any free one), as a restarted node would come back.</summary>
-    public static async Task<HubStreamsServer> StartOnPortAsync(int port, params (string Name, string Value)[] settings)
+    public static Task<HubStreamsServer> StartOnPortAsync(int port, params (string Name, string Value)[] settings) =>
+        StartAsync(port, configureServices: null, settings);
+
+    /// <summary>Starts a server with services changed after HubStreams registered its own (SignalR's timeouts, say).</summary>
+    public static Task<HubStreamsServer> StartAsync(Action<IServiceCollection> configureServices, params (string Name, string Value)[] settings) =>
+        StartAsync(0, configureServices, settings);
+
+    private static async Task<HubStreamsServer> StartAsync(int port, Action<IServiceCollection>? configureServices, (string Name, string Value)[] settings)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
@@ -45,6 +52,7 @@ public sealed class HubStreamsServer : IAsyncDisposable
         builder.Logging.AddFilter<Microsoft.Extensions.Logging.Console.ConsoleLoggerProvider>(level => level >= LogLevel.Warning);
         builder.Logging.AddProvider(new CapturingLoggerProvider(logs));
         builder.AddHubStreams();
+        configureServices?.Invoke(builder.Services);
         var app = builder.Build();
         app.MapHubStreams();
         await app.StartAsync();

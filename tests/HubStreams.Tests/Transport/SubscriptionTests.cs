@@ -2,12 +2,14 @@ using System.Net.Http.Json;
 using HubStreams.Contracts;
 using HubStreams.Streams;
 using HubStreams.Tests.Fixtures;
+using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace HubStreams.Tests.Transport;
 
 /// <summary>Live subscriptions: wake-ups, release on cancel or disconnect, session notifications, heartbeats, the demo.</summary>
-public sealed class SubscriptionTests : IAsyncLifetime
+public sealed partial class SubscriptionTests : IAsyncLifetime
 {
     private static readonly TimeSpan SafetyTimeout = Eventually.SafetyTimeout;
     private HubStreamsServer _server = null!;
@@ -193,4 +195,64 @@ public sealed class SubscriptionTests : IAsyncLifetime
     }
 
     private sealed record PageBody(List<StreamEvent> Events, long NextOffset, bool Completed);
+
+    [Fact]
+    public async Task A_hub_reader_that_signalr_aborts_for_not_reading_stops_being_read_for()
+    {
+        const int total = 20_000;
+        await using var server = await HubStreamsServer.StartAsync(services => services.Configure<HubOptions>(o =>
+        {
+            o.ClientTimeoutInterval = TimeSpan.FromSeconds(2);
+            o.KeepAliveInterval = TimeSpan.FromSeconds(1);
+        }));
+        var key = StreamKey.Create("stalled", "hub");
+        var content = new string('z', 2_000);
+        for (var i = 0; i < total; i++)
+        {
+            await server.Streams.AppendAsync(key, new StreamEvent { Type = EventTypes.Answer, Content = content });
+        }
+
+        // Asks for the stream, then reads nothing and sends nothing: SignalR aborts it after its client timeout.
+        await using var stalled = await RawHubClient.ConnectAsync(server.BaseAddress);
+        await stalled.SendAsync("""{"type":4,"invocationId":"1","target":"StreamEvents","arguments":["stalled","hub",0]}""");
+
+        await Eventually.True(() => server.Streams.OpenWatches() == 0);
+        var ended = await SubscriptionEnded(server, "stalled/hub");
+        var delivered = long.Parse(DeliveredCount().Match(ended).Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(delivered < total / 2, ended);
+    }
+
+    [Fact]
+    public async Task An_sse_reader_that_stops_reading_is_cut_off_after_the_write_timeout()
+    {
+        await using var server = await HubStreamsServer.StartAsync(("SSE_WRITE_TIMEOUT", "1"));
+        var key = StreamKey.Create("stalled", "sse");
+        var content = new string('z', 2_000);
+        for (var i = 0; i < 20_000; i++)
+        {
+            await server.Streams.AppendAsync(key, new StreamEvent { Type = EventTypes.Answer, Content = content });
+        }
+
+        using var http = server.CreateHttpClient();
+        using var response = await http.GetAsync(new Uri("/api/sessions/stalled/messages/sse/stream", UriKind.Relative), HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+
+        // The client holds the response open and reads nothing.
+        await Eventually.True(() => server.Streams.OpenWatches() == 0);
+        Assert.Contains("client_gone", await SubscriptionEnded(server, "stalled/sse"), StringComparison.Ordinal);
+    }
+
+    private static async Task<string> SubscriptionEnded(HubStreamsServer server, string stream)
+    {
+        var line = "";
+        await Eventually.True(() =>
+        {
+            line = server.Logs.FirstOrDefault(l => l.Contains($"Subscription ended: ", StringComparison.Ordinal) && l.Contains(stream, StringComparison.Ordinal)) ?? "";
+            return line.Length > 0;
+        });
+        return line;
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\((\d+) events\)")]
+    private static partial System.Text.RegularExpressions.Regex DeliveredCount();
 }
