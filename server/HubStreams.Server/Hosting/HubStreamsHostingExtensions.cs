@@ -32,6 +32,7 @@ public static class HubStreamsHostingExtensions
         }
 
         builder.Services.AddHubStreams(settings);
+        TokenRedactingLoggerFactory.Register(builder.Services);
         return builder;
     }
 

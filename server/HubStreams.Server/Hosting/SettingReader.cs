@@ -55,6 +55,12 @@ internal sealed class SettingReader(IConfiguration configuration)
         return value;
     }
 
+    public static TimeSpan AtMost(TimeSpan value, TimeSpan maximum)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(value, maximum);
+        return value;
+    }
+
     public static int ParseInt(string value) => int.Parse(value, NumberStyles.Integer, CultureInfo.InvariantCulture);
 
     public static int ParsePositiveInt(string value)

@@ -42,7 +42,7 @@ internal static class SecurityRegistration
                 ValidAudience = security.JwtAudience,
                 ValidateLifetime = true,
                 RequireExpirationTime = true,
-                ClockSkew = TimeSpan.FromSeconds(30),
+                ClockSkew = security.ClockSkew,
                 NameClaimType = "sub",
                 RoleClaimType = StreamAccess.RoleClaim,
             };

@@ -39,6 +39,12 @@ public sealed class SecuritySettings
     /// <summary><c>AUTH_JWT_AUDIENCE</c>: the <c>aud</c> a token must carry.</summary>
     public string? JwtAudience { get; set; }
 
+    /// <summary>
+    /// <c>AUTH_JWT_CLOCK_SKEW</c>: how far a token's <c>exp</c> and <c>nbf</c> may be off the server's clock and still be
+    /// accepted, from 0 to 5 minutes. Default 5 seconds.
+    /// </summary>
+    public TimeSpan ClockSkew { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary><c>LIMIT_SUBSCRIPTIONS_PER_CONNECTION</c>: concurrent hub streams on one connection. Default 16.</summary>
     public int MaxSubscriptionsPerConnection { get; set; } = 16;
 
@@ -73,6 +79,8 @@ public sealed class SecuritySettings
         }, secret: true);
         reader.Apply("AUTH_JWT_AUTHORITY", "AuthJwtAuthority", "an http or https URL", v =>
             JwtAuthority = Uri.TryCreate(v, UriKind.Absolute, out var uri) && uri.Scheme is "https" or "http" ? v : throw new FormatException());
+        reader.Apply("AUTH_JWT_CLOCK_SKEW", "AuthJwtClockSkew", "a duration from 0 to 00:05:00, or whole seconds",
+            v => ClockSkew = SettingReader.AtMost(SettingReader.AtLeast(SettingReader.ParseDuration(v), TimeSpan.Zero), TimeSpan.FromMinutes(5)));
         reader.Apply("AUTH_JWT_ISSUER", "AuthJwtIssuer", "the issuer tokens carry", v => JwtIssuer = v);
         reader.Apply("AUTH_JWT_AUDIENCE", "AuthJwtAudience", "the audience tokens carry", v => JwtAudience = v);
         reader.Apply("LIMIT_SUBSCRIPTIONS_PER_CONNECTION", "LimitSubscriptionsPerConnection", "an integer 1 or more",

@@ -1,0 +1,54 @@
+using System.Net;
+using HubStreams.Contracts;
+using HubStreams.Streams;
+using HubStreams.Tests.Fixtures;
+
+namespace HubStreams.Tests.Security;
+
+/// <summary>What a token is worth: never written to a log, not accepted past its expiry, and the wildcard grant.</summary>
+public sealed class TokenTests
+{
+    [Fact]
+    public async Task An_access_token_in_the_query_string_appears_in_no_log_line_at_any_level()
+    {
+        await using var server = await HubStreamsServer.StartAsync([.. Tokens.Settings, ("Logging:LogLevel:Default", "Trace"), ("Logging:LogLevel:Microsoft.AspNetCore", "Trace")]);
+        var token = Tokens.Mint("henry", ["*"]);
+        using var http = server.CreateHttpClient();
+        using (await http.PostAsync(new Uri($"/hubs/streams/negotiate?negotiateVersion=1&access_token={token}", UriKind.Relative), null))
+        {
+        }
+
+        using (await http.GetAsync(new Uri($"/api/sessions/s/messages/m/events?access_token={token}", UriKind.Relative)))
+        {
+        }
+
+        await using (var hub = await RawHubClient.ConnectAsync(server.BaseAddress, token))
+        {
+            await hub.InvokeAsync("JoinSession", """["s"]""");
+        }
+
+        var logs = server.Logs.ToArray();
+        Assert.Contains(logs, line => line.Contains("access_token=***", StringComparison.Ordinal));
+        Assert.DoesNotContain(logs, line => line.Contains(token, StringComparison.Ordinal));
+        Assert.DoesNotContain(logs, line => line.Contains(token.Split('.')[2], StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_token_ten_seconds_past_its_expiry_is_refused()
+    {
+        await using var server = await HubStreamsServer.StartAsync(Tokens.Settings);
+        using var http = server.CreateHttpClient(Tokens.Mint("ivy", ["*"], lifetime: TimeSpan.FromSeconds(-10)));
+        Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync(new Uri("/api/sessions/s/messages/m/events", UriKind.Relative))).StatusCode);
+    }
+
+    [Theory]
+    [InlineData("*")]
+    [InlineData("session-a", "*")]
+    public async Task The_wildcard_grants_every_session_as_a_string_or_in_the_array(params string[] sessions)
+    {
+        await using var server = await HubStreamsServer.StartAsync(Tokens.Settings);
+        await server.Streams.AppendAsync(StreamKey.Create("anything", "m"), new StreamEvent { Type = EventTypes.Answer });
+        using var http = server.CreateHttpClient(Tokens.Mint("jack", sessions));
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(new Uri("/api/sessions/anything/messages/m/events", UriKind.Relative))).StatusCode);
+    }
+}
