@@ -47,6 +47,9 @@ public sealed class RedisConnectionSettings
         }
     }
 
+    /// <summary>The database in use: <see cref="Database"/>, else the address string's, else 0.</summary>
+    public int EffectiveDatabase => Database ?? ConfigurationOptions.Parse(Address).DefaultDatabase ?? 0;
+
     /// <summary>Whether to connect with TLS (<c>REDIS_USE_TLS</c>). Default false.</summary>
     public bool UseTls { get; set; }
 

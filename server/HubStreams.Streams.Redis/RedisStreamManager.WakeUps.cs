@@ -2,7 +2,7 @@ using StackExchange.Redis;
 
 namespace HubStreams.Streams.Redis;
 
-// Wake-ups: every append publishes "{sessionId}:{messageId}:{newLength}" on one channel per prefix;
+// Wake-ups: every append publishes "{sessionId}:{messageId}:{newLength}" on one channel per deployment;
 // each process subscribes once and wakes its own watches of that stream. When several readers of one stream
 // wait on this node, it reads the new events once for all of them. Pub/sub is at-most-once, so two safety
 // nets catch a lost notification: every watch reads again when a connection is restored, and a slow timer
@@ -41,7 +41,16 @@ public sealed partial class RedisStreamManager
         _subscribeLock.Dispose();
     }
 
-    private RedisChannel WakeUpChannel => RedisChannel.Literal(_redisOptions.WakeUpChannel);
+    // Subscribed to under the connection's channel prefix, which the connection adds by itself.
+    private static readonly RedisChannel WakeUpChannel = RedisChannel.Literal(RedisStreamOptions.WakeUpChannel);
+
+    // Published by the append script, which runs on the server and knows no client-side prefix: the full name.
+    private string PublishedWakeUpChannel => _publishedWakeUpChannel ??=
+        ConfigurationOptions.Parse(_redis.Configuration).ChannelPrefix is { IsNullOrEmpty: false } scope
+            ? scope + RedisStreamOptions.WakeUpChannel
+            : RedisStreamOptions.WakeUpChannel;
+
+    private string? _publishedWakeUpChannel;
 
     private void StartWakeUps()
     {

@@ -57,7 +57,7 @@ public sealed partial class RedisStreamManager : IStreamManager, IAsyncDisposabl
                 (long)_options.Ttl.TotalMilliseconds,
                 _options.MaxEvents,
                 prepared.IsComplete ? "1" : "0",
-                _redisOptions.WakeUpChannel,
+                PublishedWakeUpChannel,
                 $"{key.SessionId}:{key.MessageId}:",
             ]));
 

@@ -14,8 +14,8 @@ public sealed class RedisStreamOptions
 
     /// <summary>
     /// The key prefix (<c>REDIS_PREFIX</c>): a stream lives at <c>{prefix}:{sessionId}:{messageId}</c>.
-    /// A trailing <c>:</c> is dropped so it is not doubled. It also scopes the wake-up channel and the
-    /// SignalR backplane's channels. Default <c>stream:events</c>.
+    /// A trailing <c>:</c> is dropped so it is not doubled. With the database it also scopes every pub/sub channel
+    /// (see <see cref="ChannelScope"/>). Default <c>stream:events</c>.
     /// </summary>
     public string Prefix
     {
@@ -46,9 +46,15 @@ public sealed class RedisStreamOptions
     /// <summary>The Redis key of a stream's list.</summary>
     public string StreamKeyFor(StreamKey key) => $"{Prefix}:{key.SessionId}:{key.MessageId}";
 
-    /// <summary>The pub/sub channel that carries append wake-ups.</summary>
-    public string WakeUpChannel => $"{Prefix}:appended";
+    /// <summary>
+    /// The pub/sub channel that carries append wake-ups, under the connection's channel prefix (its
+    /// <see cref="ChannelScope"/> when the server made the connection).
+    /// </summary>
+    public const string WakeUpChannel = "appended";
 
-    /// <summary>The channel prefix of the SignalR Redis backplane.</summary>
-    public string BackplaneChannelPrefix => $"{Prefix}:signalr";
+    /// <summary>
+    /// The prefix of every pub/sub channel of a deployment: <c>{prefix}:{database}:</c>. Pub/sub ignores databases, so
+    /// without the database two deployments with one prefix on two databases would hear each other.
+    /// </summary>
+    public string ChannelScope(int database) => $"{Prefix}:{database}:";
 }

@@ -10,11 +10,16 @@ namespace HubStreams.Server.Hosting;
 /// </summary>
 public sealed partial class RedisConnection
 {
-    /// <summary>Connects (waiting at most the connect timeout) and logs connection failures and recoveries.</summary>
-    public static IConnectionMultiplexer Connect(RedisConnectionSettings settings, ILogger<RedisConnection> logger)
+    /// <summary>
+    /// Connects (waiting at most the connect timeout) and logs connection failures and recoveries. Every pub/sub channel
+    /// of the connection, the stream store's and the SignalR backplane's, is under <paramref name="channelScope"/>.
+    /// </summary>
+    public static IConnectionMultiplexer Connect(RedisConnectionSettings settings, string channelScope, ILogger<RedisConnection> logger)
     {
         var endpoints = settings.DescribeEndpoints();
-        var multiplexer = ConnectionMultiplexer.Connect(settings.ToConfigurationOptions());
+        var options = settings.ToConfigurationOptions();
+        options.ChannelPrefix = RedisChannel.Literal(channelScope);
+        var multiplexer = ConnectionMultiplexer.Connect(options);
         multiplexer.ConnectionFailed += (_, e) => LogConnectionFailed(logger, endpoints, e.ConnectionType.ToString(),
             e.FailureType.ToString(), settings.Redact(e.Exception?.Message ?? "no detail"));
         multiplexer.ConnectionRestored += (_, e) => LogConnectionRestored(logger, endpoints, e.ConnectionType.ToString());

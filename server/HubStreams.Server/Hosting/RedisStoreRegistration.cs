@@ -11,14 +11,15 @@ internal static class RedisStoreRegistration
     {
         services.AddSingleton(settings.Redis);
         services.AddSingleton(settings.RedisConnection);
+        var channelScope = settings.Redis.ChannelScope(settings.RedisConnection.EffectiveDatabase);
         services.AddSingleton<IConnectionMultiplexer>(sp => RedisConnection.Connect(
-            settings.RedisConnection, sp.GetRequiredService<ILogger<RedisConnection>>()));
+            settings.RedisConnection, channelScope, sp.GetRequiredService<ILogger<RedisConnection>>()));
         services.AddSingleton<IStreamManager, RedisStreamManager>();
         services.AddHostedService<RedisStartupReport>();
         health.AddCheck<RedisHealthCheck>("redis", tags: [HubStreamsHostingExtensions.ReadinessTag]);
 
-        // The backplane shares the process's connection; its channels live under the key prefix.
-        services.AddSignalR().AddStackExchangeRedis(o => o.Configuration.ChannelPrefix = RedisChannel.Literal(settings.Redis.BackplaneChannelPrefix));
+        // The backplane shares the process's connection, so its channels are under the connection's channel scope.
+        services.AddSignalR().AddStackExchangeRedis();
         services.AddOptions<Microsoft.AspNetCore.SignalR.StackExchangeRedis.RedisOptions>()
             .Configure<IServiceProvider>((o, sp) => o.ConnectionFactory = _ => Task.FromResult(sp.GetRequiredService<IConnectionMultiplexer>()));
         return services;
