@@ -1,10 +1,11 @@
 using System.Net;
+using System.Text.RegularExpressions;
 using StackExchange.Redis;
 
 namespace HubStreams.Streams.Redis;
 
 /// <summary>How to reach Redis: the <c>REDIS_*</c> settings.</summary>
-public sealed class RedisConnectionSettings
+public sealed partial class RedisConnectionSettings
 {
     /// <summary>The default address.</summary>
     public const string DefaultAddress = "localhost:6379";
@@ -13,15 +14,18 @@ public sealed class RedisConnectionSettings
     private int? _database;
 
     /// <summary>
-    /// <c>host:port</c>, or a full StackExchange.Redis configuration string (<c>REDIS_ADDR</c>).
+    /// <c>REDIS_ADDR</c>: <c>host:port</c>, a StackExchange.Redis configuration string, or a URL as hosted Redis services
+    /// give them, <c>redis://[user[:password]@]host[:port][/database]</c> (<c>rediss://</c> for TLS).
     /// Default <c>localhost:6379</c>.
     /// </summary>
+    /// <exception cref="FormatException">The address names no endpoint, a port that is not a port, or an unknown option.</exception>
     public string Address
     {
         get => _address;
         set
         {
             ArgumentException.ThrowIfNullOrWhiteSpace(value);
+            _ = ParseAddress(value);
             _address = value;
         }
     }
@@ -48,7 +52,7 @@ public sealed class RedisConnectionSettings
     }
 
     /// <summary>The database in use: <see cref="Database"/>, else the address string's, else 0.</summary>
-    public int EffectiveDatabase => Database ?? ConfigurationOptions.Parse(Address).DefaultDatabase ?? 0;
+    public int EffectiveDatabase => Database ?? ParseAddress(Address).DefaultDatabase ?? 0;
 
     /// <summary>Whether to connect with TLS (<c>REDIS_USE_TLS</c>). Default false.</summary>
     public bool UseTls { get; set; }
@@ -59,7 +63,7 @@ public sealed class RedisConnectionSettings
     /// </summary>
     public ConfigurationOptions ToConfigurationOptions()
     {
-        var options = ConfigurationOptions.Parse(Address);
+        var options = ParseAddress(Address);
         if (!string.IsNullOrEmpty(Username))
         {
             options.User = Username;
@@ -94,10 +98,10 @@ public sealed class RedisConnectionSettings
     {
         try
         {
-            var endpoints = ConfigurationOptions.Parse(Address).EndPoints.Select(Format);
+            var endpoints = ParseAddress(Address).EndPoints.Select(Format);
             return string.Join(",", endpoints);
         }
-        catch (Exception e) when (e is ArgumentException or RedisConnectionException)
+        catch (Exception e) when (e is ArgumentException or FormatException)
         {
             return "(unparseable REDIS_ADDR)";
         }
@@ -121,11 +125,98 @@ public sealed class RedisConnectionSettings
     {
         try
         {
-            return ConfigurationOptions.Parse(Address).Password;
+            return ParseAddress(Address).Password;
         }
-        catch (ArgumentException)
+        catch (FormatException)
         {
             return null;
         }
     }
+
+    /// <summary>An address as it may be shown: the password in a configuration string or a URL replaced by <c>***</c>.</summary>
+    public static string HideSecrets(string address)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        var hidden = PasswordOption().Replace(address, "$1***");
+        return UrlPassword().Replace(hidden, "$1***@");
+    }
+
+    /// <summary>Reads an address in any of its forms.</summary>
+    /// <exception cref="FormatException">It names no usable endpoint, or has an option StackExchange.Redis does not know.</exception>
+    public static ConfigurationOptions ParseAddress(string address)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        ConfigurationOptions options;
+        if (address.StartsWith("redis://", StringComparison.OrdinalIgnoreCase) || address.StartsWith("rediss://", StringComparison.OrdinalIgnoreCase))
+        {
+            options = FromUrl(address);
+        }
+        else
+        {
+            try
+            {
+                options = ConfigurationOptions.Parse(address);
+            }
+            catch (ArgumentException e)
+            {
+                throw new FormatException(e.Message, e);
+            }
+        }
+
+        if (options.EndPoints.Count == 0)
+        {
+            throw new FormatException("The address names no host.");
+        }
+
+        foreach (var endPoint in options.EndPoints)
+        {
+            var port = endPoint switch
+            {
+                DnsEndPoint dns when dns.Host.Contains(':', StringComparison.Ordinal) => -1,
+                DnsEndPoint dns => dns.Port,
+                IPEndPoint ip => ip.Port,
+                _ => -1,
+            };
+            if (port is < 0 or > 65535)
+            {
+                throw new FormatException("An endpoint's port is not a number from 0 to 65535.");
+            }
+        }
+
+        return options;
+    }
+
+    private static ConfigurationOptions FromUrl(string address)
+    {
+        if (!Uri.TryCreate(address, UriKind.Absolute, out var url) || string.IsNullOrEmpty(url.Host))
+        {
+            throw new FormatException("The URL is not of the form redis://[user[:password]@]host[:port][/database].");
+        }
+
+        var options = new ConfigurationOptions { Ssl = url.Scheme.Equals("rediss", StringComparison.OrdinalIgnoreCase) };
+        options.EndPoints.Add(url.Host, url.IsDefaultPort || url.Port < 0 ? 6379 : url.Port);
+        if (url.UserInfo.Length > 0)
+        {
+            var colon = url.UserInfo.IndexOf(':', StringComparison.Ordinal);
+            var user = Uri.UnescapeDataString(colon < 0 ? url.UserInfo : url.UserInfo[..colon]);
+            options.User = user.Length > 0 ? user : null;
+            options.Password = colon < 0 ? null : Uri.UnescapeDataString(url.UserInfo[(colon + 1)..]);
+        }
+
+        var path = url.AbsolutePath.Trim('/');
+        if (path.Length > 0)
+        {
+            options.DefaultDatabase = int.TryParse(path, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var db)
+                ? db
+                : throw new FormatException("The URL's path must be a database number.");
+        }
+
+        return options;
+    }
+
+    [GeneratedRegex("(password=)[^,]*", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    private static partial Regex PasswordOption();
+
+    [GeneratedRegex("^(rediss?://[^:/@]*:)[^@]*@", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    private static partial Regex UrlPassword();
 }

@@ -40,6 +40,8 @@ public static class HubStreamsHostingExtensions
     public static IServiceCollection AddHubStreams(this IServiceCollection services, HubStreamsSettings settings)
     {
         ArgumentNullException.ThrowIfNull(settings);
+        services.AddSingleton(settings);
+        services.AddHostedService<StartupReport>();
         services.AddSingleton(settings.Streams);
         services.AddSingleton(settings.ServerSentEvents);
         services.AddSingleton(settings.Demo);

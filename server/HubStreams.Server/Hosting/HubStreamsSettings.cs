@@ -71,12 +71,9 @@ public sealed class HubStreamsSettings
                 "redis" => StreamStoreType.Redis,
                 _ => throw new FormatException(),
             });
-        reader.Apply("REDIS_ADDR", "RedisAddr", "host:port or a StackExchange.Redis configuration string",
-            v =>
-            {
-                _ = StackExchange.Redis.ConfigurationOptions.Parse(v);
-                settings.RedisConnection.Address = v;
-            });
+        reader.Apply("REDIS_ADDR", "RedisAddr",
+            "host:port, a StackExchange.Redis configuration string, or redis://[user[:password]@]host[:port][/database] (rediss:// for TLS)",
+            v => settings.RedisConnection.Address = v, shown: RedisConnectionSettings.HideSecrets);
         reader.Apply("REDIS_USERNAME", "RedisUsername", "an ACL user name", v => settings.RedisConnection.Username = v);
         reader.Apply("REDIS_PASSWORD", "RedisPassword", "a password", v => settings.RedisConnection.Password = v, secret: true);
         reader.Apply("REDIS_DB", "RedisDb", "an integer 0 or more", v => settings.RedisConnection.Database = SettingReader.ParseInt(v));

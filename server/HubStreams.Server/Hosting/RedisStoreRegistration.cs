@@ -15,7 +15,6 @@ internal static class RedisStoreRegistration
         services.AddSingleton<IConnectionMultiplexer>(sp => RedisConnection.Connect(
             settings.RedisConnection, channelScope, sp.GetRequiredService<ILogger<RedisConnection>>()));
         services.AddSingleton<IStreamManager, RedisStreamManager>();
-        services.AddHostedService<RedisStartupReport>();
         health.AddCheck<RedisHealthCheck>("redis", tags: [HubStreamsHostingExtensions.ReadinessTag]);
 
         // The backplane shares the process's connection, so its channels are under the connection's channel scope.

@@ -18,7 +18,13 @@ internal sealed class SettingReader(IConfiguration configuration)
     public bool IsSet(string variable, string sectionKey) => Value(variable, sectionKey) is not null;
 
     /// <summary>Parses and applies one setting when it is set; a parse or range failure becomes a problem naming it.</summary>
-    public void Apply(string variable, string sectionKey, string accepts, Action<string> apply, bool secret = false)
+    /// <param name="variable">The environment variable.</param>
+    /// <param name="sectionKey">The key in the <c>HubStreams</c> section.</param>
+    /// <param name="accepts">What a valid value looks like, for the error.</param>
+    /// <param name="apply">Parses and applies the value.</param>
+    /// <param name="secret">Whether the value is a secret: never shown.</param>
+    /// <param name="shown">How to show a value that may hold a secret (a password inside a connection string).</param>
+    public void Apply(string variable, string sectionKey, string accepts, Action<string> apply, bool secret = false, Func<string, string>? shown = null)
     {
         _variables.Add(variable);
         var value = Value(variable, sectionKey);
@@ -33,8 +39,8 @@ internal sealed class SettingReader(IConfiguration configuration)
         }
         catch (Exception e) when (e is FormatException or OverflowException or ArgumentException)
         {
-            var shown = secret ? "(hidden)" : $"'{value}'";
-            _problems.Add($"{variable} ({HubStreamsSettings.SectionName}:{sectionKey}) = {shown} is not valid: expected {accepts}.");
+            var text = secret ? "(hidden)" : $"'{(shown ?? (v => v))(value)}'";
+            _problems.Add($"{variable} ({HubStreamsSettings.SectionName}:{sectionKey}) = {text} is not valid: expected {accepts}.");
         }
     }
 

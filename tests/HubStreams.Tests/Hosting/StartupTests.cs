@@ -9,6 +9,8 @@ public sealed class StartupTests
     [Theory]
     [InlineData("STREAM_MANAGER_TYPE", "bogus")]
     [InlineData("REDIS_DB", "abc")]
+    [InlineData("REDIS_ADDR", "localhost:abc")]
+    [InlineData("REDIS_ADDR", "127.0.0.1:6504,password=SECRET,foo=bar")]
     public async Task Bad_configuration_stops_start_up_with_a_one_line_message_naming_the_setting(string variable, string value)
     {
         await using var server = ServerProcess.Launch((variable, value));
@@ -16,8 +18,10 @@ public sealed class StartupTests
 
         Assert.NotEqual(0, server.ExitCode);
         var message = string.Join('\n', server.Output.Where(line => line.Length > 0)).Trim();
+        Assert.Equal(2, server.ExitCode);
         Assert.StartsWith("Invalid configuration: " + variable, message, StringComparison.Ordinal);
         Assert.DoesNotContain('\n', message);
+        Assert.DoesNotContain("SECRET", message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -30,13 +34,21 @@ public sealed class StartupTests
         Assert.Equal("Healthy", await response.Content.ReadAsStringAsync());
     }
 
-    [Fact]
-    public async Task An_unreachable_redis_is_reported_with_its_address_and_never_the_password()
+    [Theory]
+    [InlineData("setting")]
+    [InlineData("address")]
+    [InlineData("url")]
+    public async Task An_unreachable_redis_is_reported_with_its_address_and_never_the_password(string passwordIn)
     {
         var redisPort = RedisServerProcess.FreePort();
         const string password = "hunter2-do-not-log";
-        await using var server = await ServerProcess.StartAsync(
-            ("STREAM_MANAGER_TYPE", "redis"), ("REDIS_ADDR", $"127.0.0.1:{redisPort}"), ("REDIS_PASSWORD", password));
+        (string, string)[] settings = passwordIn switch
+        {
+            "setting" => [("REDIS_ADDR", $"127.0.0.1:{redisPort}"), ("REDIS_PASSWORD", password)],
+            "address" => [("REDIS_ADDR", $"127.0.0.1:{redisPort},password={password}")],
+            _ => [("REDIS_ADDR", $"redis://app:{password}@127.0.0.1:{redisPort}/0")],
+        };
+        await using var server = await ServerProcess.StartAsync([("STREAM_MANAGER_TYPE", "redis"), .. settings]);
         using var http = new HttpClient { BaseAddress = server.BaseAddress };
 
         using (var ready = await http.GetAsync(new Uri("/readyz", UriKind.Relative)))
