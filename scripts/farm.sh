@@ -8,7 +8,8 @@
 #
 # Settings (environment): FARM_DIR (.farm), FARM_PORT (8080, the balancer), FARM_NODE_PORTS ("5101 5102"),
 # FARM_REDIS_PORT (6390), FARM_APPENDONLY (yes), FARM_SERVER_DLL (a built HubStreams.Server.dll to run
-# instead of building one). Needs dotnet, redis-server and nginx.
+# instead of building one), DEMO_ENABLED (true: a local farm is for trying the page), AUTH_MODE (none).
+# The nodes trust the balancer's X-Forwarded-For (TRUSTED_PROXIES=127.0.0.1). Needs dotnet, redis-server and nginx.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -54,7 +55,7 @@ up() {
   local upstreams="" i=1
   for node_port in "${node_ports[@]}"; do
     ASPNETCORE_URLS="http://127.0.0.1:$node_port" ASPNETCORE_ENVIRONMENT=Production \
-      STREAM_MANAGER_TYPE=redis REDIS_ADDR="127.0.0.1:$redis_port" DEMO_ENABLED="${DEMO_ENABLED:-true}" AUTH_MODE="${AUTH_MODE:-none}" \
+      STREAM_MANAGER_TYPE=redis REDIS_ADDR="127.0.0.1:$redis_port" DEMO_ENABLED="${DEMO_ENABLED:-true}" AUTH_MODE="${AUTH_MODE:-none}" TRUSTED_PROXIES=127.0.0.1 \
       dotnet "$server_dll" >"$dir/logs/node$i.log" 2>&1 &
     echo $! >"$dir/node$i.pid"
     upstreams+="    server 127.0.0.1:$node_port max_fails=1 fail_timeout=5s;"$'\n'

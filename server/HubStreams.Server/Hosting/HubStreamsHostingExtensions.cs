@@ -5,6 +5,7 @@ using HubStreams.Server.Transport;
 using HubStreams.Streams;
 using HubStreams.Streams.Memory;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.SignalR;
 using OpenTelemetry.Metrics;
@@ -98,6 +99,21 @@ public static class HubStreamsHostingExtensions
 
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        var proxies = app.Services.GetRequiredService<SecuritySettings>().TrustedProxies;
+        if (proxies.Count > 0)
+        {
+            // Only the proxies named are believed about the client's address (per-client limits depend on it).
+            var forwarded = new ForwardedHeadersOptions { ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto };
+            forwarded.KnownProxies.Clear();
+            forwarded.KnownIPNetworks.Clear();
+            foreach (var network in proxies)
+            {
+                forwarded.KnownIPNetworks.Add(network);
+            }
+
+            app.UseForwardedHeaders(forwarded);
+        }
+
         app.UseDefaultFiles();
         app.UseStaticFiles();
         app.UseAuthentication();

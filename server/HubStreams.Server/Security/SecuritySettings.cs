@@ -45,6 +45,13 @@ public sealed class SecuritySettings
     /// </summary>
     public TimeSpan ClockSkew { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// <c>TRUSTED_PROXIES</c>: the balancers and proxies whose <c>X-Forwarded-For</c> and <c>X-Forwarded-Proto</c> are
+    /// believed, as addresses or networks (<c>10.0.0.5</c>, <c>10.0.0.0/8</c>), comma-separated. Empty (the default):
+    /// forwarded headers are ignored, and a client is the address it connects from.
+    /// </summary>
+    public IReadOnlyList<System.Net.IPNetwork> TrustedProxies { get; set; } = [];
+
     /// <summary><c>LIMIT_SUBSCRIPTIONS_PER_CONNECTION</c>: concurrent hub streams on one connection. Default 16.</summary>
     public int MaxSubscriptionsPerConnection { get; set; } = 16;
 
@@ -59,6 +66,10 @@ public sealed class SecuritySettings
 
     /// <summary><c>LIMIT_APPEND_BURST</c>: appends a producer may make at once above the sustained rate. Default 2000.</summary>
     public int AppendBurst { get; set; } = 2000;
+
+    private static System.Net.IPNetwork ParseNetwork(string value) => value.Contains('/', StringComparison.Ordinal)
+        ? System.Net.IPNetwork.Parse(value)
+        : new System.Net.IPNetwork(System.Net.IPAddress.Parse(value), System.Net.IPAddress.Parse(value).AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128);
 
     internal void Read(SettingReader reader)
     {
@@ -83,6 +94,8 @@ public sealed class SecuritySettings
             v => ClockSkew = SettingReader.AtMost(SettingReader.AtLeast(SettingReader.ParseDuration(v), TimeSpan.Zero), TimeSpan.FromMinutes(5)));
         reader.Apply("AUTH_JWT_ISSUER", "AuthJwtIssuer", "the issuer tokens carry", v => JwtIssuer = v);
         reader.Apply("AUTH_JWT_AUDIENCE", "AuthJwtAudience", "the audience tokens carry", v => JwtAudience = v);
+        reader.Apply("TRUSTED_PROXIES", "TrustedProxies", "IP addresses or networks (10.0.0.0/8), comma-separated",
+            v => TrustedProxies = [.. v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(ParseNetwork)]);
         reader.Apply("LIMIT_SUBSCRIPTIONS_PER_CONNECTION", "LimitSubscriptionsPerConnection", "an integer 1 or more",
             v => MaxSubscriptionsPerConnection = SettingReader.ParsePositiveInt(v));
         reader.Apply("LIMIT_SUBSCRIPTIONS_PER_USER", "LimitSubscriptionsPerUser", "an integer 1 or more",

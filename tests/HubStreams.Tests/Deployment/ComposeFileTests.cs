@@ -20,6 +20,20 @@ public sealed class ComposeFileTests
     }
 
     [Fact]
+    public async Task The_shipped_farm_matches_the_production_checklist()
+    {
+        var (exitCode, output) = await ComposeAsync("docker-compose.yml", "config", option: null, envFile: Path.Combine(Repository.Root, ".env.example"));
+        Assert.True(exitCode == 0, output);
+
+        // Both nodes, as compose resolves them from .env.example: the demo off, and only the balancer trusted.
+        Assert.Equal(2, System.Text.RegularExpressions.Regex.Count(output, @"DEMO_ENABLED: [""']false[""']"));
+        Assert.DoesNotMatch(@"DEMO_ENABLED: [""']true", output);
+        Assert.Equal(2, System.Text.RegularExpressions.Regex.Count(output, @"TRUSTED_PROXIES: 172\.28\.0\.10"));
+
+        Assert.Contains("location = /metrics", await File.ReadAllTextAsync(Path.Combine(Repository.Root, "scripts", "nginx.conf")), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task The_farm_refuses_to_start_without_a_redis_password()
     {
         var empty = Path.GetTempFileName();
@@ -35,7 +49,7 @@ public sealed class ComposeFileTests
         }
     }
 
-    private static async Task<(int ExitCode, string Output)> ComposeAsync(string file, string command, string option, string? envFile = null)
+    private static async Task<(int ExitCode, string Output)> ComposeAsync(string file, string command, string? option, string? envFile = null)
     {
         var root = Repository.Root;
         var start = new ProcessStartInfo("docker-compose")
@@ -45,7 +59,7 @@ public sealed class ComposeFileTests
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var argument in new[] { "--env-file", envFile ?? Path.Combine(root, ".env.example"), "-f", Path.Combine(root, file), command, option })
+        foreach (var argument in new[] { "--env-file", envFile ?? Path.Combine(root, ".env.example"), "-f", Path.Combine(root, file), command, option }.OfType<string>())
         {
             start.ArgumentList.Add(argument);
         }

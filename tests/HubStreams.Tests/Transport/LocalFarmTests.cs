@@ -34,6 +34,16 @@ public sealed partial class LocalFarmTests(ITestOutputHelper output) : IAsyncLif
     }
 
     [Fact]
+    public async Task The_balancer_does_not_serve_metrics_while_each_node_does()
+    {
+        using var http = new HttpClient();
+        using var throughBalancer = await http.GetAsync(new Uri($"http://127.0.0.1:{_balancerPort}/metrics"));
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, throughBalancer.StatusCode);
+        using var fromNode = await http.GetAsync(new Uri($"http://127.0.0.1:{_nodePorts[0]}/metrics"));
+        Assert.Equal(System.Net.HttpStatusCode.OK, fromNode.StatusCode);
+    }
+
+    [Fact]
     public async Task A_negotiating_client_resumes_through_the_balancer_when_its_node_dies()
     {
         var balancer = new Uri($"http://127.0.0.1:{_balancerPort}");
