@@ -1,25 +1,71 @@
-import { createConnection, keepConnected, followStream, dropConnection } from "./resumable-stream.js";
+import { createConnection, keepConnected, followStream, dropConnection, errorCode } from "./resumable-stream.js";
 
 const $ = id => document.getElementById(id);
 const statusBox = $("status");
 const token = () => $("token").value.trim();
 const connection = createConnection("/hubs/streams", { accessToken: token });
 const authHeaders = () => (token() ? { Authorization: `Bearer ${token()}` } : {});
-let current = null;
+const validId = value => /^[A-Za-z0-9_.-]{1,128}$/.test(value) && !/^\.+$/.test(value);
 
-const setStatus = text => { statusBox.textContent = text; statusBox.dataset.state = text.split(" ")[0]; };
+// What the page follows: the ids, whether it ended, and where it last resumed (kept once it completes).
+let current = null;
+let followed = { sessionId: "", messageId: "", finished: true, lastResume: "" };
+
+const setStatus = (text, state = text.split(" ")[0]) => {
+  statusBox.textContent = text;
+  statusBox.dataset.state = state;
+  updateButtons();
+};
+
+const onStreamStatus = text => {
+  if (text.startsWith("resumed at offset")) followed.lastResume = text;
+  setStatus(text);
+};
+
 const newId = prefix => `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+
+// Readable words for the codes a person meets here; anything else shows the server's own message, without SignalR's prefix.
+const readable = {
+  StreamCompleted: "the answer is already complete: there is nothing to stop",
+  StreamNotFound: "this answer expired or never existed",
+  AccessDenied: "the token does not grant this session",
+  AuthenticationRequired: "this server needs a token",
+  InvalidId: "session and message ids are letters, digits, '_', '.' and '-'",
+  RateLimited: "too many requests: try again in a moment",
+  StoreUnavailable: "the stream store is unavailable: try again in a moment",
+};
+
+function describe(error) {
+  const code = errorCode(error);
+  if (code && readable[code]) return readable[code];
+  const message = String(error?.message ?? error);
+  const afterCode = /HubException: \w+: (.*)$/s.exec(message);
+  return afterCode ? afterCode[1] : message;
+}
+
+function updateButtons() {
+  const connected = connection.state === "Connected";
+  const ids = validId($("session-id").value.trim()) && validId($("message-id").value.trim());
+  const followingThese = followed.sessionId === $("session-id").value.trim() && followed.messageId === $("message-id").value.trim();
+  $("start-demo").disabled = !followed.finished;
+  $("drop").disabled = !connected;
+  $("stop").disabled = !connected || !ids || (followingThese && followed.finished && current !== null);
+  $("follow").disabled = !ids;
+}
 
 function reset() {
   current?.stop();
-  $("query").textContent = "";
-  $("thinking").textContent = "";
-  $("transcript").textContent = "";
+  for (const id of ["query", "thinking", "transcript"]) $(id).textContent = "";
   $("transcript").dataset.state = "streaming";
-  $("references").replaceChildren();
-  $("log").replaceChildren();
+  for (const id of ["references", "tools", "log"]) $(id).replaceChildren();
   $("event-count").textContent = "0";
   $("next-offset").textContent = "0";
+}
+
+function listItem(text) {
+  const li = document.createElement("li");
+  li.textContent = text;
+  return li;
 }
 
 function show(event) {
@@ -27,6 +73,20 @@ function show(event) {
     case "agent_query": $("query").textContent = event.content ?? ""; break;
     case "thinking": $("thinking").textContent += event.content ?? ""; break;
     case "answer": $("transcript").textContent += event.content ?? ""; break;
+    case "tool_call": {
+      const args = Object.entries(event.data?.arguments ?? {}).map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join(", ");
+      const item = listItem(`${event.data?.name ?? event.content ?? "tool"}(${args})`);
+      item.dataset.callId = event.data?.callId ?? "";
+      $("tools").append(item);
+      break;
+    }
+    case "tool_result": {
+      const call = [...$("tools").children].find(li => li.dataset.callId && li.dataset.callId === event.data?.callId);
+      const result = ` → ${event.content ?? JSON.stringify(event.data?.result ?? null)}`;
+      if (call) call.textContent += result;
+      else $("tools").append(listItem(`${event.data?.name ?? "tool"}${result}`));
+      break;
+    }
     case "references":
       for (const item of event.data?.items ?? []) {
         const li = document.createElement("li");
@@ -40,9 +100,8 @@ function show(event) {
       }
       break;
   }
-  const entry = document.createElement("li");
+  const entry = listItem(`${event.type}${event.content ? ": " + JSON.stringify(event.content) : ""}`);
   entry.value = event.offset;
-  entry.textContent = `${event.type}${event.content ? ": " + JSON.stringify(event.content) : ""}`;
   $("log").prepend(entry);
   $("event-count").textContent = String(Number($("event-count").textContent) + 1);
   $("next-offset").textContent = String(event.offset + 1);
@@ -50,35 +109,57 @@ function show(event) {
 
 function follow(sessionId, messageId) {
   reset();
+  followed = { sessionId, messageId, finished: false, lastResume: "" };
   current = followStream(connection, sessionId, messageId, {
     fromOffset: 0,
     onEvent: show,
-    onStatus: setStatus,
-    onComplete: () => { $("transcript").dataset.state = "complete"; setStatus(`complete at offset ${current.nextOffset - 1}`); },
-    onError: error => { $("transcript").dataset.state = "error"; setStatus(`error: ${error.message ?? error}`); },
+    onStatus: onStreamStatus,
+    onComplete: () => {
+      followed.finished = true;
+      $("transcript").dataset.state = "complete";
+      const resumed = followed.lastResume ? ` · ${followed.lastResume}` : "";
+      setStatus(`complete at offset ${current.nextOffset - 1}${resumed}`, "complete");
+    },
+    onError: error => {
+      followed.finished = true;
+      $("transcript").dataset.state = "error";
+      setStatus(`error: ${describe(error)}`, "error:");
+    },
   });
+  updateButtons();
 }
 
 $("start-demo").addEventListener("click", async () => {
   const sessionId = newId("session"), messageId = newId("message");
   $("session-id").value = sessionId;
   $("message-id").value = messageId;
+  $("start-demo").disabled = true;
   const response = await fetch(`/api/demo/sessions/${sessionId}/messages/${messageId}`, { method: "POST", headers: authHeaders() });
   if (!response.ok) {
-    setStatus(`error: the demo did not start (${response.status})`);
+    const problem = await response.json().catch(() => ({}));
+    setStatus(`error: the demo did not start: ${readable[problem.code] ?? problem.detail ?? response.status}`, "error:");
     return;
   }
   follow(sessionId, messageId);
 });
 
-$("follow").addEventListener("click", () => follow($("session-id").value.trim(), $("message-id").value.trim()));
+$("follow-form").addEventListener("submit", event => {
+  event.preventDefault();
+  follow($("session-id").value.trim(), $("message-id").value.trim());
+});
+$("session-id").addEventListener("input", updateButtons);
+$("message-id").addEventListener("input", updateButtons);
 $("drop").addEventListener("click", () => dropConnection(connection));
 $("stop").addEventListener("click", async () => {
+  $("stop").disabled = true;
   try {
     await connection.invoke("StopMessage", $("session-id").value.trim(), $("message-id").value.trim());
+    setStatus("stop requested: the answer ends in a moment", "notice");
   } catch (error) {
-    setStatus(`error: ${error.message ?? error}`);
+    const code = errorCode(error);
+    setStatus(code === "StreamCompleted" ? describe(error) : `error: ${describe(error)}`, code === "StreamCompleted" ? "notice" : "error:");
   }
 });
 
 keepConnected(connection, setStatus);
+updateButtons();

@@ -5,8 +5,8 @@ using HubStreams.Streams;
 namespace HubStreams.Server.Demo;
 
 /// <summary>
-/// A simulated agent that answers like a real one: <c>agent_query</c>, a few <c>thinking</c> chunks,
-/// <c>references</c>, about 200 <c>answer</c> chunks at a steady pace, then <c>complete</c>. It watches its own
+/// A simulated agent that answers like a real one: <c>agent_query</c>, a few <c>thinking</c> chunks, a
+/// <c>tool_call</c> and its <c>tool_result</c>, <c>references</c>, about 200 <c>answer</c> chunks at a steady pace, then <c>complete</c>. It watches its own
 /// stream, and on a <c>stop</c> event (appended through any node) it stops emitting at once and completes.
 /// </summary>
 public sealed partial class DemoProducer(
@@ -44,6 +44,11 @@ public sealed partial class DemoProducer(
                 await appender.AppendAsync(key, new StreamEvent { Type = EventTypes.Thinking, Content = thought }, stopping);
             }
 
+            // The agent looks its sources up with a tool, as real agents do.
+            await Pause(5, stopRequested.Token);
+            await appender.AppendAsync(key, new StreamEvent { Type = EventTypes.ToolCall, Content = DemoScript.ToolName, Data = ToolCall }, stopping);
+            await Pause(5, stopRequested.Token);
+            await appender.AppendAsync(key, new StreamEvent { Type = EventTypes.ToolResult, Content = "2 documents found", Data = ToolResult }, stopping);
             await appender.AppendAsync(key, new StreamEvent { Type = EventTypes.References, Data = References }, stopping);
             var chunks = DemoScript.AnswerChunks;
             for (var i = 0; i < chunks.Count; i++)
@@ -106,6 +111,20 @@ public sealed partial class DemoProducer(
             }
         }
     }
+
+    private static readonly JsonElement ToolCall = JsonSerializer.SerializeToElement(new Dictionary<string, object>
+    {
+        ["callId"] = "call-1",
+        ["name"] = DemoScript.ToolName,
+        ["arguments"] = new Dictionary<string, string> { ["query"] = "resumable event stream offsets" },
+    });
+
+    private static readonly JsonElement ToolResult = JsonSerializer.SerializeToElement(new Dictionary<string, object>
+    {
+        ["callId"] = "call-1",
+        ["name"] = DemoScript.ToolName,
+        ["result"] = new Dictionary<string, int> { ["documents"] = 2 },
+    });
 
     private static readonly JsonElement References = JsonSerializer.SerializeToElement(new Dictionary<string, object>
     {

@@ -5,6 +5,9 @@ internal static class DemoScript
 {
     public const string Query = "How does a resumable event stream survive a dropped connection?";
 
+    /// <summary>The tool the agent calls to find its sources.</summary>
+    public const string ToolName = "search_docs";
+
     public static readonly string[] Thoughts =
     [
         "The reader needs a position it can come back to. ",

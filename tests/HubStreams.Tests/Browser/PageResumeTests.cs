@@ -73,6 +73,14 @@ public sealed class PageResumeTests(ITestOutputHelper output) : IAsyncLifetime
 
         await Expect(transcript).ToHaveAttributeAsync("data-state", "complete", new() { Timeout = Timeout });
 
+        // Once complete, the status still says where the stream last resumed; the tool call is shown; Start is back, Stop is not.
+        await Expect(page.Locator("#status")).ToContainTextAsync("complete at offset", new() { Timeout = Timeout });
+        await Expect(page.Locator("#status")).ToContainTextAsync("resumed at offset");
+        await Expect(page.Locator("#tools")).ToContainTextAsync("search_docs(query: \"resumable event stream offsets\") → 2 documents found");
+        await Expect(page.Locator("#start-demo")).ToBeEnabledAsync();
+        await Expect(page.Locator("#stop")).ToBeDisabledAsync();
+        await SaveScreenshotAsync(page, "page-complete.png");
+
         var sessionId = await page.InputValueAsync("#session-id");
         var messageId = await page.InputValueAsync("#message-id");
         using var http = _server.CreateHttpClient();
@@ -81,6 +89,35 @@ public sealed class PageResumeTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.True(stored.Completed);
         Assert.Equal(expected, await transcript.TextContentAsync());
         Assert.Equal(stored.Events.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), await page.Locator("#event-count").TextContentAsync());
+        await context.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Stopping_a_finished_answer_says_so_in_words_and_the_page_fits_a_narrow_screen()
+    {
+        var key = StreamKey.Create("page-session", "finished-answer");
+        await _server.Streams.AppendAsync(key, new StreamEvent { Type = EventTypes.Answer, Content = "Done." });
+        await _server.Streams.AppendAsync(key, new StreamEvent { Type = EventTypes.Complete });
+        var context = await _browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 400, Height = 860 } });
+        var page = await context.NewPageAsync();
+        await page.GotoAsync(_server.BaseAddress.ToString());
+        await Expect(page.Locator("#status")).ToHaveTextAsync("connected", new() { Timeout = Timeout });
+        await Expect(page.Locator("#stop")).ToBeDisabledAsync();
+
+        // Another tab's answer, finished: the page does not know, and Stop asks the server.
+        await page.FillAsync("#session-id", key.SessionId);
+        await page.FillAsync("#message-id", key.MessageId);
+        await page.ClickAsync("#stop");
+        await Expect(page.Locator("#status")).ToHaveTextAsync("the answer is already complete: there is nothing to stop", new() { Timeout = Timeout });
+
+        // One column, nothing wider than the screen.
+        await page.ClickAsync("#follow");
+        await Expect(page.Locator("#transcript")).ToHaveAttributeAsync("data-state", "complete", new() { Timeout = Timeout });
+        Assert.True(await page.EvaluateAsync<int>("document.documentElement.scrollWidth") <= 400);
+        var chat = await page.Locator(".chat").BoundingBoxAsync();
+        var events = await page.Locator("aside").BoundingBoxAsync();
+        Assert.True(events!.Y >= chat!.Y + chat.Height, "the events column sits below the answer on a narrow screen");
+        await SaveScreenshotAsync(page, "page-narrow.png");
         await context.DisposeAsync();
     }
 
