@@ -4,20 +4,22 @@ using HubStreams.Contracts;
 namespace HubStreams.ClientSample;
 
 /// <summary>The command line of the client.</summary>
-internal sealed record ClientArguments(IReadOnlyList<Uri> Urls, string SessionId, string MessageId, long FromOffset, bool StartDemo)
+internal sealed record ClientArguments(IReadOnlyList<Uri> Urls, string SessionId, string MessageId, long FromOffset, bool StartDemo, string? Token)
 {
     public const string Usage =
-        "usage: hubstreams-client --session S --message M [--url http://localhost:5000[,http://node2:5000…]] [--from N] [--demo]\n" +
+        "usage: hubstreams-client --session S --message M [--url http://localhost:5000[,http://node2:5000…]] [--from N] [--demo] [--token T]\n" +
         "  --url    the server, a farm's balancer, or several nodes (comma-separated: tried in turn after a failure)\n" +
-        "  --demo   start the server's demo producer on that stream first";
+        "  --demo   start the server's demo producer on that stream first\n" +
+        "  --token  an access token for a server with AUTH_MODE=jwt (or set HUBSTREAMS_TOKEN)";
 
     /// <summary>The first address: where the demo is started.</summary>
     public Uri Url => Urls[0];
 
-    public static bool TryParse(string[] args, out ClientArguments arguments, out string problem)
+    public static bool TryParse(string[] args, out ClientArguments arguments, out string problem, string? tokenFromEnvironment = null)
     {
         arguments = null!;
         string url = "http://localhost:5000", session = "", message = "";
+        var token = string.IsNullOrWhiteSpace(tokenFromEnvironment) ? null : tokenFromEnvironment.Trim();
         long from = 0;
         var demo = false;
         for (var i = 0; i < args.Length; i++)
@@ -29,7 +31,7 @@ internal sealed record ClientArguments(IReadOnlyList<Uri> Urls, string SessionId
                 continue;
             }
 
-            if (name is not ("--url" or "--session" or "--message" or "--from"))
+            if (name is not ("--url" or "--session" or "--message" or "--from" or "--token"))
             {
                 problem = $"unknown argument '{name}'.";
                 return false;
@@ -47,6 +49,7 @@ internal sealed record ClientArguments(IReadOnlyList<Uri> Urls, string SessionId
                 case "--url": url = value; break;
                 case "--session": session = value; break;
                 case "--message": message = value; break;
+                case "--token": token = value; break;
                 case "--from" when !long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out from):
                     problem = $"--from must be an offset, 0 or more, not '{value}'.";
                     return false;
@@ -80,7 +83,7 @@ internal sealed record ClientArguments(IReadOnlyList<Uri> Urls, string SessionId
             }
         }
 
-        arguments = new ClientArguments(urls, session, message, from, demo);
+        arguments = new ClientArguments(urls, session, message, from, demo, token);
         problem = "";
         return true;
     }

@@ -1,3 +1,4 @@
+using HubStreams.Client;
 using HubStreams.Contracts;
 
 namespace HubStreams.ClientSample;
@@ -16,9 +17,9 @@ internal static class EventPrinter
             Console.Error.WriteLine();
         }
 
-        var where = status.State is "resumed" or "reconnecting" ? $" at offset {status.NextOffset}" : "";
+        var where = status.State is ReaderState.Resumed or ReaderState.Reconnecting ? $" at offset {status.NextOffset}" : "";
         var why = status.Detail is null ? "" : $": {status.Detail}";
-        Console.Error.WriteLine($"[{status.State}{where}{why}]");
+        Console.Error.WriteLine($"[{status.State.ToString().ToLowerInvariant()}{where}{why}]");
     }
 
     public static void Print(StreamEvent streamEvent)

@@ -1,7 +1,9 @@
+using System.Net.Http.Headers;
+using HubStreams.Client;
 using HubStreams.ClientSample;
 
-// dotnet run --project client-sample -- --url http://localhost:5000 --session S --message M [--from N] [--demo]
-if (!ClientArguments.TryParse(args, out var arguments, out var problem))
+// dotnet run --project client-sample -- --url http://localhost:5000 --session S --message M [--from N] [--demo] [--token T]
+if (!ClientArguments.TryParse(args, out var arguments, out var problem, Environment.GetEnvironmentVariable("HUBSTREAMS_TOKEN")))
 {
     Console.Error.WriteLine($"error: {problem}");
     Console.Error.WriteLine(ClientArguments.Usage);
@@ -15,6 +17,11 @@ try
     if (arguments.StartDemo)
     {
         using var http = new HttpClient { BaseAddress = arguments.Url };
+        if (arguments.Token is { } bearer)
+        {
+            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", bearer);
+        }
+
         using var started = await http.PostAsync(new Uri($"/api/demo/sessions/{arguments.SessionId}/messages/{arguments.MessageId}", UriKind.Relative), null, cancel.Token);
         if (!started.IsSuccessStatusCode)
         {
@@ -23,20 +30,28 @@ try
         }
     }
 
-    var reader = new ResumableStreamReader([.. arguments.Urls.Select(url => new Uri(url, "/hubs/streams"))], arguments.SessionId, arguments.MessageId)
+    var options = new HubStreamsClientOptions();
+    foreach (var url in arguments.Urls)
     {
-        StatusChanged = EventPrinter.PrintStatus,
-    };
-    await foreach (var streamEvent in reader.ReadAsync(arguments.FromOffset, cancel.Token))
+        options.HubUrls.Add(new Uri(url, "/hubs/streams"));
+    }
+
+    if (arguments.Token is { } token)
+    {
+        options.AccessTokenProvider = _ => Task.FromResult<string?>(token);
+    }
+
+    var client = new HubStreamsClient(options);
+    await foreach (var streamEvent in client.ReadStreamAsync(arguments.SessionId, arguments.MessageId, arguments.FromOffset, EventPrinter.PrintStatus, cancel.Token))
     {
         EventPrinter.Print(streamEvent);
     }
 
     return 0;
 }
-catch (StreamUnreadableException e)
+catch (HubStreamsException e)
 {
-    Console.Error.WriteLine($"\nerror: {e.Message}");
+    Console.Error.WriteLine($"\nerror: {e.Code}: {e.Message}");
     return 3;
 }
 catch (OperationCanceledException) when (cancel.IsCancellationRequested)

@@ -1,3 +1,4 @@
+using HubStreams.Client;
 using HubStreams.ClientSample;
 using HubStreams.Contracts;
 using HubStreams.Streams;
@@ -19,9 +20,9 @@ public sealed class ResumableStreamReaderTests(RedisFixture redis)
             (await http.PostAsync(new Uri("/api/demo/sessions/reader/messages/m1", UriKind.Relative), null)).EnsureSuccessStatusCode();
         }
 
-        var reader = new ResumableStreamReader(HubUrl(server), "reader", "m1");
+        var reader = Readers.Read([HubUrl(server)], "reader", "m1");
         var events = new List<StreamEvent>();
-        await foreach (var e in reader.ReadAsync().WithCancellation(new CancellationTokenSource(Eventually.SafetyTimeout).Token))
+        await foreach (var e in reader.WithCancellation(new CancellationTokenSource(Eventually.SafetyTimeout).Token))
         {
             events.Add(e);
         }
@@ -36,16 +37,16 @@ public sealed class ResumableStreamReaderTests(RedisFixture redis)
     {
         await using var server = await HubStreamsServer.StartAsync();
         var statuses = new List<ReaderStatus>();
-        var reader = new ResumableStreamReader(HubUrl(server), "reader", "never") { StatusChanged = statuses.Add };
+        var reader = Readers.Read([HubUrl(server)], "reader", "never", fromOffset: 5, onStatus: statuses.Add);
 
-        var error = await Assert.ThrowsAsync<StreamUnreadableException>(async () =>
+        var error = await Assert.ThrowsAsync<HubStreamsException>(async () =>
         {
-            await foreach (var _ in reader.ReadAsync(fromOffset: 5).WithCancellation(new CancellationTokenSource(Eventually.SafetyTimeout).Token))
+            await foreach (var _ in reader.WithCancellation(new CancellationTokenSource(Eventually.SafetyTimeout).Token))
             {
             }
         });
-        Assert.Contains("StreamNotFound", error.Message, StringComparison.Ordinal);
-        Assert.DoesNotContain(statuses, s => s.State == "reconnecting");
+        Assert.Equal(StreamErrorCode.StreamNotFound, error.Code);
+        Assert.DoesNotContain(statuses, s => s.State == ReaderState.Reconnecting);
     }
 
     [Fact]
@@ -71,13 +72,10 @@ public sealed class ResumableStreamReaderTests(RedisFixture redis)
         });
 
         var statuses = new List<ReaderStatus>();
-        var reader = new ResumableStreamReader(new Uri($"http://127.0.0.1:{port}/hubs/streams"), key.SessionId, key.MessageId)
-        {
-            StatusChanged = statuses.Add,
-            MaxRetryDelay = TimeSpan.FromMilliseconds(200),
-        };
+        var reader = Readers.Read([new Uri($"http://127.0.0.1:{port}/hubs/streams")], key.SessionId, key.MessageId,
+            onStatus: statuses.Add, maxRetryDelay: TimeSpan.FromMilliseconds(200));
         var events = new List<StreamEvent>();
-        await foreach (var e in reader.ReadAsync().WithCancellation(producing.Token))
+        await foreach (var e in reader.WithCancellation(producing.Token))
         {
             events.Add(e);
             if (e.Offset == 50)
@@ -91,7 +89,7 @@ public sealed class ResumableStreamReaderTests(RedisFixture redis)
         await producer;
         await readerNode.DisposeAsync();
         Assert.Equal(Enumerable.Range(0, count + 1).Select(i => (long)i), events.Select(e => e.Offset));
-        Assert.Contains(statuses, s => s.State == "resumed" && s.NextOffset == 51);
+        Assert.Contains(statuses, s => s.State == ReaderState.Resumed && s.NextOffset == 51);
     }
 
     [Theory]

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text.Json;
-using HubStreams.ClientSample;
+using HubStreams.Client;
 using HubStreams.Streams;
 using HubStreams.Tests.Fixtures;
 using Xunit.Abstractions;
@@ -30,12 +30,12 @@ public sealed class GracefulShutdownTests(RedisFixture redis, ITestOutputHelper 
 
         // A hub reader and an SSE reader, both on node A, both caught up and waiting.
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
-        var reader = new ResumableStreamReader([nodeA.HubUrl, nodeB.HubUrl], key.SessionId, key.MessageId);
+        var reader = Readers.Read([nodeA.HubUrl, nodeB.HubUrl], key.SessionId, key.MessageId);
         var offsets = new List<long>();
         var caughtUp = new TaskCompletionSource();
         var reading = Task.Run(async () =>
         {
-            await foreach (var e in reader.ReadAsync(0, timeout.Token))
+            await foreach (var e in reader.WithCancellation(timeout.Token))
             {
                 offsets.Add(e.Offset);
                 if (e.Offset == 9)

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Net.Http.Json;
-using HubStreams.ClientSample;
+using HubStreams.Client;
 using HubStreams.Streams;
 using HubStreams.Tests.Fixtures;
 using Xunit.Abstractions;
@@ -34,11 +34,11 @@ public sealed class FailoverTests(RedisFixture redis, ITestOutputHelper output)
             using var producing = new CancellationTokenSource(TimeSpan.FromMinutes(2));
             var producer = ProduceAsync(nodeB.BaseAddress, key, producing.Token);
 
-            var reader = new ResumableStreamReader([nodeA.HubUrl, nodeB.HubUrl], key.SessionId, key.MessageId);
+            var reader = Readers.Read([nodeA.HubUrl, nodeB.HubUrl], key.SessionId, key.MessageId);
             var offsets = new List<long>();
             var killed = new Stopwatch();
             TimeSpan? switchTime = null;
-            await foreach (var e in reader.ReadAsync(0, producing.Token))
+            await foreach (var e in reader.WithCancellation(producing.Token))
             {
                 // The first event that came through node B: events buffered before the kill do not count.
                 if (killed.IsRunning && switchTime is null && reader.CurrentHubUrl == nodeB.HubUrl)
@@ -76,13 +76,13 @@ public sealed class FailoverTests(RedisFixture redis, ITestOutputHelper output)
         var producer = ProduceAsync(nodeB.BaseAddress, key, producing.Token);
 
         var readers = Enumerable.Range(0, 3)
-            .Select(_ => new ResumableStreamReader(nodeA.HubUrl, key.SessionId, key.MessageId) { MaxRetryDelay = TimeSpan.FromMilliseconds(250) })
+            .Select(_ => Readers.Read([nodeA.HubUrl], key.SessionId, key.MessageId, maxRetryDelay: TimeSpan.FromMilliseconds(250)))
             .ToArray();
         var killed = new TaskCompletionSource();
         var reading = readers.Select((reader, i) => Task.Run(async () =>
         {
             var offsets = new List<long>();
-            await foreach (var e in reader.ReadAsync(0, producing.Token))
+            await foreach (var e in reader.WithCancellation(producing.Token))
             {
                 offsets.Add(e.Offset);
                 if (i == 0 && e.Offset == 300)

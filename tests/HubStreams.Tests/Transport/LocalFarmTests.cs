@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text.RegularExpressions;
-using HubStreams.ClientSample;
+using HubStreams.Client;
 using HubStreams.Streams;
 using HubStreams.Tests.Fixtures;
 using Xunit.Abstractions;
@@ -52,15 +52,13 @@ public sealed partial class LocalFarmTests(ITestOutputHelper output) : IAsyncLif
         var killed = new Stopwatch();
         var resumed = false;
         TimeSpan? switchTime = null;
-        var reader = new ResumableStreamReader(new Uri(balancer, "/hubs/streams"), key.SessionId, key.MessageId)
-        {
-            StatusChanged = status => resumed |= status.State == "resumed",
-        };
+        var reader = Readers.Read([new Uri(balancer, "/hubs/streams")], key.SessionId, key.MessageId,
+            onStatus: status => resumed |= status.State == ReaderState.Resumed);
         var offsets = new List<long>();
         var reached300 = new TaskCompletionSource();
         var reading = Task.Run(async () =>
         {
-            await foreach (var e in reader.ReadAsync(0, timeout.Token))
+            await foreach (var e in reader.WithCancellation(timeout.Token))
             {
                 if (resumed && switchTime is null)
                 {

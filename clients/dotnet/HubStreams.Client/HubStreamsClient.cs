@@ -1,0 +1,121 @@
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.Options;
+
+namespace HubStreams.Client;
+
+/// <summary>
+/// A client of a HubStreams server (one node, a farm's balancer, or several nodes). Follow a stream with
+/// <see cref="ReadStreamAsync"/>, which resumes by itself; hear when a session's messages start and complete with
+/// <see cref="WatchSessionAsync"/>. Thread-safe; one per application is enough (see
+/// <see cref="Microsoft.Extensions.DependencyInjection.HubStreamsClientServiceCollectionExtensions.AddHubStreamsClient"/>).
+/// </summary>
+public sealed class HubStreamsClient
+{
+    private readonly HubStreamsClientOptions _options;
+
+    /// <summary>Creates a client.</summary>
+    /// <exception cref="ArgumentException">No hub address is given.</exception>
+    public HubStreamsClient(HubStreamsClientOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.HubUrls.Count == 0)
+        {
+            throw new ArgumentException("HubUrls needs at least one hub address, such as https://example.com/hubs/streams.", nameof(options));
+        }
+
+        _options = options;
+    }
+
+    /// <summary>Creates a client from the options registered with <see cref="Microsoft.Extensions.DependencyInjection.HubStreamsClientServiceCollectionExtensions.AddHubStreamsClient"/>.</summary>
+    public HubStreamsClient(IOptions<HubStreamsClientOptions> options)
+        : this((options ?? throw new ArgumentNullException(nameof(options))).Value)
+    {
+    }
+
+    internal HubStreamsClientOptions Options => _options;
+
+    /// <summary>
+    /// Every event of the stream from <paramref name="fromOffset"/> to <c>complete</c>, each exactly once and in order.
+    /// Whatever is not final (a dropped connection, a node that dies or shuts down, a restart, the store briefly away,
+    /// an expired token) the reader rides out: it connects again, with a capped backoff and the next hub address, asks
+    /// the token provider again, and resumes at the offset after the last event it yielded.
+    /// </summary>
+    /// <param name="sessionId">The chat session.</param>
+    /// <param name="messageId">The message whose stream to follow.</param>
+    /// <param name="fromOffset">The first offset wanted: 0 for the whole stream.</param>
+    /// <param name="onStatus">Told when the reader connects, loses its connection or resumes.</param>
+    /// <param name="cancellationToken">Stops the reader.</param>
+    /// <exception cref="HubStreamsException">
+    /// The server refused for good: the stream expired or never existed (<see cref="StreamErrorCode.StreamNotFound"/>),
+    /// the token does not grant it (<see cref="StreamErrorCode.AccessDenied"/>), or the request is invalid.
+    /// </exception>
+    public ResumableStreamReader ReadStreamAsync(
+        string sessionId, string messageId, long fromOffset = 0, Action<ReaderStatus>? onStatus = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(fromOffset);
+        EnsureValidId(sessionId, nameof(sessionId));
+        EnsureValidId(messageId, nameof(messageId));
+        return new ResumableStreamReader(this, sessionId, messageId, fromOffset, onStatus, cancellationToken);
+    }
+
+    /// <summary>
+    /// Joins a session and yields <see cref="SessionNotification"/>s as its messages start and complete, whichever node
+    /// their producer used, until cancelled. The connection reconnects by itself and joins again; notifications sent
+    /// while it was away are not replayed (follow the message's stream for that).
+    /// </summary>
+    /// <exception cref="HubStreamsException">The token does not grant the session, or its id is invalid.</exception>
+    public async IAsyncEnumerable<SessionNotification> WatchSessionAsync(string sessionId, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        EnsureValidId(sessionId, nameof(sessionId));
+        var heard = Channel.CreateUnbounded<SessionNotification>();
+        await using var connection = CreateConnection(_options.HubUrls[0], reconnectForever: true);
+        connection.On<string, string>("MessageStarted", (s, m) => heard.Writer.TryWrite(new(SessionNotificationKind.MessageStarted, s, m)));
+        connection.On<string, string>("MessageCompleted", (s, m) => heard.Writer.TryWrite(new(SessionNotificationKind.MessageCompleted, s, m)));
+        connection.Reconnected += _ => connection.InvokeAsync("JoinSession", sessionId, CancellationToken.None);
+        await connection.StartAsync(cancellationToken);
+        await ServerCalls.InvokeAsync(() => connection.InvokeAsync("JoinSession", sessionId, cancellationToken));
+        await foreach (var notification in heard.Reader.ReadAllAsync(cancellationToken))
+        {
+            yield return notification;
+        }
+    }
+
+    /// <summary>A hub connection to <paramref name="hubUrl"/> with the client's token, connection and protocol settings.</summary>
+    public HubConnection CreateConnection(Uri hubUrl) => CreateConnection(hubUrl, reconnectForever: false);
+
+    internal HubConnection CreateConnection(Uri hubUrl, bool reconnectForever)
+    {
+        var builder = new HubConnectionBuilder().WithUrl(hubUrl, connection =>
+        {
+            if (_options.AccessTokenProvider is { } tokens)
+            {
+                connection.AccessTokenProvider = () => tokens(CancellationToken.None);
+            }
+
+            _options.ConfigureConnection?.Invoke(connection);
+        });
+        if (reconnectForever)
+        {
+            builder.WithAutomaticReconnect(new ForeverRetryPolicy(_options.InitialRetryDelay, _options.MaxRetryDelay));
+        }
+
+        _options.ConfigureHubConnection?.Invoke(builder);
+        return builder.Build();
+    }
+
+    private static void EnsureValidId(string id, string name)
+    {
+        if (!StreamIds.IsValid(id))
+        {
+            throw new HubStreamsException(StreamErrorCode.InvalidId, $"{name} must be {StreamIds.Rule}.");
+        }
+    }
+
+    private sealed class ForeverRetryPolicy(TimeSpan initial, TimeSpan max) : IRetryPolicy
+    {
+        public TimeSpan? NextRetryDelay(RetryContext retryContext) =>
+            RetryDelays.After(retryContext.PreviousRetryCount, initial, max);
+    }
+}

@@ -1,0 +1,51 @@
+using Microsoft.AspNetCore.Http.Connections.Client;
+using Microsoft.AspNetCore.SignalR.Client;
+
+namespace HubStreams.Client;
+
+/// <summary>Where the HubStreams hub is, how to connect to it, and how patiently to retry.</summary>
+public sealed class HubStreamsClientOptions
+{
+    private TimeSpan _initialRetryDelay = TimeSpan.FromMilliseconds(100);
+    private TimeSpan _maxRetryDelay = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// The hub's address on each node (<c>https://node-1/hubs/streams</c>), or once for a farm behind a balancer. After
+    /// a failure the client moves on to the next one. Required.
+    /// </summary>
+    public IList<Uri> HubUrls { get; } = [];
+
+    /// <summary>
+    /// Gives the access token for a server with <c>AUTH_MODE=jwt</c>; asked again each time the client connects, so a
+    /// fresh token is used after one expired. Null (the default): no token.
+    /// </summary>
+    public Func<CancellationToken, Task<string?>>? AccessTokenProvider { get; set; }
+
+    /// <summary>Changes the underlying connection: headers, transports, <c>SkipNegotiation</c>, and so on.</summary>
+    public Action<HttpConnectionOptions>? ConfigureConnection { get; set; }
+
+    /// <summary>Changes the hub connection builder, for the hub protocol's options or logging.</summary>
+    public Action<IHubConnectionBuilder>? ConfigureHubConnection { get; set; }
+
+    /// <summary>The first pause before connecting again after a failure; it doubles on each failure in a row. Default 100 ms.</summary>
+    public TimeSpan InitialRetryDelay
+    {
+        get => _initialRetryDelay;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, TimeSpan.Zero);
+            _initialRetryDelay = value;
+        }
+    }
+
+    /// <summary>The longest pause between two attempts. Default 5 s.</summary>
+    public TimeSpan MaxRetryDelay
+    {
+        get => _maxRetryDelay;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, TimeSpan.Zero);
+            _maxRetryDelay = value;
+        }
+    }
+}

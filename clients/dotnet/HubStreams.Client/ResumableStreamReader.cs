@@ -1,0 +1,174 @@
+using System.Runtime.CompilerServices;
+using Microsoft.AspNetCore.SignalR.Client;
+
+namespace HubStreams.Client;
+
+/// <summary>
+/// A stream read that resumes by itself, from <see cref="HubStreamsClient.ReadStreamAsync"/>: connect, read, decide,
+/// back off, until <c>complete</c> or a final refusal. Each connection is new, so the token provider is asked again,
+/// and each asks for the offset after the last event yielded. Enumerate it once.
+/// </summary>
+public sealed class ResumableStreamReader : IAsyncEnumerable<StreamEvent>
+{
+    private readonly HubStreamsClient _client;
+    private readonly string _sessionId;
+    private readonly string _messageId;
+    private readonly Action<ReaderStatus>? _onStatus;
+    private readonly CancellationToken _cancellationToken;
+    private readonly IList<Uri> _urls;
+    private int _url;
+    private int _failuresInARow;
+    private long _nextOffset;
+
+    internal ResumableStreamReader(HubStreamsClient client, string sessionId, string messageId, long fromOffset, Action<ReaderStatus>? onStatus,
+        CancellationToken cancellationToken)
+    {
+        _client = client;
+        _sessionId = sessionId;
+        _messageId = messageId;
+        _onStatus = onStatus;
+        _cancellationToken = cancellationToken;
+        _urls = client.Options.HubUrls;
+        _nextOffset = fromOffset;
+    }
+
+    /// <summary>The offset asked for next: the offset after the last event yielded.</summary>
+    public long NextOffset => _nextOffset;
+
+    /// <summary>The hub address in use, or tried next.</summary>
+    public Uri CurrentHubUrl => _urls[_url];
+
+    /// <summary>Events received again after a resume and not yielded; a correct server sends none.</summary>
+    public long SkippedDuplicates { get; private set; }
+
+    /// <inheritdoc />
+    public IAsyncEnumerator<StreamEvent> GetAsyncEnumerator(CancellationToken cancellationToken = default) =>
+        ReadAsync(cancellationToken).GetAsyncEnumerator(cancellationToken);
+
+    private async IAsyncEnumerable<StreamEvent> ReadAsync([EnumeratorCancellation] CancellationToken enumeratorToken)
+    {
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(enumeratorToken, _cancellationToken);
+        var cancellationToken = linked.Token;
+        Report(ReaderState.Connecting);
+        var resumed = false;
+        while (true)
+        {
+            await using var attempt = new Attempt(_client.CreateConnection(_urls[_url]));
+            if (await attempt.StartAsync(_sessionId, _messageId, _nextOffset, cancellationToken))
+            {
+                Report(resumed ? ReaderState.Resumed : ReaderState.Connected);
+            }
+
+            while (await attempt.MoveNextAsync(cancellationToken))
+            {
+                var streamEvent = attempt.Current;
+                if (streamEvent.Offset < _nextOffset)
+                {
+                    SkippedDuplicates++;
+                    continue; // Already yielded: never repeat.
+                }
+
+                _nextOffset = streamEvent.Offset + 1;
+                _failuresInARow = 0;
+                yield return streamEvent;
+                if (streamEvent.IsComplete)
+                {
+                    yield break;
+                }
+            }
+
+            resumed = true;
+            await BackOffAsync(attempt.Failure, cancellationToken);
+        }
+    }
+
+    // Decide what a failure means: give up on a final code, otherwise wait (or not) and pick the address to try next.
+    private async Task BackOffAsync(Exception? failure, CancellationToken cancellationToken)
+    {
+        if (ServerCalls.AsFinal(failure) is { } final)
+        {
+            throw final;
+        }
+
+        var code = ServerCalls.CodeOf(failure);
+        Report(ReaderState.Reconnecting, failure?.Message ?? "the stream ended before 'complete'");
+        switch (code)
+        {
+            case StreamErrorCode.AccessExpired:
+                // The next connection asks for a fresh token; the same node will do.
+                return;
+            case StreamErrorCode.ServerShuttingDown:
+                // That node is going away: straight to the next one.
+                _url = (_url + 1) % _urls.Count;
+                return;
+            default:
+                _url = (_url + 1) % _urls.Count;
+                var delay = RetryDelays.After(_failuresInARow++, _client.Options.InitialRetryDelay, _client.Options.MaxRetryDelay);
+                await Task.Delay(delay, cancellationToken);
+                return;
+        }
+    }
+
+    private void Report(ReaderState state, string? detail = null) => _onStatus?.Invoke(new ReaderStatus(state, _nextOffset, _urls[_url], detail));
+
+    /// <summary>One connection and its stream. A failure, wherever it happens, ends it and is kept for the decision.</summary>
+    private sealed class Attempt(HubConnection connection) : IAsyncDisposable
+    {
+        private IAsyncEnumerator<StreamEvent>? _events;
+        private Exception? _closedWith;
+
+        public StreamEvent Current => _events!.Current;
+
+        /// <summary>What ended the attempt, when something did: the stream's error, or why the connection closed.</summary>
+        public Exception? Failure { get; private set; }
+
+        public async Task<bool> StartAsync(string sessionId, string messageId, long fromOffset, CancellationToken cancellationToken)
+        {
+            connection.Closed += error =>
+            {
+                _closedWith = error;
+                return Task.CompletedTask;
+            };
+            try
+            {
+                await connection.StartAsync(cancellationToken);
+                _events = connection.StreamAsync<StreamEvent>("StreamEvents", sessionId, messageId, fromOffset, cancellationToken).GetAsyncEnumerator(cancellationToken);
+                return true;
+            }
+            catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+            {
+                Failure = e;
+                return false;
+            }
+        }
+
+        public async Task<bool> MoveNextAsync(CancellationToken cancellationToken)
+        {
+            if (_events is null)
+            {
+                return false;
+            }
+
+            try
+            {
+                return await _events.MoveNextAsync();
+            }
+            catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+            {
+                // A stream cut by its connection closing says little; the close may carry the server's code.
+                Failure = ServerCalls.CodeOf(e) is null && ServerCalls.CodeOf(_closedWith) is not null ? _closedWith : e;
+                return false;
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (_events is not null)
+            {
+                await _events.DisposeAsync();
+            }
+
+            await connection.DisposeAsync();
+        }
+    }
+}

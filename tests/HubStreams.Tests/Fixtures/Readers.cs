@@ -1,0 +1,25 @@
+using HubStreams.Client;
+
+namespace HubStreams.Tests.Fixtures;
+
+/// <summary>Resuming readers of the .NET client, as the tests make them.</summary>
+public static class Readers
+{
+    public static ResumableStreamReader Read(
+        IEnumerable<Uri> hubUrls, string sessionId, string messageId, long fromOffset = 0, Action<ReaderStatus>? onStatus = null,
+        TimeSpan? maxRetryDelay = null, Func<CancellationToken, Task<string?>>? accessToken = null)
+    {
+        var options = new HubStreamsClientOptions { AccessTokenProvider = accessToken };
+        foreach (var url in hubUrls)
+        {
+            options.HubUrls.Add(url);
+        }
+
+        if (maxRetryDelay is { } max)
+        {
+            options.MaxRetryDelay = max;
+        }
+
+        return new HubStreamsClient(options).ReadStreamAsync(sessionId, messageId, fromOffset, onStatus);
+    }
+}
