@@ -21,6 +21,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}" || exit 1
 fi
 
+# The JavaScript client's own dependencies (the SignalR client it is tested with, and TypeScript for its declarations).
+if [ ! -d clients/js/node_modules/@microsoft/signalr ]; then
+  command -v npm >/dev/null 2>&1 || { echo "npm is needed for the JavaScript client's tests (Debian: apt-get install -y npm)." >&2; exit 1; }
+  (cd clients/js && npm ci --no-audit --no-fund) || exit 1
+fi
+
 rm -rf TestResults
 dotnet test HubStreams.sln --logger trx --results-directory TestResults
 status=$?

@@ -1,4 +1,4 @@
-import { createConnection, keepConnected, followStream, dropConnection, errorCode } from "./resumable-stream.js";
+import { createConnection, connect, followStream, reconnect, errorCode } from "@hubstreams/client";
 
 const $ = id => document.getElementById(id);
 const statusBox = $("status");
@@ -149,7 +149,7 @@ $("follow-form").addEventListener("submit", event => {
 });
 $("session-id").addEventListener("input", updateButtons);
 $("message-id").addEventListener("input", updateButtons);
-$("drop").addEventListener("click", () => dropConnection(connection));
+$("drop").addEventListener("click", () => reconnect(connection));
 $("stop").addEventListener("click", async () => {
   $("stop").disabled = true;
   try {
@@ -161,5 +161,5 @@ $("stop").addEventListener("click", async () => {
   }
 });
 
-keepConnected(connection, setStatus);
+connect(connection, setStatus);
 updateButtons();

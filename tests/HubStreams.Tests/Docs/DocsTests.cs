@@ -74,13 +74,11 @@ public sealed partial class DocsTests
     }
 
     [Fact]
-    public void The_browser_module_gives_up_on_exactly_the_final_codes()
+    public void The_javascript_package_carries_the_same_error_table()
     {
-        var module = Read("wwwroot/js/resumable-stream.js");
-        var declaration = FinalErrorsDeclaration().Match(module);
-        Assert.True(declaration.Success, "FINAL_ERRORS not found in resumable-stream.js");
-        var inModule = QuotedName().Matches(declaration.Groups["list"].Value).Select(m => m.Groups[1].Value).Order();
-        var inTable = StreamErrors.All.Where(row => row.IsFinal).Select(row => row.Code.ToString()).Order();
+        var module = Read("clients/js/src/errors.js");
+        var inModule = JsErrorRow().Matches(module).Select(m => $"{m.Groups[1].Value} {m.Groups[2].Value} {m.Groups[3].Value}").ToList();
+        var inTable = StreamErrors.All.Select(row => $"{row.Code} {row.HttpStatus} {(row.IsFinal ? "true" : "false")}").ToList();
         Assert.Equal(inTable, inModule);
     }
 
@@ -107,11 +105,8 @@ public sealed partial class DocsTests
     [GeneratedRegex(@"(?m)^#{1,6} (.+)$")]
     private static partial Regex Heading();
 
-    [GeneratedRegex(@"const FINAL_ERRORS = new Set\(\[(?<list>[^\]]*)\]\)")]
-    private static partial Regex FinalErrorsDeclaration();
-
-    [GeneratedRegex(@"""(\w+)""")]
-    private static partial Regex QuotedName();
+    [GeneratedRegex(@"(\w+): \{ httpStatus: (\d+), final: (true|false) \}")]
+    private static partial Regex JsErrorRow();
 
     [GeneratedRegex(@"(server|clients|client-sample)/[\w./-]+\.cs")]
     private static partial Regex SourceFile();

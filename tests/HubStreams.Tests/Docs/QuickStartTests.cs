@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using HubStreams.Tests.Fixtures;
@@ -25,9 +24,9 @@ public sealed partial class QuickStartTests
             var runnable = TrailingComment().Replace(command, "")
                 .Replace("http://localhost:5000", server.BaseAddress.ToString().TrimEnd('/'), StringComparison.Ordinal)
                 .Replace("dotnet run --project client-sample --", $"dotnet {ClientDll()}", StringComparison.Ordinal);
-            var (exitCode, output) = await RunAsync(runnable);
-            Assert.True(exitCode == 0, $"'{command}' exited with {exitCode}: {output}");
-            outputs.Add(output);
+            var result = await Shell.RunAsync(runnable, timeout: TimeSpan.FromMinutes(2));
+            Assert.True(result.ExitCode == 0, $"'{command}': {result}");
+            outputs.Add(result.Output);
         }
 
         // Start the demo; follow it to the end; resume after 120; read a page from 200; the client follows its own demo.
@@ -43,18 +42,6 @@ public sealed partial class QuickStartTests
     {
         var output = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
         return Path.Combine(Repository.Root, "client-sample", "bin", output.Parent!.Name, output.Name, "hubstreams-client.dll");
-    }
-
-    private static async Task<(int ExitCode, string Output)> RunAsync(string command)
-    {
-        var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add("-c");
-        start.ArgumentList.Add(command);
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(2));
-        return (process.ExitCode, (await output) + (process.ExitCode == 0 ? "" : await error));
     }
 
     [GeneratedRegex(@"```sh\n(.*?)```", RegexOptions.Singleline)]

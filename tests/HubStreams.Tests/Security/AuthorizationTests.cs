@@ -28,7 +28,7 @@ public sealed class AuthorizationTests : IAsyncLifetime
     [InlineData("/readyz")]
     [InlineData("/metrics")]
     [InlineData("/")]
-    [InlineData("/js/resumable-stream.js")]
+    [InlineData("/lib/hubstreams-client/index.js")]
     public async Task Health_metrics_and_the_page_stay_anonymous(string path)
     {
         using var http = _server.CreateHttpClient();

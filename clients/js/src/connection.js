@@ -1,0 +1,112 @@
+import { signalR } from "./signalr.js";
+
+// Per connection: who listens to its comings and goings, and whether it is kept connected. The SignalR handlers are
+// registered once per connection, never per follower, so following and stopping streams leaves nothing behind.
+const states = new WeakMap();
+
+function stateOf(connection) {
+  let state = states.get(connection);
+  if (!state) {
+    state = { listeners: new Set(), keep: false, starting: null, maxRetryDelay: 2000 };
+    states.set(connection, state);
+    connection.onreconnecting(error => emit(connection, "reconnecting", error));
+    connection.onreconnected(() => emit(connection, "connected"));
+    connection.onclose(error => {
+      emit(connection, "reconnecting", error);
+      if (state.keep) startWithRetry(connection);
+    });
+  }
+  return state;
+}
+
+function emit(connection, event, error) {
+  for (const listener of [...stateOf(connection).listeners]) listener(event, error);
+}
+
+const delay = ms => new Promise(resolve => setTimeout(resolve, ms));
+
+function startWithRetry(connection) {
+  const state = stateOf(connection);
+  state.starting ??= (async () => {
+    let attempt = 0;
+    while (state.keep && connection.state === signalR.HubConnectionState.Disconnected) {
+      try {
+        await connection.start();
+        emit(connection, "connected");
+      } catch (error) {
+        emit(connection, "reconnecting", error);
+        await delay(Math.min(state.maxRetryDelay, 250 * 2 ** attempt++));
+      }
+    }
+  })().finally(() => { state.starting = null; });
+  return state.starting;
+}
+
+/**
+ * A hub connection to a HubStreams server. `accessToken` is a function giving the current token (asked again on every
+ * connect and reconnect); `transport`, `skipNegotiation` and `headers` go to SignalR as they are. Start it with
+ * `connect`, which keeps it connected.
+ */
+export function createConnection(url, { accessToken, transport, skipNegotiation, headers, logLevel, maxRetryDelay = 2000 } = {}) {
+  const options = {};
+  if (accessToken) options.accessTokenFactory = accessToken;
+  if (transport !== undefined) options.transport = transport;
+  if (skipNegotiation) options.skipNegotiation = true;
+  if (headers) options.headers = headers;
+  const connection = new signalR.HubConnectionBuilder()
+    .withUrl(url, options)
+    .withAutomaticReconnect({
+      nextRetryDelayInMilliseconds: context => Math.min(maxRetryDelay, context.previousRetryCount === 0 ? 0 : 250 * 2 ** context.previousRetryCount),
+    })
+    .configureLogging(logLevel ?? signalR.LogLevel.Warning)
+    .build();
+  stateOf(connection).maxRetryDelay = maxRetryDelay;
+  return connection;
+}
+
+/**
+ * Starts the connection and keeps it connected: retried until the server answers, reconnected after any drop, and
+ * started again after a close, until `disconnect`. Resolves once connected. `onStatus` hears "connected" and
+ * "reconnecting".
+ */
+export function connect(connection, onStatus) {
+  const state = stateOf(connection);
+  state.keep = true;
+  if (onStatus) state.listeners.add(event => onStatus(event));
+  // A browser that knows it is offline has a dead socket: let go of it now rather than after the keep-alive timeout.
+  if (!state.onOffline && typeof globalThis.addEventListener === "function") {
+    state.onOffline = () => reconnect(connection);
+    globalThis.addEventListener("offline", state.onOffline);
+  }
+  return connection.state === signalR.HubConnectionState.Connected ? Promise.resolve() : startWithRetry(connection);
+}
+
+/** Drops the connection and connects again at once; every stream followed on it resumes where it was. */
+export function reconnect(connection) {
+  const state = stateOf(connection);
+  state.keep = true;
+  return connection.state === signalR.HubConnectionState.Disconnected ? startWithRetry(connection) : connection.stop();
+}
+
+/** Stops the connection for good (it is no longer kept connected). */
+export async function disconnect(connection) {
+  const state = stateOf(connection);
+  state.keep = false;
+  if (state.onOffline) {
+    globalThis.removeEventListener?.("offline", state.onOffline);
+    state.onOffline = null;
+  }
+  await connection.stop();
+}
+
+/** Listens to the connection's comings and goings ("connected", "reconnecting"); returns the way to stop listening. */
+export function onConnectionChange(connection, listener) {
+  const { listeners } = stateOf(connection);
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
+/** How many listeners a connection has: the followers on it, and `connect`'s status listener. */
+export function listenerCount(connection) {
+  return stateOf(connection).listeners.size;
+}

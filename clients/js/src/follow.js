@@ -1,0 +1,128 @@
+import { signalR } from "./signalr.js";
+import { errorCode, isFinal, HubStreamsError } from "./errors.js";
+import { onConnectionChange, reconnect } from "./connection.js";
+
+const connected = connection => connection.state === signalR.HubConnectionState.Connected;
+
+// The server's own words, after SignalR's prefix.
+const serverMessage = error => {
+  const message = String(error?.message ?? error);
+  const marker = message.lastIndexOf("HubException: ");
+  return marker >= 0 ? message.slice(marker + "HubException: ".length) : message;
+};
+
+/**
+ * Follows one stream from `fromOffset`, and resumes by itself: after a drop, a restart or a node change it asks for
+ * the offset after the last event it passed on. Calls onEvent(event) once per offset, in order; onComplete() after
+ * `complete`; onStatus(text) when it connects, loses the connection or resumes; onError(error) when the stream cannot
+ * be read (a final code: expired or unknown, not granted, invalid). Returns { stop(), nextOffset }.
+ */
+export function followStream(connection, sessionId, messageId, { fromOffset = 0, onEvent, onStatus, onComplete, onError } = {}) {
+  let nextOffset = fromOffset;
+  let subscription = null;
+  let finished = false;
+  let resumed = false;
+  let retryTimer = null;
+  let retries = 0;
+
+  const stopListening = onConnectionChange(connection, event => {
+    if (finished) return;
+    if (event === "connected") {
+      subscribe();
+    } else {
+      subscription = null; // The connection took it down with it.
+      onStatus?.("reconnecting");
+    }
+  });
+
+  function subscribe() {
+    clearTimeout(retryTimer);
+    if (finished || !connected(connection)) return; // The next "connected" subscribes.
+    subscription?.dispose();
+    onStatus?.(resumed ? `resumed at offset ${nextOffset}` : "connected");
+    resumed = true;
+    const current = subscription = connection.stream("StreamEvents", sessionId, messageId, nextOffset).subscribe({
+      next: event => {
+        if (finished || event.offset < nextOffset) return; // Already passed on: never repeat.
+        retries = 0;
+        nextOffset = event.offset + 1;
+        onEvent?.(event);
+        if (event.type === "complete") finish(() => onComplete?.());
+      },
+      // The server ended the stream before `complete`: resume.
+      complete: () => { if (!finished && subscription === current) retryLater(); },
+      error: error => {
+        if (finished || subscription !== current) return;
+        subscription = null;
+        const code = errorCode(error);
+        if (isFinal(code)) {
+          finish(() => onError?.(new HubStreamsError(code, serverMessage(error), error)));
+        } else if (code === "ServerShuttingDown") {
+          onStatus?.("reconnecting"); // This node is going away: reconnect now (another node answers) and resume there.
+          reconnect(connection);
+        } else if (connected(connection)) {
+          retryLater(); // The store is briefly away, a cap was reached, the token expired: try again shortly.
+        }
+      },
+    });
+  }
+
+  function retryLater() {
+    clearTimeout(retryTimer);
+    retryTimer = setTimeout(subscribe, Math.min(2000, 100 * 2 ** retries++));
+  }
+
+  function finish(then) {
+    if (finished) return;
+    finished = true;
+    clearTimeout(retryTimer);
+    stopListening();
+    subscription?.dispose();
+    subscription = null;
+    then?.();
+  }
+
+  subscribe();
+  return {
+    get nextOffset() { return nextOffset; },
+    stop() { finish(); },
+  };
+}
+
+/**
+ * The stream as an async iterator, for `for await`: every event from `fromOffset` to `complete`, once each, resuming
+ * by itself. Ends after `complete`; throws a HubStreamsError on a final code; `signal` stops it.
+ */
+export async function* readStream(connection, sessionId, messageId, { fromOffset = 0, signal, onStatus } = {}) {
+  signal?.throwIfAborted();
+  const queue = [];
+  let done = false;
+  let failure = null;
+  let wake = null;
+  const notify = () => { wake?.(); wake = null; };
+  const follower = followStream(connection, sessionId, messageId, {
+    fromOffset,
+    onStatus,
+    onEvent: event => { queue.push(event); notify(); },
+    onComplete: () => { done = true; notify(); },
+    onError: error => { failure = error; notify(); },
+  });
+  const onAbort = () => { failure = signal.reason; notify(); };
+  signal?.addEventListener("abort", onAbort, { once: true });
+  try {
+    while (true) {
+      if (queue.length > 0) {
+        yield queue.shift();
+      } else if (failure) {
+        throw failure;
+      } else if (done) {
+        return;
+      } else {
+        await new Promise(resolve => { wake = resolve; });
+      }
+    }
+  } finally {
+    follower.stop();
+    signal?.removeEventListener("abort", onAbort);
+  }
+}

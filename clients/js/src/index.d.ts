@@ -1,0 +1,86 @@
+import type { HubConnection, HttpTransportType, ITransport, LogLevel } from "@microsoft/signalr";
+
+/** One event of a stream, as the server sends it. */
+export interface StreamEvent {
+  /** The event's 0-based place in its stream. */
+  offset: number;
+  /** The producer's id for the event, if any. */
+  id?: string;
+  /** agent_query, thinking, tool_call, tool_result, references, answer, reflection, error, session_title, complete, stop, or another. */
+  type: string;
+  /** Text: an answer chunk, a thought. */
+  content?: string;
+  done?: boolean;
+  /** ISO 8601; set by the server when the producer leaves it out. */
+  timestamp?: string;
+  /** Any JSON object the producer attached. */
+  data?: Record<string, unknown>;
+}
+
+/** Every error code of the wire contract. */
+export type StreamErrorCode =
+  | "InvalidId" | "InvalidOffset" | "InvalidLimit" | "OffsetBeyondEnd" | "InvalidEvent" | "EventTooLarge" | "BodyTooLarge"
+  | "StreamNotFound" | "StreamCompleted" | "StreamFull" | "StreamExists" | "StoreUnavailable" | "ServerShuttingDown"
+  | "AccessDenied" | "AccessExpired" | "AuthenticationRequired" | "RateLimited" | "TooManySubscriptions" | "TooManyConnections"
+  | "InvalidRequest" | "RouteNotFound" | "MethodNotAllowed" | "InternalError";
+
+/** The error table: each code's HTTP status, and whether it is final (retrying cannot succeed). */
+export declare const errorCodes: Readonly<Record<StreamErrorCode, { readonly httpStatus: number; readonly final: boolean }>>;
+
+/** The code at the start of a hub error's message, or null. */
+export declare function errorCode(error: unknown): StreamErrorCode | null;
+
+/** Whether an error (or a code) is final. */
+export declare function isFinal(error: unknown): boolean;
+
+/** A refusal that retrying cannot change, with the server's code. */
+export declare class HubStreamsError extends Error {
+  constructor(code: StreamErrorCode, message: string, cause?: unknown);
+  readonly code: StreamErrorCode;
+}
+
+export interface ConnectionOptions {
+  /** Gives the current access token, for a server with AUTH_MODE=jwt; asked again on every connect and reconnect. */
+  accessToken?: () => string | Promise<string>;
+  transport?: HttpTransportType | ITransport;
+  skipNegotiation?: boolean;
+  headers?: Record<string, string>;
+  logLevel?: LogLevel;
+  /** The longest pause between two connection attempts, in ms. Default 2000. */
+  maxRetryDelay?: number;
+}
+
+export type ConnectionEvent = "connected" | "reconnecting";
+
+export declare function createConnection(url: string, options?: ConnectionOptions): HubConnection;
+export declare function connect(connection: HubConnection, onStatus?: (event: ConnectionEvent) => void): Promise<void>;
+export declare function reconnect(connection: HubConnection): Promise<void>;
+export declare function disconnect(connection: HubConnection): Promise<void>;
+export declare function onConnectionChange(connection: HubConnection, listener: (event: ConnectionEvent, error?: Error) => void): () => void;
+export declare function listenerCount(connection: HubConnection): number;
+
+export interface FollowOptions {
+  fromOffset?: number;
+  /** Once per offset, in order. */
+  onEvent?: (event: StreamEvent) => void;
+  /** "connected", "reconnecting", "resumed at offset N". */
+  onStatus?: (status: string) => void;
+  onComplete?: () => void;
+  /** A final refusal: the stream expired or never existed, the token does not grant it, or the request is invalid. */
+  onError?: (error: HubStreamsError) => void;
+}
+
+export interface Follower {
+  readonly nextOffset: number;
+  stop(): void;
+}
+
+export declare function followStream(connection: HubConnection, sessionId: string, messageId: string, options?: FollowOptions): Follower;
+
+export interface ReadOptions {
+  fromOffset?: number;
+  signal?: AbortSignal;
+  onStatus?: (status: string) => void;
+}
+
+export declare function readStream(connection: HubConnection, sessionId: string, messageId: string, options?: ReadOptions): AsyncGenerator<StreamEvent, void, undefined>;

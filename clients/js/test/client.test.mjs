@@ -1,0 +1,98 @@
+// Run against a real HubStreams server: HUBSTREAMS_URL (memory mode, demo on), and for the access tests
+// HUBSTREAMS_JWT_URL with HUBSTREAMS_TOKEN_A (grants session "a" only). The project's .NET tests start both.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { connect, createConnection, disconnect, followStream, listenerCount, readStream, reconnect, HubStreamsError } from "@hubstreams/client";
+
+const url = process.env.HUBSTREAMS_URL;
+const jwtUrl = process.env.HUBSTREAMS_JWT_URL;
+const tokenA = process.env.HUBSTREAMS_TOKEN_A;
+const unique = prefix => `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+
+async function startDemo(sessionId, messageId) {
+  const response = await fetch(`${url}/api/demo/sessions/${sessionId}/messages/${messageId}`, { method: "POST" });
+  assert.equal(response.status, 202);
+}
+
+test("readStream yields every event once, in order, to complete, across a dropped connection", { skip: !url }, async () => {
+  const messageId = unique("m");
+  await startDemo("js", messageId);
+  const connection = createConnection(`${url}/hubs/streams`);
+  await connect(connection);
+  const offsets = [];
+  const statuses = [];
+  for await (const event of readStream(connection, "js", messageId, { onStatus: s => statuses.push(s) })) {
+    offsets.push(event.offset);
+    if (offsets.length === 40) reconnect(connection);
+  }
+  await disconnect(connection);
+  assert.deepEqual(offsets, offsets.map((_, i) => i));
+  assert.ok(statuses.some(s => s.startsWith("resumed at offset")), statuses.join(", "));
+  assert.equal(listenerCount(connection), 0);
+});
+
+test("following and stopping 1,000 streams leaves no handler behind", { skip: !url }, async () => {
+  const connection = createConnection(`${url}/hubs/streams`);
+  await connect(connection);
+  const before = {
+    ours: listenerCount(connection),
+    reconnected: connection._reconnectedCallbacks.length,
+    closed: connection._closedCallbacks.length,
+    reconnecting: connection._reconnectingCallbacks.length,
+  };
+  for (let i = 0; i < 1000; i++) {
+    followStream(connection, "js-leak", `m${i}`).stop();
+  }
+
+  assert.equal(listenerCount(connection), before.ours);
+  assert.equal(connection._reconnectedCallbacks.length, before.reconnected);
+  assert.equal(connection._closedCallbacks.length, before.closed);
+  assert.equal(connection._reconnectingCallbacks.length, before.reconnecting);
+  // Every stream invocation was cancelled, so SignalR keeps no callback for any of them.
+  await new Promise(resolve => setTimeout(resolve, 100));
+  assert.equal(Object.keys(connection._callbacks).length, 0);
+  await disconnect(connection);
+});
+
+test("an unknown stream is a final error, not a retry", { skip: !url }, async () => {
+  const connection = createConnection(`${url}/hubs/streams`);
+  await connect(connection);
+  const statuses = [];
+  await assert.rejects(async () => {
+    for await (const _ of readStream(connection, "js", unique("never"), { fromOffset: 5, onStatus: s => statuses.push(s) })) {
+      // Nothing comes.
+    }
+  }, error => error instanceof HubStreamsError && error.code === "StreamNotFound");
+  assert.ok(!statuses.includes("reconnecting"), statuses.join(", "));
+  await disconnect(connection);
+});
+
+test("AccessDenied ends the reader at once with its code, without retrying", { skip: !jwtUrl }, async () => {
+  let tokensAsked = 0;
+  const connection = createConnection(`${jwtUrl}/hubs/streams`, { accessToken: () => { tokensAsked++; return tokenA; } });
+  await connect(connection);
+  const asked = tokensAsked;
+  const statuses = [];
+  await assert.rejects(async () => {
+    for await (const _ of readStream(connection, "b", "m1", { onStatus: s => statuses.push(s) })) {
+      // Session b is not granted.
+    }
+  }, error => error instanceof HubStreamsError && error.code === "AccessDenied");
+  assert.deepEqual(statuses, ["connected"]);
+  assert.equal(tokensAsked, asked);
+  await disconnect(connection);
+});
+
+test("a signal stops the reader", { skip: !url }, async () => {
+  const connection = createConnection(`${url}/hubs/streams`);
+  await connect(connection);
+  const controller = new AbortController();
+  setTimeout(() => controller.abort(new Error("enough")), 200);
+  await assert.rejects(async () => {
+    for await (const _ of readStream(connection, "js", unique("waiting"), { signal: controller.signal })) {
+      // The stream has no events yet: the reader waits until the signal.
+    }
+  }, /enough/);
+  assert.equal(listenerCount(connection), 0);
+  await disconnect(connection);
+});
