@@ -114,4 +114,24 @@ public sealed class ResumableStreamReaderTests(RedisFixture redis)
         Assert.True(ClientArguments.TryParse(["--url", "http://a:1, http://b:2", "--session", "s", "--message", "m"], out var farm, out _));
         Assert.Equal([new Uri("http://a:1"), new Uri("http://b:2")], farm.Urls);
     }
+
+    [Fact]
+    public async Task The_console_client_follows_a_demo_on_a_server_that_requires_tokens()
+    {
+        await using var server = await HubStreamsServer.StartAsync([.. Tokens.Settings, ("DEMO_CHUNK_INTERVAL", "00:00:00.002")]);
+        var token = Tokens.Mint("console", ["console-session"], producer: true);
+        var url = server.BaseAddress.ToString().TrimEnd('/');
+
+        var withToken = await Shell.RunAsync($"dotnet '{Repository.ClientSampleDll}' --url {url} --session console-session --message m1 --demo --token {token}");
+        Assert.True(withToken.ExitCode == 0, withToken.ToString());
+        Assert.Contains("complete", withToken.Output, StringComparison.Ordinal);
+
+        var fromEnvironment = await Shell.RunAsync($"dotnet '{Repository.ClientSampleDll}' --url {url} --session console-session --message m1",
+            environment: [("HUBSTREAMS_TOKEN", token)]);
+        Assert.True(fromEnvironment.ExitCode == 0, fromEnvironment.ToString());
+
+        var denied = await Shell.RunAsync($"dotnet '{Repository.ClientSampleDll}' --url {url} --session other --message m1 --token {token}");
+        Assert.Equal(3, denied.ExitCode);
+        Assert.Contains("AccessDenied", denied.Errors, StringComparison.Ordinal);
+    }
 }

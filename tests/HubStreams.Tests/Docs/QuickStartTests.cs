@@ -23,7 +23,7 @@ public sealed partial class QuickStartTests
         {
             var runnable = TrailingComment().Replace(command, "")
                 .Replace("http://localhost:5000", server.BaseAddress.ToString().TrimEnd('/'), StringComparison.Ordinal)
-                .Replace("dotnet run --project client-sample --", $"dotnet {ClientDll()}", StringComparison.Ordinal);
+                .Replace("dotnet run --project client-sample --", $"dotnet {Repository.ClientSampleDll}", StringComparison.Ordinal);
             var result = await Shell.RunAsync(runnable, timeout: TimeSpan.FromMinutes(2));
             Assert.True(result.ExitCode == 0, $"'{command}': {result}");
             outputs.Add(result.Output);
@@ -35,13 +35,6 @@ public sealed partial class QuickStartTests
         Assert.StartsWith("id: 121\n", outputs[2], StringComparison.Ordinal);
         Assert.Equal(200, JsonDocument.Parse(outputs[3]).RootElement.GetProperty("events")[0].GetProperty("offset").GetInt64());
         Assert.Contains("resumable stream", outputs[4], StringComparison.Ordinal);
-    }
-
-    // The client as its own build made it (the same configuration as these tests), which `dotnet run` would run.
-    private static string ClientDll()
-    {
-        var output = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
-        return Path.Combine(Repository.Root, "client-sample", "bin", output.Parent!.Name, output.Name, "hubstreams-client.dll");
     }
 
     [GeneratedRegex(@"```sh\n(.*?)```", RegexOptions.Singleline)]

@@ -1,0 +1,145 @@
+using HubStreams.Client;
+using HubStreams.Contracts;
+using HubStreams.Streams;
+using HubStreams.Tests.Fixtures;
+using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
+using Xunit.Abstractions;
+
+namespace HubStreams.Tests.Client;
+
+/// <summary>HubStreams.Client against a server that requires tokens: fresh tokens on expiry, final refusals, notifications, DI.</summary>
+public sealed class HubStreamsClientTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private HubStreamsServer _server = null!;
+
+    public async Task InitializeAsync() => _server = await HubStreamsServer.StartAsync([.. Tokens.Settings, ("AUTH_JWT_CLOCK_SKEW", "0")]);
+
+    public async Task DisposeAsync() => await _server.DisposeAsync();
+
+    private Uri HubUrl => new(_server.BaseAddress, "/hubs/streams");
+
+    [Fact]
+    public async Task An_expired_token_is_replaced_by_a_fresh_one_and_the_read_goes_on_with_no_gap_and_no_duplicate()
+    {
+        var key = StreamKey.Create("expiring", "m1");
+        var tokensAsked = 0;
+        var statuses = new List<ReaderStatus>();
+        var reader = Readers.Read([HubUrl], key.SessionId, key.MessageId, onStatus: statuses.Add, accessToken: _ =>
+        {
+            Interlocked.Increment(ref tokensAsked);
+            return Task.FromResult<string?>(Tokens.Mint("kim", ["expiring"], lifetime: TimeSpan.FromSeconds(2)));
+        });
+        using var timeout = new CancellationTokenSource(Eventually.SafetyTimeout);
+
+        // A producer that outlives two tokens.
+        var producing = Task.Run(async () =>
+        {
+            for (var i = 0; i < 60; i++)
+            {
+                await _server.Streams.AppendAsync(key, new StreamEvent { Type = EventTypes.Answer, Content = $"{i} " }, timeout.Token);
+                await Task.Delay(100, timeout.Token);
+            }
+
+            await _server.Streams.AppendAsync(key, new StreamEvent { Type = EventTypes.Complete }, timeout.Token);
+        });
+        var offsets = new List<long>();
+        await foreach (var e in reader.WithCancellation(timeout.Token))
+        {
+            offsets.Add(e.Offset);
+        }
+
+        await producing;
+        output.WriteLine($"tokens asked: {tokensAsked}; {string.Join(", ", statuses.Select(s => $"{s.State}@{s.NextOffset}"))}");
+        Assert.Equal(Enumerable.Range(0, 61).Select(i => (long)i), offsets);
+        Assert.True(tokensAsked >= 2, $"tokens asked: {tokensAsked}");
+        Assert.Contains(statuses, s => s.State == ReaderState.Resumed);
+        Assert.Equal(0, reader.SkippedDuplicates);
+    }
+
+    [Fact]
+    public async Task AccessDenied_ends_the_reader_at_once_with_its_code_and_no_retry()
+    {
+        await _server.Streams.AppendAsync(StreamKey.Create("other-session", "m1"), new StreamEvent { Type = EventTypes.Answer });
+        var statuses = new List<ReaderStatus>();
+        var reader = Readers.Read([HubUrl], "other-session", "m1", onStatus: statuses.Add,
+            accessToken: _ => Task.FromResult<string?>(Tokens.Mint("lee", ["my-session"])));
+
+        var error = await Assert.ThrowsAsync<HubStreamsException>(async () =>
+        {
+            await foreach (var _ in reader.WithCancellation(new CancellationTokenSource(Eventually.SafetyTimeout).Token))
+            {
+            }
+        });
+        Assert.Equal(StreamErrorCode.AccessDenied, error.Code);
+        Assert.Equal([ReaderState.Connecting, ReaderState.Connected], statuses.Select(s => s.State));
+    }
+
+    [Fact]
+    public async Task Without_a_token_the_server_refuses_for_good()
+    {
+        var reader = Readers.Read([HubUrl], "s", "m");
+        var error = await Assert.ThrowsAsync<HubStreamsException>(async () =>
+        {
+            await foreach (var _ in reader.WithCancellation(new CancellationTokenSource(Eventually.SafetyTimeout).Token))
+            {
+            }
+        });
+        Assert.Equal(StreamErrorCode.AuthenticationRequired, error.Code);
+    }
+
+    [Fact]
+    public async Task A_client_from_dependency_injection_hears_a_sessions_messages_start_and_complete()
+    {
+        await using var services = new ServiceCollection()
+            .AddHubStreamsClient(o =>
+            {
+                o.HubUrls.Add(HubUrl);
+                o.AccessTokenProvider = _ => Task.FromResult<string?>(Tokens.Mint("mia", ["watched"]));
+            })
+            .BuildServiceProvider();
+        var client = services.GetRequiredService<HubStreamsClient>();
+        using var timeout = new CancellationTokenSource(Eventually.SafetyTimeout);
+        var heard = new List<SessionNotification>();
+        var joined = new TaskCompletionSource();
+        var listening = Task.Run(async () =>
+        {
+            await foreach (var notification in client.WatchSessionAsync("watched", timeout.Token))
+            {
+                heard.Add(notification);
+                if (notification.Kind == SessionNotificationKind.MessageCompleted)
+                {
+                    return;
+                }
+            }
+        });
+
+        // Appends through the hub (as producers do) notify the session; wait until the watcher has joined.
+        await using var producer = await _server.ConnectAsync(Tokens.Mint("producer", ["watched"], producer: true));
+        await Eventually.True(async () =>
+        {
+            await producer.InvokeAsync<long>("AppendEvent", "watched", $"probe-{Guid.NewGuid():N}", new StreamEvent { Type = EventTypes.Complete });
+            return heard.Count > 0 || listening.IsCompleted;
+        });
+        await listening.WaitAsync(timeout.Token);
+        Assert.Equal([SessionNotificationKind.MessageStarted, SessionNotificationKind.MessageCompleted], heard.Select(n => n.Kind));
+        Assert.All(heard, n => Assert.Equal("watched", n.SessionId));
+    }
+
+    [Fact]
+    public async Task Watching_a_session_the_token_does_not_grant_is_refused_with_its_code()
+    {
+        var client = new HubStreamsClient(new HubStreamsClientOptions
+        {
+            HubUrls = { HubUrl },
+            AccessTokenProvider = _ => Task.FromResult<string?>(Tokens.Mint("ned", ["mine"])),
+        });
+        var error = await Assert.ThrowsAsync<HubStreamsException>(async () =>
+        {
+            await foreach (var _ in client.WatchSessionAsync("not-mine", new CancellationTokenSource(Eventually.SafetyTimeout).Token))
+            {
+            }
+        });
+        Assert.Equal(StreamErrorCode.AccessDenied, error.Code);
+    }
+}
