@@ -29,6 +29,11 @@ public enum StreamErrorCode
     StreamFull,
     /// <summary>A new stream was expected, but this one already has events.</summary>
     StreamExists,
+    /// <summary>
+    /// A conditional append's offset is taken by another event, or is past the end of the stream; the message says the
+    /// stream's next offset.
+    /// </summary>
+    OffsetConflict,
     /// <summary>The store (Redis) cannot be reached.</summary>
     StoreUnavailable,
     /// <summary>This server is shutting down: resume on another node (or on this one when it is back).</summary>
@@ -84,6 +89,7 @@ public static class StreamErrors
         new(StreamErrorCode.StreamCompleted, 409, Retryable: false),
         new(StreamErrorCode.StreamFull, 409, Retryable: false),
         new(StreamErrorCode.StreamExists, 409, Retryable: false),
+        new(StreamErrorCode.OffsetConflict, 409, Retryable: false),
         new(StreamErrorCode.StoreUnavailable, 503, Retryable: true),
         new(StreamErrorCode.ServerShuttingDown, 503, Retryable: true),
         new(StreamErrorCode.AccessDenied, 403, Retryable: false),

@@ -13,7 +13,13 @@ namespace HubStreams.Contracts;
 /// </remarks>
 public sealed record StreamEvent
 {
-    /// <summary>The 0-based position of the event in its stream. Ignored on append.</summary>
+    /// <summary>
+    /// The 0-based position of the event in its stream; servers always send it. On append, an <c>offset</c> makes the
+    /// append conditional: the event is stored exactly there, once (see the design's exactly-once appends). An event
+    /// with the default 0 sends no <c>offset</c>, so a plain append stays plain; a conditional append at offset 0 is
+    /// written as JSON with <c>"offset": 0</c>.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
     public long Offset { get; init; }
 
     /// <summary>The producer's own id for the event, if any.</summary>

@@ -17,13 +17,24 @@ internal static class RedisScripts
         """;
 
     /// <summary>
-    /// Appends one event. KEYS[1]: the stream. ARGV: event JSON, TTL in ms, max events, '1' when the event
-    /// is 'complete', wake-up channel, wake-up message prefix (<c>sessionId:messageId:</c>).
-    /// Returns the new offset, -1 when the stream is completed, -2 when it is full.
+    /// Appends one event. KEYS[1]: the stream. ARGV: event JSON, TTL in ms, max events, '1' when the event is 'complete',
+    /// wake-up channel, wake-up message prefix (<c>sessionId:messageId:</c>), the offset the event must land at ('' for
+    /// any: the end), the event's id (for a conditional append). Returns the new offset; -1 when the stream is completed,
+    /// -2 when it is full; for a conditional append whose offset holds another event or is past the end, -3 - length
+    /// (so that the caller can say the next offset without a second round trip).
     /// </summary>
     public const string Append = IsCompleteFunction + """
 
         local length = redis.call('LLEN', KEYS[1])
+        if ARGV[7] ~= '' then
+          local at = tonumber(ARGV[7])
+          if at < length then
+            local ok, stored = pcall(cjson.decode, redis.call('LINDEX', KEYS[1], at))
+            if ok and type(stored) == 'table' and stored['id'] == ARGV[8] then return at end
+            return -3 - length
+          end
+          if at > length then return -3 - length end
+        end
         if length > 0 and is_complete(redis.call('LINDEX', KEYS[1], -1)) then return -1 end
         local limit = tonumber(ARGV[3])
         if ARGV[4] ~= '1' then limit = limit - 1 end

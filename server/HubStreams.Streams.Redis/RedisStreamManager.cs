@@ -46,7 +46,18 @@ public sealed partial class RedisStreamManager : IStreamManager, IAsyncDisposabl
     private IDatabase Database => _redis.GetDatabase();
 
     /// <inheritdoc />
-    public async Task<long> AppendAsync(StreamKey key, StreamEvent streamEvent, CancellationToken cancellationToken = default)
+    public Task<long> AppendAsync(StreamKey key, StreamEvent streamEvent, CancellationToken cancellationToken = default) =>
+        AppendAsync(key, streamEvent, atOffset: null);
+
+    /// <inheritdoc />
+    public Task<long> AppendAtAsync(StreamKey key, StreamEvent streamEvent, long offset, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(streamEvent);
+        StreamRules.EnsureConditionalAppendable(streamEvent, offset);
+        return AppendAsync(key, streamEvent, offset);
+    }
+
+    private async Task<long> AppendAsync(StreamKey key, StreamEvent streamEvent, long? atOffset)
     {
         var (prepared, json) = StoredEventJson.Prepare(streamEvent, _options, _time);
         var result = (long)await Run(key, () => Database.ScriptEvaluateAsync(
@@ -59,13 +70,16 @@ public sealed partial class RedisStreamManager : IStreamManager, IAsyncDisposabl
                 prepared.IsComplete ? "1" : "0",
                 PublishedWakeUpChannel,
                 $"{key.SessionId}:{key.MessageId}:",
+                atOffset?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "",
+                prepared.Id ?? "",
             ]));
 
         return result switch
         {
+            >= 0 => result,
             -1 => throw StreamRules.Completed(key),
             -2 => throw StreamRules.Full(key, _options.MaxEvents),
-            _ => result,
+            _ => throw StreamRules.OffsetConflict(key, atOffset ?? 0, -result - 3),
         };
     }
 

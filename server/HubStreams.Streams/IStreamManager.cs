@@ -18,6 +18,18 @@ public interface IStreamManager
     Task<long> AppendAsync(StreamKey key, StreamEvent streamEvent, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Stores one event at exactly <paramref name="offset"/>, in one atomic step, so that a producer can retry an append
+    /// whose answer it lost without storing it twice: when the stream's length is <paramref name="offset"/>, the event is
+    /// stored there; when the event at <paramref name="offset"/> has the same <see cref="StreamEvent.Id"/>, that was this
+    /// append, and its offset is returned with nothing stored (a retried <c>complete</c> too).
+    /// </summary>
+    /// <exception cref="StreamException">
+    /// <see cref="StreamErrorCode.OffsetConflict"/>: the offset holds another event or is past the end (the message says
+    /// the next offset); <see cref="StreamErrorCode.InvalidEvent"/> without an id; otherwise as <see cref="AppendAsync"/>.
+    /// </exception>
+    Task<long> AppendAtAsync(StreamKey key, StreamEvent streamEvent, long offset, CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// Reads up to <paramref name="maxCount"/> events starting at <paramref name="fromOffset"/>.
     /// A stream that does not exist reads as empty at offset 0.
     /// </summary>

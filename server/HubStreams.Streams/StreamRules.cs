@@ -43,6 +43,22 @@ internal static class StreamRules
     public static StreamException Full(StreamKey key, int maxEvents) => new(StreamErrorCode.StreamFull,
         $"Stream {key} is full: it holds the maximum of {maxEvents} events (STREAM_MAX_EVENTS), the last place kept for 'complete'.");
 
+    /// <summary>A conditional append names its event, so that a retry of it can be recognised.</summary>
+    public static void EnsureConditionalAppendable(StreamEvent streamEvent, long offset)
+    {
+        ValidateOffset(offset);
+        if (string.IsNullOrEmpty(streamEvent.Id))
+        {
+            throw new StreamException(StreamErrorCode.InvalidEvent,
+                "A conditional append (one with an 'offset') needs an 'id', so that a retry of it is recognised and stored once.");
+        }
+    }
+
+    public static StreamException OffsetConflict(StreamKey key, long offset, long length) => new(StreamErrorCode.OffsetConflict,
+        offset < length
+            ? $"Offset {offset} of stream {key} holds another event: the stream's next offset is {length}."
+            : $"Offset {offset} is past the end of stream {key}: the stream's next offset is {length}.");
+
     public static StreamException Completed(StreamKey key) => new(StreamErrorCode.StreamCompleted,
         $"Stream {key} is completed: nothing can be appended after its 'complete' event.");
 }

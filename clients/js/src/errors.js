@@ -13,6 +13,7 @@ export const errorCodes = Object.freeze({
   StreamCompleted: { httpStatus: 409, final: true },
   StreamFull: { httpStatus: 409, final: true },
   StreamExists: { httpStatus: 409, final: true },
+  OffsetConflict: { httpStatus: 409, final: true },
   StoreUnavailable: { httpStatus: 503, final: false },
   ServerShuttingDown: { httpStatus: 503, final: false },
   AccessDenied: { httpStatus: 403, final: true },

@@ -20,7 +20,7 @@ export interface StreamEvent {
 /** Every error code of the wire contract. */
 export type StreamErrorCode =
   | "InvalidId" | "InvalidOffset" | "InvalidLimit" | "OffsetBeyondEnd" | "InvalidEvent" | "EventTooLarge" | "BodyTooLarge"
-  | "StreamNotFound" | "StreamCompleted" | "StreamFull" | "StreamExists" | "StoreUnavailable" | "ServerShuttingDown"
+  | "StreamNotFound" | "StreamCompleted" | "StreamFull" | "StreamExists" | "OffsetConflict" | "StoreUnavailable" | "ServerShuttingDown"
   | "AccessDenied" | "AccessExpired" | "AuthenticationRequired" | "RateLimited" | "TooManySubscriptions" | "TooManyConnections"
   | "InvalidRequest" | "RouteNotFound" | "MethodNotAllowed" | "InternalError";
 

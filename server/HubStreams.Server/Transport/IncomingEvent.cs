@@ -3,26 +3,34 @@ using HubStreams.Streams;
 
 namespace HubStreams.Server.Transport;
 
-/// <summary>An event as a client sends it, over HTTP or the hub: parsed strictly, refused with <see cref="StreamErrorCode.InvalidEvent"/>.</summary>
-internal static class IncomingEvent
+/// <summary>
+/// An event as a client sends it, over HTTP or the hub: parsed strictly (refused with
+/// <see cref="StreamErrorCode.InvalidEvent"/>), with the offset it must land at when it names one (a conditional append).
+/// </summary>
+/// <param name="Event">The event.</param>
+/// <param name="Offset">The <c>offset</c> the client gave, or null: then the event goes at the end.</param>
+internal sealed record IncomingEvent(StreamEvent Event, long? Offset)
 {
     /// <summary>Reads the event in an HTTP request body.</summary>
     /// <exception cref="StreamException">The body is not an event object.</exception>
-    public static async Task<StreamEvent> ReadAsync(Stream body, CancellationToken cancellationToken)
+    public static async Task<IncomingEvent> ReadAsync(Stream body, CancellationToken cancellationToken)
     {
+        JsonElement element;
         try
         {
-            return await JsonSerializer.DeserializeAsync(body, WireJsonContext.Incoming.StreamEvent, cancellationToken) ?? throw NotAnObject();
+            element = await JsonSerializer.DeserializeAsync(body, WireJsonContext.Incoming.JsonElement, cancellationToken);
         }
         catch (JsonException e)
         {
             throw Invalid(e);
         }
+
+        return Parse(element);
     }
 
-    /// <summary>Reads the event a hub client passed as an argument.</summary>
+    /// <summary>Reads the event a hub client passed as an argument, or a body read as JSON.</summary>
     /// <exception cref="StreamException">The argument is not an event object.</exception>
-    public static StreamEvent Parse(JsonElement argument)
+    public static IncomingEvent Parse(JsonElement argument)
     {
         if (argument.ValueKind != JsonValueKind.Object)
         {
@@ -31,7 +39,8 @@ internal static class IncomingEvent
 
         try
         {
-            return argument.Deserialize(WireJsonContext.Incoming.StreamEvent) ?? throw NotAnObject();
+            var streamEvent = argument.Deserialize(WireJsonContext.Incoming.StreamEvent) ?? throw NotAnObject();
+            return new IncomingEvent(streamEvent, NamesOffset(argument) ? streamEvent.Offset : null);
         }
         catch (JsonException e)
         {
@@ -43,6 +52,10 @@ internal static class IncomingEvent
             throw Invalid(new JsonException(e.Message, e));
         }
     }
+
+    // Property names are matched as the event's are: without regard to case.
+    private static bool NamesOffset(JsonElement element) =>
+        element.EnumerateObject().Any(property => property.NameEquals("offset") || property.Name.Equals("offset", StringComparison.OrdinalIgnoreCase));
 
     private static StreamException NotAnObject() => new(StreamErrorCode.InvalidEvent, "The event must be a JSON object.");
 

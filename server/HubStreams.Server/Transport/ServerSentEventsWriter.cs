@@ -29,7 +29,7 @@ internal sealed class ServerSentEventsWriter(HttpResponse response, ServerSentEv
         {
             await foreach (var streamEvent in subscription.WithCancellation(cancellationToken))
             {
-                var data = JsonSerializer.Serialize(streamEvent, WireJsonContext.Default.StreamEvent);
+                var data = JsonSerializer.Serialize(streamEvent, WireJsonContext.OutgoingOptions);
                 await WriteMessageAsync($"id: {streamEvent.Offset}\nevent: {streamEvent.Type}\ndata: {data}\n\n", cancellationToken);
             }
         }

@@ -13,12 +13,22 @@ public sealed class StreamAppender(IStreamManager streams, StreamMetrics metrics
     /// <summary>The SignalR group of a session's listeners.</summary>
     public static string SessionGroup(string sessionId) => $"session:{sessionId}";
 
-    /// <summary>Stores <paramref name="streamEvent"/> and returns its offset.</summary>
+    /// <summary>Stores <paramref name="streamEvent"/> at the end of its stream and returns its offset.</summary>
     /// <exception cref="StreamException">The append was refused; nothing was stored.</exception>
-    public async Task<long> AppendAsync(StreamKey key, StreamEvent streamEvent, CancellationToken cancellationToken = default)
+    public Task<long> AppendAsync(StreamKey key, StreamEvent streamEvent, CancellationToken cancellationToken = default) =>
+        AppendAsync(key, streamEvent, atOffset: null, cancellationToken);
+
+    /// <summary>
+    /// Stores <paramref name="streamEvent"/> and returns its offset: at the end, or exactly at <paramref name="atOffset"/>
+    /// when one is given (see <see cref="IStreamManager.AppendAtAsync"/>).
+    /// </summary>
+    /// <exception cref="StreamException">The append was refused; nothing was stored.</exception>
+    public async Task<long> AppendAsync(StreamKey key, StreamEvent streamEvent, long? atOffset, CancellationToken cancellationToken = default)
     {
         var started = Stopwatch.GetTimestamp();
-        var offset = await streams.AppendAsync(key, streamEvent, cancellationToken);
+        var offset = atOffset is { } at
+            ? await streams.AppendAtAsync(key, streamEvent, at, cancellationToken)
+            : await streams.AppendAsync(key, streamEvent, cancellationToken);
         metrics.EventAppended(Stopwatch.GetElapsedTime(started));
         var group = hub.Clients.Group(SessionGroup(key.SessionId));
         if (offset == 0)

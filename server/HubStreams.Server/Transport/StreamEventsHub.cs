@@ -46,13 +46,17 @@ public sealed class StreamEventsHub(StreamDelivery delivery, StreamAppender appe
         }
     }
 
-    /// <summary>Stores one event and returns its offset. Needs the producer role in jwt mode.</summary>
+    /// <summary>
+    /// Stores one event and returns its offset; an event with an <c>offset</c> is stored exactly there, once (a
+    /// conditional append). Needs the producer role in jwt mode.
+    /// </summary>
     /// <remarks>The event is taken as raw JSON and parsed strictly, so a malformed one is refused with a code.</remarks>
     public Task<long> AppendEvent(string sessionId, string messageId, JsonElement streamEvent)
     {
         var key = StreamKey.Create(sessionId, messageId);
         access.EnsureCanAppend(Context.User!, ClientAddress, sessionId);
-        return appender.AppendAsync(key, IncomingEvent.Parse(streamEvent), Context.ConnectionAborted);
+        var incoming = IncomingEvent.Parse(streamEvent);
+        return appender.AppendAsync(key, incoming.Event, incoming.Offset, Context.ConnectionAborted);
     }
 
     /// <summary>Asks the producer of a message to stop; returns the offset of the <c>stop</c> event.</summary>

@@ -35,8 +35,8 @@ public static class StreamHttpEndpoints
             bodyLimit.MaxRequestBodySize = HubStreamsHostingExtensions.MaxHubMessageBytes(streams);
         }
 
-        var streamEvent = await IncomingEvent.ReadAsync(request.Body, context.RequestAborted);
-        var offset = await appender.AppendAsync(key, streamEvent, context.RequestAborted);
+        var incoming = await IncomingEvent.ReadAsync(request.Body, context.RequestAborted);
+        var offset = await appender.AppendAsync(key, incoming.Event, incoming.Offset, context.RequestAborted);
         return TypedResults.Created((string?)null, new AppendResult(offset));
     }
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 using HubStreams.Streams;
 
 namespace HubStreams.Server.Transport;
@@ -21,6 +22,7 @@ public sealed record StreamError(string Code, string Message);
 /// <summary>Source-generated JSON for the wire types, shared by SignalR, HTTP and SSE.</summary>
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(StreamEvent))]
+[JsonSerializable(typeof(JsonElement))]
 [JsonSerializable(typeof(EventsPage))]
 [JsonSerializable(typeof(AppendResult))]
 [JsonSerializable(typeof(StreamError))]
@@ -37,10 +39,32 @@ public sealed partial class WireJsonContext : JsonSerializerContext
         AllowDuplicateProperties = false,
     });
 
-    /// <summary>Puts the wire types first in <paramref name="options"/>, with nulls left out.</summary>
+    /// <summary>
+    /// The wire types as the server writes them: every event with its <c>offset</c>, 0 included (a client's event leaves
+    /// a default offset out, so that a plain append is not taken for a conditional one).
+    /// </summary>
+    // Built on first use: the generated Default may not be set yet while this class's other statics are.
+    public static IJsonTypeInfoResolver Outgoing => s_outgoing ??= Default.WithAddedModifier(static type =>
+    {
+        if (type.Type == typeof(StreamEvent))
+        {
+            foreach (var property in type.Properties.Where(p => p.Name == "offset"))
+            {
+                property.ShouldSerialize = null;
+            }
+        }
+    });
+
+    /// <summary>Options for writing wire types directly (SSE).</summary>
+    public static JsonSerializerOptions OutgoingOptions => s_outgoingOptions ??= new(Default.Options) { TypeInfoResolver = Outgoing };
+
+    private static IJsonTypeInfoResolver? s_outgoing;
+    private static JsonSerializerOptions? s_outgoingOptions;
+
+    /// <summary>Puts the wire types, as the server writes them, first in <paramref name="options"/>, with nulls left out.</summary>
     public static void Apply(JsonSerializerOptions options)
     {
         options.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
-        options.TypeInfoResolverChain.Insert(0, Default);
+        options.TypeInfoResolverChain.Insert(0, Outgoing);
     }
 }

@@ -33,7 +33,18 @@ public sealed class MemoryStreamManager : IStreamManager, IDisposable
     internal int OpenWatchCount => _watches.OpenCount;
 
     /// <inheritdoc />
-    public Task<long> AppendAsync(StreamKey key, StreamEvent streamEvent, CancellationToken cancellationToken = default)
+    public Task<long> AppendAsync(StreamKey key, StreamEvent streamEvent, CancellationToken cancellationToken = default) =>
+        Task.FromResult(Append(key, streamEvent, atOffset: null));
+
+    /// <inheritdoc />
+    public Task<long> AppendAtAsync(StreamKey key, StreamEvent streamEvent, long offset, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(streamEvent);
+        StreamRules.EnsureConditionalAppendable(streamEvent, offset);
+        return Task.FromResult(Append(key, streamEvent, offset));
+    }
+
+    private long Append(StreamKey key, StreamEvent streamEvent, long? atOffset)
     {
         var (prepared, json) = StoredEventJson.Prepare(streamEvent, _options, _time);
         while (true)
@@ -56,6 +67,12 @@ public sealed class MemoryStreamManager : IStreamManager, IDisposable
                 }
 
                 var offset = stream.Events.Count;
+                if (atOffset is { } at && at != offset)
+                {
+                    // A retry of an append that landed, or another writer's event in the way.
+                    return at < offset && stream.Events[(int)at].Id == prepared.Id ? at : throw StreamRules.OffsetConflict(key, at, offset);
+                }
+
                 EnsureAppendable(key, stream.Events, prepared);
                 stream.Events.Add(prepared with { Offset = offset });
                 stream.Sizes.Add(json.Length);
@@ -64,7 +81,7 @@ public sealed class MemoryStreamManager : IStreamManager, IDisposable
             }
 
             _watches.NotifyLength(key, length);
-            return Task.FromResult(length - 1);
+            return length - 1;
         }
     }
 

@@ -1,0 +1,92 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using HubStreams.Contracts;
+using HubStreams.Streams;
+using HubStreams.Tests.Fixtures;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.Client;
+
+namespace HubStreams.Tests.Transport;
+
+/// <summary>An event with an "offset" is stored exactly there and once, over HTTP and the hub alike.</summary>
+public sealed class ConditionalAppendTests : IAsyncLifetime
+{
+    private HubStreamsServer _server = null!;
+
+    public async Task InitializeAsync() => _server = await HubStreamsServer.StartAsync();
+
+    public async Task DisposeAsync() => await _server.DisposeAsync();
+
+    [Fact]
+    public async Task Over_http_a_retry_is_stored_once_and_a_conflict_is_a_409_naming_the_next_offset()
+    {
+        using var http = _server.CreateHttpClient();
+        var route = new Uri("/api/sessions/exact/messages/http/events", UriKind.Relative);
+
+        for (var attempt = 0; attempt < 3; attempt++)
+        {
+            using var stored = await http.PostAsJsonAsync(route, new { id = "a", type = "answer", content = "first", offset = 0 });
+            Assert.Equal(HttpStatusCode.Created, stored.StatusCode);
+            Assert.Equal(0, (await stored.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("offset").GetInt64());
+        }
+
+        using var conflict = await http.PostAsJsonAsync(route, new { id = "b", type = "answer", offset = 0 });
+        Assert.Equal(HttpStatusCode.Conflict, conflict.StatusCode);
+        var problem = await conflict.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("OffsetConflict", problem.GetProperty("code").GetString());
+        Assert.Contains("next offset is 1", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+
+        using var withoutId = await http.PostAsJsonAsync(route, new { type = "answer", offset = 1 });
+        Assert.Equal(HttpStatusCode.BadRequest, withoutId.StatusCode);
+
+        // Without an offset, an append goes at the end as always.
+        using var plain = await http.PostAsJsonAsync(route, new { type = "answer" });
+        Assert.Equal(1, (await plain.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("offset").GetInt64());
+        Assert.Equal(2, (await _server.Streams.ReadAsync(StreamKey.Create("exact", "http"), 0)).NextOffset);
+    }
+
+    [Fact]
+    public async Task Over_the_hub_a_retry_is_stored_once_and_a_conflict_is_refused_with_its_code()
+    {
+        await using var hub = await _server.ConnectAsync();
+        for (var attempt = 0; attempt < 3; attempt++)
+        {
+            Assert.Equal(0, await hub.InvokeAsync<long>("AppendEvent", "exact", "hub", new { id = "a", type = "answer", offset = 0 }));
+        }
+
+        var complete = new { id = "end", type = "complete", offset = 1 };
+        Assert.Equal(1, await hub.InvokeAsync<long>("AppendEvent", "exact", "hub", complete));
+        Assert.Equal(1, await hub.InvokeAsync<long>("AppendEvent", "exact", "hub", complete));
+
+        var conflict = await Assert.ThrowsAsync<HubException>(() => hub.InvokeAsync<long>("AppendEvent", "exact", "hub", new { id = "x", type = "answer", offset = 5 }));
+        Assert.Equal(StreamErrorCode.OffsetConflict, StreamErrors.FromMessage(conflict.Message));
+        Assert.Contains("next offset is 2", conflict.Message, StringComparison.Ordinal);
+        Assert.Equal(2, (await _server.Streams.ReadAsync(StreamKey.Create("exact", "hub"), 0)).NextOffset);
+    }
+
+    [Fact]
+    public async Task The_server_writes_every_events_offset_the_first_ones_zero_included()
+    {
+        await _server.Streams.AppendAsync(StreamKey.Create("exact", "zero"), new StreamEvent { Type = EventTypes.Complete });
+        using var http = _server.CreateHttpClient();
+        var page = await http.GetFromJsonAsync<JsonElement>(new Uri("/api/sessions/exact/messages/zero/events", UriKind.Relative));
+        Assert.Equal(0, page.GetProperty("events")[0].GetProperty("offset").GetInt64());
+
+        using var sse = await http.GetAsync(new Uri("/api/sessions/exact/messages/zero/stream", UriKind.Relative), HttpCompletionOption.ResponseHeadersRead);
+        await foreach (var message in ServerSentEvents.ReadAsync(await sse.Content.ReadAsStreamAsync()))
+        {
+            Assert.Equal(0, JsonDocument.Parse(message.Data!).RootElement.GetProperty("offset").GetInt64());
+        }
+
+        await using var hub = await RawHubClient.ConnectAsync(_server.BaseAddress);
+        await hub.SendAsync("""{"type":4,"invocationId":"z","target":"StreamEvents","arguments":["exact","zero",0]}""");
+        var item = await hub.ReceiveAsync().WaitAsync(Eventually.SafetyTimeout);
+        while (item.GetProperty("type").GetInt32() != 2)
+        {
+            item = await hub.ReceiveAsync().WaitAsync(Eventually.SafetyTimeout);
+        }
+
+        Assert.Equal(0, item.GetProperty("item").GetProperty("offset").GetInt64());
+    }
+}
