@@ -7,20 +7,27 @@ namespace HubStreams.Server.Errors;
 /// <summary>
 /// The hub's one error path: every <see cref="StreamException"/>, whether a hub method throws it, a stream ends with it
 /// or a connection is refused with it, reaches the client as a <see cref="HubException"/> whose message starts with
-/// the code (<c>StreamNotFound: …</c>), so clients decide from the code. The connection stays open.
+/// the code (<c>StreamNotFound: …</c>), so clients decide from the code. The connection stays open. A refusal is the
+/// client's business and is logged at Debug; anything else that fails a hub call is logged here, as an error, once.
 /// </summary>
-internal sealed class HubErrorFilter : IHubFilter
+internal sealed partial class HubErrorFilter(ILogger<HubErrorFilter> logger) : IHubFilter
 {
     public async ValueTask<object?> InvokeMethodAsync(HubInvocationContext invocationContext, Func<HubInvocationContext, ValueTask<object?>> next)
     {
         try
         {
             var result = await next(invocationContext);
-            return result is IAsyncEnumerable<StreamEvent> events ? TranslateAsync(events) : result;
+            return result is IAsyncEnumerable<StreamEvent> events ? TranslateAsync(events, invocationContext.HubMethodName) : result;
         }
         catch (StreamException e)
         {
+            LogRefused(logger, invocationContext.HubMethodName, e.Code.ToString(), e.Message);
             throw ToHubException(e);
+        }
+        catch (Exception e) when (e is not (HubException or OperationCanceledException))
+        {
+            LogFailed(logger, invocationContext.HubMethodName, e);
+            throw;
         }
     }
 
@@ -40,8 +47,8 @@ internal sealed class HubErrorFilter : IHubFilter
     public static HubException ToHubException(StreamException e) => new($"{e.Code}: {e.Message}", e);
 
     // A streaming method's errors surface while SignalR enumerates its result, after the method returned.
-    private static async IAsyncEnumerable<StreamEvent> TranslateAsync(
-        IAsyncEnumerable<StreamEvent> events, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    private async IAsyncEnumerable<StreamEvent> TranslateAsync(
+        IAsyncEnumerable<StreamEvent> events, string method, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         await using var enumerator = events.GetAsyncEnumerator(cancellationToken);
         while (true)
@@ -55,10 +62,22 @@ internal sealed class HubErrorFilter : IHubFilter
             }
             catch (StreamException e)
             {
+                LogRefused(logger, method, e.Code.ToString(), e.Message);
                 throw ToHubException(e);
+            }
+            catch (Exception e) when (e is not (HubException or OperationCanceledException))
+            {
+                LogFailed(logger, method, e);
+                throw;
             }
 
             yield return enumerator.Current;
         }
     }
+
+    [LoggerMessage(1, LogLevel.Debug, "Hub call {Method} refused: {Code}: {Reason}")]
+    private static partial void LogRefused(ILogger logger, string method, string code, string reason);
+
+    [LoggerMessage(2, LogLevel.Error, "Hub call {Method} failed")]
+    private static partial void LogFailed(ILogger logger, string method, Exception exception);
 }

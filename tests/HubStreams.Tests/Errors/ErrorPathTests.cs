@@ -22,7 +22,8 @@ public sealed class ErrorPathTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _server = await HubStreamsServer.StartAsync(
-            ("STREAM_MAX_EVENTS", "3"), ("STREAM_MAX_EVENT_BYTES", "256"), ("LIMIT_SUBSCRIPTIONS_PER_CONNECTION", "1"));
+            ("STREAM_MAX_EVENTS", "3"), ("STREAM_MAX_EVENT_BYTES", "256"), ("LIMIT_SUBSCRIPTIONS_PER_CONNECTION", "1"),
+            ("Logging:LogLevel:HubStreams.Server.Errors", "Debug"));
         _http = _server.CreateHttpClient();
         _hub = await _server.ConnectAsync();
         await _server.Streams.AppendAsync(StreamKey.Create("s", "done"), new StreamEvent { Type = EventTypes.Complete });
@@ -119,6 +120,21 @@ public sealed class ErrorPathTests : IAsyncLifetime
         });
         Assert.Equal(expected, StreamErrors.FromMessage(error.Message));
         Assert.Equal(HubConnectionState.Connected, _hub.State);
+    }
+
+    [Fact]
+    public async Task Refusals_are_the_clients_business_and_log_no_error()
+    {
+        await Assert.ThrowsAsync<HubException>(() => _hub.InvokeAsync<long>("AppendEvent", "s", "done", new StreamEvent { Type = "answer" }));
+        await Assert.ThrowsAsync<HubException>(async () =>
+        {
+            await foreach (var _ in _hub.StreamAsync<StreamEvent>("StreamEvents", "s", "never", 3L))
+            {
+            }
+        });
+
+        Assert.Contains(_server.Logs, line => line.StartsWith("Debug HubStreams.Server.Errors.HubErrorFilter: Hub call StreamEvents refused: StreamNotFound", StringComparison.Ordinal));
+        Assert.DoesNotContain(_server.Logs, line => line.StartsWith("Error", StringComparison.Ordinal) || line.StartsWith("Critical", StringComparison.Ordinal));
     }
 
     [Fact]
