@@ -97,8 +97,8 @@ public sealed class ResumableStreamReader : IAsyncEnumerable<StreamEvent>
             case StreamErrorCode.AccessExpired:
                 // The next connection asks for a fresh token; the same node will do.
                 return;
-            case StreamErrorCode.ServerShuttingDown:
-                // That node is going away: straight to the next one.
+            case StreamErrorCode.ServerShuttingDown when _urls.Count > 1:
+                // That node is going away: straight to the next one (with one address, wait for it to come back).
                 _url = (_url + 1) % _urls.Count;
                 return;
             default:
