@@ -83,8 +83,13 @@ internal sealed class BenchResults(bool quick)
     {
         Show("Latency (append to receipt, one subscriber)", ["mode", "target", "ev/s", "received", "p50 ms", "p90 ms", "p99 ms", "max ms"],
             Latency.Select(r => new[] { r.Mode, r.Target, N(r.Rate), $"{r.Received}/{r.Sent}", F(r.P50Ms), F(r.P90Ms), F(r.P99Ms), F(r.MaxMs) }));
-        Show("Throughput (appends/s through IStreamManager, 200-byte events)", ["mode", "producers", "appends/s", "redis-benchmark rpush", "pipelined (-P 16)", "ratio"],
-            Throughput.Select(r => new[] { r.Mode, N(r.Producers), N(r.AppendsPerSecond), N(r.RedisBenchmarkRpush), N(r.RedisBenchmarkRpushPipelined), r.Ratio is { } x ? $"{x:F2}×" : "—" }));
+        Show("Throughput (appends/s through IStreamManager, 200-byte events)",
+            ["mode", "producers", "appends/s", "redis-benchmark rpush", "pipelined (-P 16)", "ratio", "conditional/s", "exactly-once cost"],
+            Throughput.Select(r => new[]
+            {
+                r.Mode, N(r.Producers), N(r.AppendsPerSecond), N(r.RedisBenchmarkRpush), N(r.RedisBenchmarkRpushPipelined), r.Ratio is { } x ? $"{x:F2}×" : "—",
+                N(r.ConditionalAppendsPerSecond), $"{r.ConditionalRatio:F2}×",
+            }));
         Show("Fan-out (one node)", ["mode", "connections", "streams", "target", "delivered/s", "p50 ms", "p99 ms", "server KiB/conn"],
             Fanout.Select(r => new[] { r.Mode, N(r.Connections), r.Layout, r.Target, N(r.DeliveredPerSecond), F(r.P50Ms), F(r.P99Ms), F(r.MemoryPerConnectionKiB) }));
         Show("Idle subscribers", ["mode", "target", "subscribers", "Redis cmd/s", "per subscriber/s", "server CPU %"],
@@ -132,8 +137,12 @@ internal sealed class BenchResults(bool quick)
         md.AppendLine(CultureInfo.InvariantCulture, $"\n## {started:yyyy-MM-dd HH:mm} UTC — {(quick ? "quick" : "full")} run, {Environment.ProcessorCount} cores\n");
         Table(md, ["mode", "target", "ev/s", "p50 ms", "p90 ms", "p99 ms", "max ms"],
             Latency.Select(r => new[] { r.Mode, r.Target, N(r.Rate), F(r.P50Ms), F(r.P90Ms), F(r.P99Ms), F(r.MaxMs) }));
-        Table(md, ["mode", "producers", "appends/s", "redis-benchmark rpush", "pipelined", "ratio"],
-            Throughput.Select(r => new[] { r.Mode, N(r.Producers), N(r.AppendsPerSecond), N(r.RedisBenchmarkRpush), N(r.RedisBenchmarkRpushPipelined), r.Ratio is { } x ? $"{x:F2}×" : "—" }));
+        Table(md, ["mode", "producers", "appends/s", "redis-benchmark rpush", "pipelined", "ratio", "conditional/s", "exactly-once cost"],
+            Throughput.Select(r => new[]
+            {
+                r.Mode, N(r.Producers), N(r.AppendsPerSecond), N(r.RedisBenchmarkRpush), N(r.RedisBenchmarkRpushPipelined), r.Ratio is { } x ? $"{x:F2}×" : "—",
+                N(r.ConditionalAppendsPerSecond), $"{r.ConditionalRatio:F2}×",
+            }));
         Table(md, ["mode", "connections", "streams", "target", "delivered/s", "p99 ms", "KiB/conn"],
             Fanout.Select(r => new[] { r.Mode, N(r.Connections), r.Layout, r.Target, N(r.DeliveredPerSecond), F(r.P99Ms), F(r.MemoryPerConnectionKiB) }));
         Table(md, ["mode", "target", "subscribers", "Redis cmd/s", "server CPU %"],

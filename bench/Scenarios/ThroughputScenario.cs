@@ -13,12 +13,19 @@ using StackExchange.Redis;
 namespace HubStreams.Bench.Scenarios;
 
 /// <summary>
-/// Appends per second through IStreamManager with 1, 8 and 64 concurrent producers and 200-byte events,
-/// against redis-benchmark RPUSH at the same concurrency and size, not pipelined and pipelined (16).
+/// Appends per second through IStreamManager with 1, 8 and 64 concurrent producers and 200-byte events, plain and
+/// conditional (each at its offset, with its id: exactly-once appends), against redis-benchmark RPUSH at the same
+/// concurrency and size, not pipelined and pipelined (16).
 /// </summary>
 internal static class ThroughputScenario
 {
-    public sealed record Row(string Mode, int Producers, double AppendsPerSecond, double? RedisBenchmarkRpush, double? RedisBenchmarkRpushPipelined, double? Ratio);
+    public sealed record Row(
+        string Mode, int Producers, double AppendsPerSecond, double? RedisBenchmarkRpush, double? RedisBenchmarkRpushPipelined, double? Ratio,
+        double ConditionalAppendsPerSecond)
+    {
+        /// <summary>Conditional appends/s over plain appends/s: what exactly-once costs.</summary>
+        public double ConditionalRatio => AppendsPerSecond > 0 ? ConditionalAppendsPerSecond / AppendsPerSecond : 0;
+    }
 
     // 200 bytes of stored JSON: {"type":"answer","content":"xxx…","done":false,"timestamp":"…"}.
     private static readonly string Content = new('x', 200 - 83);
@@ -47,7 +54,9 @@ internal static class ThroughputScenario
             foreach (var producers in new[] { 1, 8, 64 })
             {
                 run.Report($"throughput: {producers} producers through IStreamManager");
-                var perSecond = await AppendAsFastAsPossibleAsync(manager, producers, run.Window(2, 10));
+                var perSecond = await AppendAsFastAsPossibleAsync(manager, producers, run.Window(2, 10), conditional: false);
+                run.Report($"throughput: {producers} producers, conditional appends");
+                var conditional = await AppendAsFastAsPossibleAsync(manager, producers, run.Window(2, 10), conditional: true);
                 double? plain = null, pipelined = null;
                 if (run.Redis is { } r)
                 {
@@ -56,7 +65,7 @@ internal static class ThroughputScenario
                     pipelined = await RedisBenchmarkAsync(r, producers, pipeline: 16, run.Quick);
                 }
 
-                rows.Add(new Row(run.Mode.ToString(), producers, perSecond, plain, pipelined, plain is > 0 ? perSecond / plain : null));
+                rows.Add(new Row(run.Mode.ToString(), producers, perSecond, plain, pipelined, plain is > 0 ? perSecond / plain : null, conditional));
             }
         }
         finally
@@ -76,7 +85,7 @@ internal static class ThroughputScenario
         return rows;
     }
 
-    private static async Task<double> AppendAsFastAsPossibleAsync(IStreamManager manager, int producers, TimeSpan duration)
+    private static async Task<double> AppendAsFastAsPossibleAsync(IStreamManager manager, int producers, TimeSpan duration, bool conditional)
     {
         long total = 0;
         var clock = Stopwatch.StartNew();
@@ -92,7 +101,10 @@ internal static class ThroughputScenario
                     key = StreamKey.Create("throughput", $"p{p}-{Guid.NewGuid():N}");
                 }
 
-                await manager.AppendAsync(key, streamEvent);
+                var offset = mine % 500_000;
+                _ = conditional
+                    ? await manager.AppendAtAsync(key, streamEvent with { Id = $"e{offset}" }, offset)
+                    : await manager.AppendAsync(key, streamEvent);
                 mine++;
             }
 
