@@ -23,6 +23,11 @@ public enum StreamErrorCode
     BodyTooLarge,
     /// <summary>The stream is unknown at an offset above 0: it expired or never existed.</summary>
     StreamNotFound,
+    /// <summary>
+    /// The stream was lost and created again under the same ids (Redis restarted without its data, or it expired and
+    /// the ids were reused): the identity the reader saw is not this stream's, so its offsets mean nothing here.
+    /// </summary>
+    StreamReset,
     /// <summary>The stream is completed; nothing more can be appended.</summary>
     StreamCompleted,
     /// <summary>The stream holds the maximum number of events.</summary>
@@ -86,6 +91,7 @@ public static class StreamErrors
         new(StreamErrorCode.EventTooLarge, 400, Retryable: false),
         new(StreamErrorCode.BodyTooLarge, 413, Retryable: false),
         new(StreamErrorCode.StreamNotFound, 404, Retryable: false),
+        new(StreamErrorCode.StreamReset, 410, Retryable: false),
         new(StreamErrorCode.StreamCompleted, 409, Retryable: false),
         new(StreamErrorCode.StreamFull, 409, Retryable: false),
         new(StreamErrorCode.StreamExists, 409, Retryable: false),

@@ -40,6 +40,14 @@ public sealed record StreamEvent
     /// <summary>Any JSON object the producer attaches; must be an object when present.</summary>
     public JsonElement? Data { get; init; }
 
+    /// <summary>
+    /// The identity of the stream the event belongs to, set by the server: it is derived from the stream's first stored
+    /// event, so it changes when a stream is lost and created again under the same ids. A reader that resumes presents
+    /// it, and is refused with <see cref="StreamErrorCode.StreamReset"/> rather than served another stream's events.
+    /// Ignored on append.
+    /// </summary>
+    public string? StreamId { get; init; }
+
     /// <summary>Whether this is the <c>complete</c> event, the durable end marker of a stream.</summary>
     [JsonIgnore]
     public bool IsComplete => Type == EventTypes.Complete;

@@ -48,7 +48,8 @@ internal static class RedisScripts
     /// <summary>
     /// Reads a page. KEYS[1]: the stream. ARGV: from offset, max count, max bytes (of elements; the first one always
     /// counts). Returns { length, elements from the offset (empty when it is at or past the end), 1 when the stream is
-    /// completed else 0 }. Elements are fetched in small ranges, so a page cut short by its byte budget reads little more.
+    /// completed else 0, the stream's identity (16 hex digits of the SHA-1 of its first element; '' when it is empty) }.
+    /// Elements are fetched in small ranges, so a page cut short by its byte budget reads little more.
     /// </summary>
     public const string Read = IsCompleteFunction + """
 
@@ -72,7 +73,11 @@ internal static class RedisScripts
           at = at + 64
         end
         local completed = 0
-        if length > 0 and is_complete(redis.call('LINDEX', KEYS[1], -1)) then completed = 1 end
-        return { length, elements, completed }
+        local identity = ''
+        if length > 0 then
+          if is_complete(redis.call('LINDEX', KEYS[1], -1)) then completed = 1 end
+          identity = string.sub(redis.sha1hex(redis.call('LINDEX', KEYS[1], 0)), 1, 16)
+        end
+        return { length, elements, completed, identity }
         """;
 }

@@ -107,13 +107,18 @@ public sealed partial class RedisStreamManager : IStreamManager, IAsyncDisposabl
         var length = (long)parts[0];
         StreamRules.EnsureReadable(key, fromOffset, length);
         var elements = (RedisResult[])parts[1]!;
+        var streamId = (string?)parts[3] is { Length: > 0 } identity ? identity : null;
         var events = new StreamEvent[elements.Length];
         for (var i = 0; i < elements.Length; i++)
         {
-            events[i] = StoredEventJson.Decode((byte[])elements[i]!, fromOffset + i);
+            events[i] = StoredEventJson.Decode((byte[])elements[i]!, fromOffset + i, streamId);
         }
 
-        return new StreamPage(events, fromOffset + events.Length, (long)parts[2] == 1) { ReachedEnd = fromOffset + events.Length == length };
+        return new StreamPage(events, fromOffset + events.Length, (long)parts[2] == 1)
+        {
+            ReachedEnd = fromOffset + events.Length == length,
+            StreamId = streamId,
+        };
     }
 
     /// <inheritdoc />

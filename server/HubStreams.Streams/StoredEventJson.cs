@@ -48,6 +48,7 @@ internal static class StoredEventJson
         var stamped = streamEvent with
         {
             Offset = 0,
+            StreamId = null,
             Timestamp = streamEvent.Timestamp ?? time.GetUtcNow(),
             Data = streamEvent.Data is { ValueKind: JsonValueKind.Object } ? streamEvent.Data : null,
         };
@@ -77,8 +78,15 @@ internal static class StoredEventJson
     /// <summary>The longest event type accepted, in characters.</summary>
     public const int MaxTypeLength = 128;
 
+    /// <summary>
+    /// The identity of a stream whose first stored element is <paramref name="firstElement"/>: 16 hex digits of its
+    /// SHA-256. The Redis store derives its own the same way, with Redis's SHA-1, inside its read script.
+    /// </summary>
+    public static string Identity(ReadOnlySpan<byte> firstElement) =>
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(firstElement))[..16];
+
     /// <summary>Reads one stored element, written by HubStreams or by another process in the same layout.</summary>
-    public static StreamEvent Decode(ReadOnlySpan<byte> json, long offset)
+    public static StreamEvent Decode(ReadOnlySpan<byte> json, long offset, string? streamId = null)
     {
         StoredEvent? stored;
         try
@@ -95,6 +103,7 @@ internal static class StoredEventJson
         return new StreamEvent
         {
             Offset = offset,
+            StreamId = streamId,
             Id = stored.Id,
             Type = stored.Type,
             Content = stored.Content,

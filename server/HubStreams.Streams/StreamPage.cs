@@ -8,4 +8,7 @@ public sealed record StreamPage(IReadOnlyList<StreamEvent> Events, long NextOffs
 {
     /// <summary>Whether the read reached the end of the stream as it was then: nothing more was stored.</summary>
     public bool ReachedEnd { get; init; }
+
+    /// <summary>The stream's identity (see <see cref="StreamEvent.StreamId"/>), or null when the stream holds nothing.</summary>
+    public string? StreamId { get; init; }
 }

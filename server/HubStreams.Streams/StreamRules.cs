@@ -59,6 +59,16 @@ internal static class StreamRules
             ? $"Offset {offset} of stream {key} holds another event: the stream's next offset is {length}."
             : $"Offset {offset} is past the end of stream {key}: the stream's next offset is {length}.");
 
+    /// <summary>Refuses a read of a stream that is not the one the reader saw (it was lost and created again).</summary>
+    public static void EnsureSameStream(StreamKey key, string? expected, string? actual)
+    {
+        if (expected is not null && actual is not null && !string.Equals(expected, actual, StringComparison.Ordinal))
+        {
+            throw new StreamException(StreamErrorCode.StreamReset,
+                $"Stream {key} was lost and created again: it is stream {actual} now, not {expected}. Its offsets are not the ones you saw; read it from 0 if you want the new one.");
+        }
+    }
+
     public static StreamException Completed(StreamKey key) => new(StreamErrorCode.StreamCompleted,
         $"Stream {key} is completed: nothing can be appended after its 'complete' event.");
 }

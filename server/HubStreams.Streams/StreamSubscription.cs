@@ -9,7 +9,7 @@ namespace HubStreams.Streams;
 /// (retrying with a capped backoff) instead of failing, so a subscriber rides out a Redis outage.
 /// </summary>
 /// <remarks>
-/// <see cref="OpenAsync"/> watches first, then reads, so a bad offset or an unknown stream fails before a transport
+/// <see cref="OpenAsync(IStreamManager, StreamKey, long, string, CancellationToken)"/> watches first, then reads, so a bad offset or an unknown stream fails before a transport
 /// commits to a response, and nothing appended in between is missed. Enumerate it once. Enumerating it to the end,
 /// or disposing it, closes its watch. Transports add what surrounds a delivery with <see cref="EndWith"/>,
 /// <see cref="EndAt"/> and <see cref="Observer"/>.
@@ -53,6 +53,9 @@ public sealed class StreamSubscription : IAsyncEnumerable<StreamEvent>, IDisposa
     /// <summary>The offset after the last event delivered: where a resuming client starts.</summary>
     public long NextOffset { get; private set; }
 
+    /// <summary>The identity of the stream followed, once known (a stream that holds nothing yet has none).</summary>
+    public string? StreamId { get; private set; }
+
     /// <summary>How many events were delivered.</summary>
     public long Delivered { get; private set; }
 
@@ -69,8 +72,18 @@ public sealed class StreamSubscription : IAsyncEnumerable<StreamEvent>, IDisposa
     /// Opens a subscription at <paramref name="fromOffset"/>: it starts watching the stream, then reads its first page.
     /// </summary>
     /// <exception cref="StreamException">An invalid offset, the stream is unknown or expired at an offset above 0, or the store is unavailable.</exception>
+    public static Task<StreamSubscription> OpenAsync(
+        IStreamManager manager, StreamKey key, long fromOffset, CancellationToken cancellationToken = default) =>
+        OpenAsync(manager, key, fromOffset, streamId: null, cancellationToken);
+
+    /// <summary>
+    /// Opens a subscription that resumes the stream identified by <paramref name="streamId"/> (the
+    /// <see cref="StreamEvent.StreamId"/> the reader saw): if the stream was lost and created again since, it is refused
+    /// with <see cref="StreamErrorCode.StreamReset"/> instead of serving another stream's events under the same offsets.
+    /// </summary>
+    /// <exception cref="StreamException">As <see cref="OpenAsync(IStreamManager, StreamKey, long, CancellationToken)"/>, or <see cref="StreamErrorCode.StreamReset"/>.</exception>
     public static async Task<StreamSubscription> OpenAsync(
-        IStreamManager manager, StreamKey key, long fromOffset, CancellationToken cancellationToken = default)
+        IStreamManager manager, StreamKey key, long fromOffset, string? streamId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(manager);
         StreamRules.ValidateOffset(fromOffset);
@@ -78,7 +91,8 @@ public sealed class StreamSubscription : IAsyncEnumerable<StreamEvent>, IDisposa
         try
         {
             var firstPage = await watch.ReadAsync(fromOffset, PageSize, cancellationToken);
-            return new StreamSubscription(key, fromOffset, firstPage, watch);
+            StreamRules.EnsureSameStream(key, streamId, firstPage.StreamId);
+            return new StreamSubscription(key, fromOffset, firstPage, watch) { StreamId = firstPage.StreamId ?? streamId };
         }
         catch
         {
@@ -92,12 +106,15 @@ public sealed class StreamSubscription : IAsyncEnumerable<StreamEvent>, IDisposa
     /// rules as a subscription's reads: the HTTP page read (the original design's <c>GetEvents</c>).
     /// </summary>
     /// <exception cref="StreamException">An invalid offset, the stream is unknown or expired at an offset above 0, or the store is unavailable.</exception>
-    public static Task<StreamPage> ReadPageAsync(
-        IStreamManager manager, StreamKey key, long fromOffset, int maxCount, CancellationToken cancellationToken = default)
+    /// <exception cref="StreamException"><see cref="StreamErrorCode.StreamReset"/> when <paramref name="streamId"/> is given and is not the stream's.</exception>
+    public static async Task<StreamPage> ReadPageAsync(
+        IStreamManager manager, StreamKey key, long fromOffset, int maxCount, string? streamId = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(manager);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxCount, 1);
-        return manager.ReadAsync(key, fromOffset, maxCount, cancellationToken);
+        var page = await manager.ReadAsync(key, fromOffset, maxCount, cancellationToken);
+        StreamRules.EnsureSameStream(key, streamId, page.StreamId);
+        return page;
     }
 
     /// <summary>
@@ -185,7 +202,12 @@ public sealed class StreamSubscription : IAsyncEnumerable<StreamEvent>, IDisposa
                 await _watch.WaitAsync(page.NextOffset, ending);
             }
 
-            return await ReadWhenAvailableAsync(page.NextOffset, ending);
+            var next = await ReadWhenAvailableAsync(page.NextOffset, ending);
+
+            // A stream lost and created again while followed is not the one this reader was given.
+            StreamRules.EnsureSameStream(Key, StreamId, next.StreamId);
+            StreamId ??= next.StreamId;
+            return next;
         }
         catch (OperationCanceledException) when (!consumer.IsCancellationRequested && EndingError(deadline) is { } error)
         {

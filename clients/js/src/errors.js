@@ -10,6 +10,7 @@ export const errorCodes = Object.freeze({
   EventTooLarge: { httpStatus: 400, final: true },
   BodyTooLarge: { httpStatus: 413, final: true },
   StreamNotFound: { httpStatus: 404, final: true },
+  StreamReset: { httpStatus: 410, final: true },
   StreamCompleted: { httpStatus: 409, final: true },
   StreamFull: { httpStatus: 409, final: true },
   StreamExists: { httpStatus: 409, final: true },

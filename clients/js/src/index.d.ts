@@ -15,12 +15,14 @@ export interface StreamEvent {
   timestamp?: string;
   /** Any JSON object the producer attached. */
   data?: Record<string, unknown>;
+  /** The stream's identity: it changes when a stream is lost and created again under the same ids. */
+  streamId?: string;
 }
 
 /** Every error code of the wire contract. */
 export type StreamErrorCode =
   | "InvalidId" | "InvalidOffset" | "InvalidLimit" | "OffsetBeyondEnd" | "InvalidEvent" | "EventTooLarge" | "BodyTooLarge"
-  | "StreamNotFound" | "StreamCompleted" | "StreamFull" | "StreamExists" | "OffsetConflict" | "StoreUnavailable" | "ServerShuttingDown"
+  | "StreamNotFound" | "StreamReset" | "StreamCompleted" | "StreamFull" | "StreamExists" | "OffsetConflict" | "StoreUnavailable" | "ServerShuttingDown"
   | "AccessDenied" | "AccessExpired" | "AuthenticationRequired" | "RateLimited" | "TooManySubscriptions" | "TooManyConnections"
   | "InvalidRequest" | "RouteNotFound" | "MethodNotAllowed" | "InternalError";
 

@@ -5,7 +5,8 @@ using HubStreams.Streams;
 namespace HubStreams.Server.Transport;
 
 /// <summary>
-/// Writes a subscription as Server-Sent Events: each event as <c>id:</c> its offset, <c>event:</c> its type,
+/// Writes a subscription as Server-Sent Events: each event as <c>id:</c> its offset and its stream's identity
+/// (<c>{offset}:{streamId}</c>, which <c>Last-Event-ID</c> sends back on a resume), <c>event:</c> its type,
 /// <c>data:</c> its JSON. A comment line keeps an idle response (and the proxies on its way) alive once it has
 /// been idle for the heartbeat interval. If the stream ends early, the last message says why: <c>event: shutdown</c>
 /// (resume on another node with <c>Last-Event-ID</c>) or <c>event: error</c>, with the code and message as data.
@@ -30,7 +31,7 @@ internal sealed class ServerSentEventsWriter(HttpResponse response, ServerSentEv
             await foreach (var streamEvent in subscription.WithCancellation(cancellationToken))
             {
                 var data = JsonSerializer.Serialize(streamEvent, WireJsonContext.OutgoingOptions);
-                await WriteMessageAsync($"id: {streamEvent.Offset}\nevent: {streamEvent.Type}\ndata: {data}\n\n", cancellationToken);
+                await WriteMessageAsync($"id: {streamEvent.Offset}:{streamEvent.StreamId}\nevent: {streamEvent.Type}\ndata: {data}\n\n", cancellationToken);
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

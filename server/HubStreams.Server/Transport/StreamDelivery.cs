@@ -29,8 +29,17 @@ public sealed partial class StreamDelivery(
     /// <param name="user">The caller: it must be granted the session; its token's expiry ends the subscription with <see cref="StreamErrorCode.AccessExpired"/>.</param>
     /// <param name="cancellationToken">The client's cancellation.</param>
     /// <exception cref="StreamException">The request is refused, or the server is shutting down.</exception>
+    public Task<StreamSubscription> OpenAsync(
+        StreamKey key, long fromOffset, string transport, ClaimsPrincipal user, CancellationToken cancellationToken) =>
+        OpenAsync(key, fromOffset, streamId: null, transport, user, cancellationToken);
+
+    /// <summary>
+    /// Opens a subscription that resumes the stream identified by <paramref name="streamId"/>, when given: a stream lost
+    /// and created again since is refused with <see cref="StreamErrorCode.StreamReset"/>.
+    /// </summary>
+    /// <exception cref="StreamException">The request is refused, or the server is shutting down.</exception>
     public async Task<StreamSubscription> OpenAsync(
-        StreamKey key, long fromOffset, string transport, ClaimsPrincipal user, CancellationToken cancellationToken)
+        StreamKey key, long fromOffset, string? streamId, string transport, ClaimsPrincipal user, CancellationToken cancellationToken)
     {
         access.EnsureCanRead(user, key.SessionId);
         var stopping = lifetime.ApplicationStopping;
@@ -43,7 +52,7 @@ public sealed partial class StreamDelivery(
         StreamSubscription subscription;
         try
         {
-            subscription = await StreamSubscription.OpenAsync(streams, key, fromOffset, cancellationToken);
+            subscription = await StreamSubscription.OpenAsync(streams, key, fromOffset, streamId, cancellationToken);
         }
         catch
         {

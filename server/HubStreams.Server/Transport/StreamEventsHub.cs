@@ -34,12 +34,23 @@ public sealed class StreamEventsHub(StreamDelivery delivery, StreamAppender appe
     /// Every stored event with offset ≥ <paramref name="fromOffset"/>, then each new one as it is appended;
     /// ends right after <c>complete</c>. Cancelling the stream (or disconnecting) releases the reader at once.
     /// </summary>
-    public async IAsyncEnumerable<StreamEvent> StreamEvents(
-        string sessionId, string messageId, long fromOffset, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public IAsyncEnumerable<StreamEvent> StreamEvents(string sessionId, string messageId, long fromOffset, CancellationToken cancellationToken) =>
+        Follow(sessionId, messageId, fromOffset, streamId: null, cancellationToken);
+
+    /// <summary>
+    /// <see cref="StreamEvents"/> for a reader that resumes: <paramref name="streamId"/> is the <c>streamId</c> of the
+    /// events it saw, and a stream lost and created again since is refused with <c>StreamReset</c> instead of being
+    /// served under the same offsets.
+    /// </summary>
+    public IAsyncEnumerable<StreamEvent> ResumeEvents(string sessionId, string messageId, long fromOffset, string streamId, CancellationToken cancellationToken) =>
+        Follow(sessionId, messageId, fromOffset, streamId, cancellationToken);
+
+    private async IAsyncEnumerable<StreamEvent> Follow(
+        string sessionId, string messageId, long fromOffset, string? streamId, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var key = StreamKey.Create(sessionId, messageId);
         using var lease = limits.OpenStream(Context.ConnectionId);
-        using var subscription = await delivery.OpenAsync(key, fromOffset, "hub", Context.User!, cancellationToken);
+        using var subscription = await delivery.OpenAsync(key, fromOffset, streamId, "hub", Context.User!, cancellationToken);
         await foreach (var streamEvent in subscription.WithCancellation(cancellationToken))
         {
             yield return streamEvent;

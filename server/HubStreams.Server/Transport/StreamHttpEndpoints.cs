@@ -50,12 +50,12 @@ public static class StreamHttpEndpoints
 
     private static async Task<IResult> ReadAsync(
         string sessionId, string messageId, HttpContext context, IStreamManager streams, StreamAccess access, StreamOptions options,
-        string? fromOffset = null, string? limit = null)
+        string? fromOffset = null, string? limit = null, string? streamId = null)
     {
         var key = StreamKey.Create(sessionId, messageId);
         access.EnsureCanRead(context.User, sessionId);
         var page = await StreamSubscription.ReadPageAsync(
-            streams, key, QueryValues.Offset(fromOffset), QueryValues.Limit(limit, options.MaxPageEvents), context.RequestAborted);
-        return TypedResults.Ok(new EventsPage(page.Events, page.NextOffset, page.Completed));
+            streams, key, QueryValues.Offset(fromOffset), QueryValues.Limit(limit, options.MaxPageEvents), streamId, context.RequestAborted);
+        return TypedResults.Ok(new EventsPage(page.Events, page.NextOffset, page.Completed, page.StreamId));
     }
 }

@@ -9,7 +9,8 @@ namespace HubStreams.Server.Transport;
 /// <param name="Events">The events from the requested offset.</param>
 /// <param name="NextOffset">Where to read next.</param>
 /// <param name="Completed">Whether the stream holds its <c>complete</c> event.</param>
-public sealed record EventsPage(IReadOnlyList<StreamEvent> Events, long NextOffset, bool Completed);
+/// <param name="StreamId">The stream's identity: pass it back as <c>streamId</c> to read on only from this same stream.</param>
+public sealed record EventsPage(IReadOnlyList<StreamEvent> Events, long NextOffset, bool Completed, string? StreamId);
 
 /// <summary>The body of a successful append: the offset of the stored event.</summary>
 public sealed record AppendResult(long Offset);

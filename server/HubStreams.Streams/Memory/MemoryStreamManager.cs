@@ -67,6 +67,11 @@ public sealed class MemoryStreamManager : IStreamManager, IDisposable
                 }
 
                 var offset = stream.Events.Count;
+                if (offset == 0)
+                {
+                    stream.Identity = StoredEventJson.Identity(json);
+                }
+
                 if (atOffset is { } at && at != offset)
                 {
                     // A retry of an append that landed, or another writer's event in the way.
@@ -74,7 +79,7 @@ public sealed class MemoryStreamManager : IStreamManager, IDisposable
                 }
 
                 EnsureAppendable(key, stream.Events, prepared);
-                stream.Events.Add(prepared with { Offset = offset });
+                stream.Events.Add(prepared with { Offset = offset, StreamId = stream.Identity });
                 stream.Sizes.Add(json.Length);
                 stream.ExpiresAt = now + _options.Ttl;
                 length = stream.Events.Count;
@@ -101,7 +106,11 @@ public sealed class MemoryStreamManager : IStreamManager, IDisposable
                     var count = PageCount(stream.Sizes, (int)fromOffset, Math.Min(maxCount, _options.MaxPageEvents));
                     var events = stream.Events.GetRange((int)fromOffset, count);
                     var completed = length > 0 && stream.Events[^1].IsComplete;
-                    return Task.FromResult(new StreamPage(events, fromOffset + count, completed) { ReachedEnd = fromOffset + count == length });
+                    return Task.FromResult(new StreamPage(events, fromOffset + count, completed)
+                    {
+                        ReachedEnd = fromOffset + count == length,
+                        StreamId = length > 0 ? stream.Identity : null,
+                    });
                 }
             }
         }
@@ -172,6 +181,7 @@ public sealed class MemoryStreamManager : IStreamManager, IDisposable
     {
         public List<StreamEvent> Events { get; } = [];
         public List<int> Sizes { get; } = [];
+        public string? Identity { get; set; }
         public DateTimeOffset ExpiresAt { get; set; } = DateTimeOffset.MaxValue;
         public bool Removed { get; set; }
         public bool IsExpired(DateTimeOffset now) => now >= ExpiresAt;

@@ -32,7 +32,7 @@ public sealed partial class QuickStartTests
         // Start the demo; follow it to the end; resume after 120; read a page from 200; the client follows its own demo.
         Assert.Equal("s1", JsonDocument.Parse(outputs[0]).RootElement.GetProperty("sessionId").GetString());
         Assert.Contains("event: complete", outputs[1], StringComparison.Ordinal);
-        Assert.StartsWith("id: 121\n", outputs[2], StringComparison.Ordinal);
+        Assert.StartsWith("id: 121:", outputs[2], StringComparison.Ordinal);
         Assert.Equal(200, JsonDocument.Parse(outputs[3]).RootElement.GetProperty("events")[0].GetProperty("offset").GetInt64());
         Assert.Contains("resumable stream", outputs[4], StringComparison.Ordinal);
     }

@@ -54,7 +54,7 @@ public sealed class PageLimitTests : IAsyncLifetime
         {
             if (message.Id is { } id)
             {
-                offsets.Add(long.Parse(id, System.Globalization.CultureInfo.InvariantCulture));
+                offsets.Add(long.Parse(id.Split(':')[0], System.Globalization.CultureInfo.InvariantCulture));
             }
         }
 
