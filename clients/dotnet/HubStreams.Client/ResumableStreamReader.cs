@@ -38,6 +38,12 @@ public sealed class ResumableStreamReader : IAsyncEnumerable<StreamEvent>
     /// <summary>The hub address in use, or tried next.</summary>
     public Uri CurrentHubUrl => _urls[_url];
 
+    /// <summary>
+    /// The identity of the stream read, from its first event: each resume presents it, so a stream lost and created
+    /// again under the same ids ends the read with <see cref="StreamErrorCode.StreamReset"/> instead of mixing two streams.
+    /// </summary>
+    public string? StreamId { get; private set; }
+
     /// <summary>Events received again after a resume and not yielded; a correct server sends none.</summary>
     public long SkippedDuplicates { get; private set; }
 
@@ -54,7 +60,7 @@ public sealed class ResumableStreamReader : IAsyncEnumerable<StreamEvent>
         while (true)
         {
             await using var attempt = new Attempt(_client.CreateConnection(_urls[_url]));
-            if (await attempt.StartAsync(_sessionId, _messageId, _nextOffset, cancellationToken))
+            if (await attempt.StartAsync(_sessionId, _messageId, _nextOffset, StreamId, cancellationToken))
             {
                 Report(resumed ? ReaderState.Resumed : ReaderState.Connected);
             }
@@ -70,6 +76,7 @@ public sealed class ResumableStreamReader : IAsyncEnumerable<StreamEvent>
 
                 _nextOffset = streamEvent.Offset + 1;
                 _failuresInARow = 0;
+                StreamId ??= streamEvent.StreamId;
                 yield return streamEvent;
                 if (streamEvent.IsComplete)
                 {
@@ -122,7 +129,7 @@ public sealed class ResumableStreamReader : IAsyncEnumerable<StreamEvent>
         /// <summary>What ended the attempt, when something did: the stream's error, or why the connection closed.</summary>
         public Exception? Failure { get; private set; }
 
-        public async Task<bool> StartAsync(string sessionId, string messageId, long fromOffset, CancellationToken cancellationToken)
+        public async Task<bool> StartAsync(string sessionId, string messageId, long fromOffset, string? streamId, CancellationToken cancellationToken)
         {
             connection.Closed += error =>
             {
@@ -132,7 +139,10 @@ public sealed class ResumableStreamReader : IAsyncEnumerable<StreamEvent>
             try
             {
                 await connection.StartAsync(cancellationToken);
-                _events = connection.StreamAsync<StreamEvent>("StreamEvents", sessionId, messageId, fromOffset, cancellationToken).GetAsyncEnumerator(cancellationToken);
+                var events = streamId is null
+                    ? connection.StreamAsync<StreamEvent>("StreamEvents", sessionId, messageId, fromOffset, cancellationToken)
+                    : connection.StreamAsync<StreamEvent>("ResumeEvents", sessionId, messageId, fromOffset, streamId, cancellationToken);
+                _events = events.GetAsyncEnumerator(cancellationToken);
                 return true;
             }
             catch (Exception e) when (!cancellationToken.IsCancellationRequested)

@@ -17,8 +17,11 @@ const serverMessage = error => {
  * `complete`; onStatus(text) when it connects, loses the connection or resumes; onError(error) when the stream cannot
  * be read (a final code: expired or unknown, not granted, invalid). Returns { stop(), nextOffset }.
  */
-export function followStream(connection, sessionId, messageId, { fromOffset = 0, onEvent, onStatus, onComplete, onError } = {}) {
+export function followStream(connection, sessionId, messageId, { fromOffset = 0, streamId, onEvent, onStatus, onComplete, onError } = {}) {
   let nextOffset = fromOffset;
+  // The stream's identity, from its first event: each resume presents it, so a stream created again under the same
+  // ids ends the reader with StreamReset rather than mixing two streams.
+  let knownStreamId = streamId ?? null;
   let subscription = null;
   let finished = false;
   let resumed = false;
@@ -41,11 +44,15 @@ export function followStream(connection, sessionId, messageId, { fromOffset = 0,
     subscription?.dispose();
     onStatus?.(resumed ? `resumed at offset ${nextOffset}` : "connected");
     resumed = true;
-    const current = subscription = connection.stream("StreamEvents", sessionId, messageId, nextOffset).subscribe({
+    const stream = knownStreamId === null
+      ? connection.stream("StreamEvents", sessionId, messageId, nextOffset)
+      : connection.stream("ResumeEvents", sessionId, messageId, nextOffset, knownStreamId);
+    const current = subscription = stream.subscribe({
       next: event => {
         if (finished || event.offset < nextOffset) return; // Already passed on: never repeat.
         retries = 0;
         nextOffset = event.offset + 1;
+        knownStreamId ??= event.streamId ?? null;
         onEvent?.(event);
         if (event.type === "complete") finish(() => onComplete?.());
       },
@@ -85,6 +92,7 @@ export function followStream(connection, sessionId, messageId, { fromOffset = 0,
   subscribe();
   return {
     get nextOffset() { return nextOffset; },
+    get streamId() { return knownStreamId; },
     stop() { finish(); },
   };
 }
@@ -93,7 +101,7 @@ export function followStream(connection, sessionId, messageId, { fromOffset = 0,
  * The stream as an async iterator, for `for await`: every event from `fromOffset` to `complete`, once each, resuming
  * by itself. Ends after `complete`; throws a HubStreamsError on a final code; `signal` stops it.
  */
-export async function* readStream(connection, sessionId, messageId, { fromOffset = 0, signal, onStatus } = {}) {
+export async function* readStream(connection, sessionId, messageId, { fromOffset = 0, streamId, signal, onStatus } = {}) {
   signal?.throwIfAborted();
   const queue = [];
   let done = false;
@@ -102,6 +110,7 @@ export async function* readStream(connection, sessionId, messageId, { fromOffset
   const notify = () => { wake?.(); wake = null; };
   const follower = followStream(connection, sessionId, messageId, {
     fromOffset,
+    streamId,
     onStatus,
     onEvent: event => { queue.push(event); notify(); },
     onComplete: () => { done = true; notify(); },

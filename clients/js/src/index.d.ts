@@ -63,6 +63,8 @@ export declare function listenerCount(connection: HubConnection): number;
 
 export interface FollowOptions {
   fromOffset?: number;
+  /** The stream's identity, when resuming one seen before: a stream created again since ends the reader with StreamReset. */
+  streamId?: string;
   /** Once per offset, in order. */
   onEvent?: (event: StreamEvent) => void;
   /** "connected", "reconnecting", "resumed at offset N". */
@@ -74,6 +76,8 @@ export interface FollowOptions {
 
 export interface Follower {
   readonly nextOffset: number;
+  /** The stream's identity, once its first event came. */
+  readonly streamId: string | null;
   stop(): void;
 }
 
@@ -81,6 +85,7 @@ export declare function followStream(connection: HubConnection, sessionId: strin
 
 export interface ReadOptions {
   fromOffset?: number;
+  streamId?: string;
   signal?: AbortSignal;
   onStatus?: (status: string) => void;
 }
