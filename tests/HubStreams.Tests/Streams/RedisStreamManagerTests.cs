@@ -62,6 +62,10 @@ public sealed class RedisStreamManagerTests(RedisFixture redis) : StreamManagerC
 
         var resumed = await manager.ReadAsync(key, 2);
         Assert.Equal(["a1", "c1"], resumed.Events.Select(e => e.Id));
+
+        // An identity derived from what is stored: the seed's lists have one too, the same on every read.
+        Assert.Matches("^[0-9a-f]{16}$", page.StreamId);
+        Assert.Equal(page.StreamId, resumed.StreamId);
     }
 
     [Fact]
