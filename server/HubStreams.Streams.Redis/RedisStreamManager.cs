@@ -117,6 +117,7 @@ public sealed partial class RedisStreamManager : IStreamManager, IAsyncDisposabl
         return new StreamPage(events, fromOffset + events.Length, (long)parts[2] == 1)
         {
             ReachedEnd = fromOffset + events.Length == length,
+            Length = length,
             StreamId = streamId,
         };
     }

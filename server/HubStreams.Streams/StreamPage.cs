@@ -9,6 +9,9 @@ public sealed record StreamPage(IReadOnlyList<StreamEvent> Events, long NextOffs
     /// <summary>Whether the read reached the end of the stream as it was then: nothing more was stored.</summary>
     public bool ReachedEnd { get; init; }
 
+    /// <summary>How many events the stream held when it was read: its next offset.</summary>
+    public long Length { get; init; }
+
     /// <summary>The stream's identity (see <see cref="StreamEvent.StreamId"/>), or null when the stream holds nothing.</summary>
     public string? StreamId { get; init; }
 }

@@ -82,6 +82,28 @@ public sealed class HubStreamsClient
         }
     }
 
+    /// <summary>
+    /// Opens a writer of one message's stream (a new one, or one to go on with): every event it appends is stored
+    /// exactly once, and its <see cref="MessageWriter.StopRequested"/> fires when a reader asks the answer to stop.
+    /// </summary>
+    /// <exception cref="HubStreamsException">The stream is completed, the token does not grant it, or an id is invalid.</exception>
+    public async Task<MessageWriter> OpenWriterAsync(string sessionId, string messageId, CancellationToken cancellationToken = default)
+    {
+        EnsureValidId(sessionId, nameof(sessionId));
+        EnsureValidId(messageId, nameof(messageId));
+        var writer = new MessageWriter(this, sessionId, messageId);
+        try
+        {
+            await writer.OpenAsync(cancellationToken);
+            return writer;
+        }
+        catch
+        {
+            await writer.DisposeAsync();
+            throw;
+        }
+    }
+
     /// <summary>A hub connection to <paramref name="hubUrl"/> with the client's token, connection and protocol settings.</summary>
     public HubConnection CreateConnection(Uri hubUrl) => CreateConnection(hubUrl, reconnectForever: false);
 

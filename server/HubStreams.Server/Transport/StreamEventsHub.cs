@@ -11,7 +11,8 @@ namespace HubStreams.Server.Transport;
 /// reaches the client through the hub's error filter as a <see cref="HubException"/> whose message starts with the
 /// error code (<c>StreamNotFound: …</c>), and the connection stays open.
 /// </summary>
-public sealed class StreamEventsHub(StreamDelivery delivery, StreamAppender appender, StreamAccess access, ConnectionLimits limits)
+public sealed class StreamEventsHub(
+    StreamDelivery delivery, StreamAppender appender, StreamAccess access, ConnectionLimits limits, IStreamManager streams)
     : Hub<ISessionClient>
 {
     private const string ConnectionLeaseItem = "hubstreams.connection";
@@ -68,6 +69,15 @@ public sealed class StreamEventsHub(StreamDelivery delivery, StreamAppender appe
         access.EnsureCanAppend(Context.User!, ClientAddress, sessionId);
         var incoming = IncomingEvent.Parse(streamEvent);
         return appender.AppendAsync(key, incoming.Event, incoming.Offset, Context.ConnectionAborted);
+    }
+
+    /// <summary>Where a stream stands: its next offset, whether it is completed, its identity. For producers that open a message.</summary>
+    public async Task<StreamInfo> GetStreamInfo(string sessionId, string messageId)
+    {
+        var key = StreamKey.Create(sessionId, messageId);
+        access.EnsureCanRead(Context.User!, sessionId);
+        var page = await streams.ReadAsync(key, 0, 1, Context.ConnectionAborted);
+        return new StreamInfo(page.Length, page.Completed, page.StreamId);
     }
 
     /// <summary>Asks the producer of a message to stop; returns the offset of the <c>stop</c> event.</summary>

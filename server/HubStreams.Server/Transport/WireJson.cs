@@ -26,6 +26,7 @@ public sealed record StreamError(string Code, string Message);
 [JsonSerializable(typeof(JsonElement))]
 [JsonSerializable(typeof(EventsPage))]
 [JsonSerializable(typeof(AppendResult))]
+[JsonSerializable(typeof(StreamInfo))]
 [JsonSerializable(typeof(StreamError))]
 [JsonSerializable(typeof(long))]
 public sealed partial class WireJsonContext : JsonSerializerContext

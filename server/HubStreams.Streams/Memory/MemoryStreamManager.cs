@@ -109,6 +109,7 @@ public sealed class MemoryStreamManager : IStreamManager, IDisposable
                     return Task.FromResult(new StreamPage(events, fromOffset + count, completed)
                     {
                         ReachedEnd = fromOffset + count == length,
+                        Length = length,
                         StreamId = length > 0 ? stream.Identity : null,
                     });
                 }

@@ -142,4 +142,43 @@ public sealed class HubStreamsClientTests(ITestOutputHelper output) : IAsyncLife
         });
         Assert.Equal(StreamErrorCode.AccessDenied, error.Code);
     }
+
+    [Fact]
+    public async Task A_writer_stores_each_event_once_and_its_stop_token_fires_when_a_reader_asks_to_stop()
+    {
+        var producer = new HubStreamsClient(new HubStreamsClientOptions
+        {
+            HubUrls = { HubUrl },
+            AccessTokenProvider = _ => Task.FromResult<string?>(Tokens.Mint("writer", ["written"], producer: true)),
+        });
+        using var timeout = new CancellationTokenSource(Eventually.SafetyTimeout);
+        await using var writer = await producer.OpenWriterAsync("written", "m1", timeout.Token);
+        Assert.Equal(0, writer.NextOffset);
+
+        var stopAsked = System.Diagnostics.Stopwatch.StartNew();
+        var chunks = 0;
+        while (!writer.StopRequested.IsCancellationRequested && chunks < 2_000)
+        {
+            await writer.AppendAsync(new StreamEvent { Type = EventTypes.Answer, Content = $"{chunks} " }, timeout.Token);
+            if (++chunks == 30)
+            {
+                // A reader, on its own connection, presses stop.
+                await using var reader = await _server.ConnectAsync(Tokens.Mint("reader", ["written"]));
+                await reader.InvokeAsync<long>("StopMessage", "written", "m1");
+                stopAsked.Restart();
+                await Task.Run(() => writer.StopRequested.WaitHandle.WaitOne(Eventually.SafetyTimeout));
+                output.WriteLine($"stop honoured {stopAsked.Elapsed.TotalMilliseconds:F1} ms after the reader's stop was stored");
+            }
+        }
+
+        Assert.True(writer.StopRequested.IsCancellationRequested);
+        var end = await writer.CompleteAsync(cancellationToken: timeout.Token);
+        var events = (await _server.Streams.ReadAsync(StreamKey.Create("written", "m1"), 0)).Events;
+        Assert.Equal(end + 1, events.Count);
+        Assert.Equal(Enumerable.Range(0, events.Count).Select(i => (long)i), events.Select(e => e.Offset));
+        Assert.Equal(30, events.Count(e => e.Type == EventTypes.Answer));
+        Assert.Single(events, e => e.Type == EventTypes.Stop);
+        Assert.Equal(EventTypes.Complete, events[^1].Type);
+        Assert.Equal(events.Count, events.Select(e => e.Id).Distinct().Count());
+    }
 }
