@@ -106,6 +106,19 @@ export function onConnectionChange(connection, listener) {
   return () => listeners.delete(listener);
 }
 
+/** Resolves once the connection is connected (at once when it is). */
+export function whenConnected(connection) {
+  if (connection.state === signalR.HubConnectionState.Connected) return Promise.resolve();
+  return new Promise(resolve => {
+    const stop = onConnectionChange(connection, event => {
+      if (event === "connected") {
+        stop();
+        resolve();
+      }
+    });
+  });
+}
+
 /** How many listeners a connection has: the followers on it, and `connect`'s status listener. */
 export function listenerCount(connection) {
   return stateOf(connection).listeners.size;

@@ -60,6 +60,7 @@ export declare function reconnect(connection: HubConnection): Promise<void>;
 export declare function disconnect(connection: HubConnection): Promise<void>;
 export declare function onConnectionChange(connection: HubConnection, listener: (event: ConnectionEvent, error?: Error) => void): () => void;
 export declare function listenerCount(connection: HubConnection): number;
+export declare function whenConnected(connection: HubConnection): Promise<void>;
 
 export interface FollowOptions {
   fromOffset?: number;
@@ -91,3 +92,21 @@ export interface ReadOptions {
 }
 
 export declare function readStream(connection: HubConnection, sessionId: string, messageId: string, options?: ReadOptions): AsyncGenerator<StreamEvent, void, undefined>;
+
+/** The event a writer appends: everything but the offset, which the writer gives. */
+export type OutgoingEvent = Omit<StreamEvent, "offset" | "streamId">;
+
+export interface Writer {
+  /** Stores the event at the next offset, exactly once, and resolves to its offset. */
+  append(event: OutgoingEvent): Promise<number>;
+  /** Stores `complete`, once, ending the stream. */
+  complete(data?: Record<string, unknown>): Promise<number>;
+  readonly nextOffset: number;
+  /** How many calls had to be sent again. */
+  readonly retries: number;
+  /** Fires when a reader asks the answer to stop. */
+  readonly stopRequested: AbortSignal;
+  close(): void;
+}
+
+export declare function createWriter(connection: HubConnection, sessionId: string, messageId: string): Promise<Writer>;

@@ -2,7 +2,7 @@
 // HUBSTREAMS_JWT_URL with HUBSTREAMS_TOKEN_A (grants session "a" only). The project's .NET tests start both.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { connect, createConnection, disconnect, followStream, listenerCount, readStream, reconnect, HubStreamsError } from "@hubstreams/client";
+import { connect, createConnection, createWriter, disconnect, followStream, listenerCount, readStream, reconnect, HubStreamsError } from "@hubstreams/client";
 
 const url = process.env.HUBSTREAMS_URL;
 const jwtUrl = process.env.HUBSTREAMS_JWT_URL;
@@ -94,5 +94,36 @@ test("a signal stops the reader", { skip: !url }, async () => {
     }
   }, /enough/);
   assert.equal(listenerCount(connection), 0);
+  await disconnect(connection);
+});
+
+test("a writer stores each event once, steps past a reader's stop, and its stop signal fires", { skip: !url }, async () => {
+  const messageId = unique("w");
+  const connection = createConnection(`${url}/hubs/streams`);
+  await connect(connection);
+  const writer = await createWriter(connection, "js-writer", messageId);
+  const reader = createConnection(`${url}/hubs/streams`);
+  await connect(reader);
+  let chunks = 0;
+  let stopAt = 0;
+  while (!writer.stopRequested.aborted && chunks < 2000) {
+    await writer.append({ type: "answer", content: `${chunks} ` });
+    if (++chunks === 25) {
+      await reader.invoke("StopMessage", "js-writer", messageId);
+      stopAt = performance.now();
+      await new Promise(resolve => writer.stopRequested.addEventListener("abort", resolve, { once: true }));
+      console.log(`stop honoured ${(performance.now() - stopAt).toFixed(1)} ms after the reader's stop was stored`);
+    }
+  }
+
+  await writer.complete({ reason: "stopped" });
+  writer.close();
+  const page = await (await fetch(`${url}/api/sessions/js-writer/messages/${messageId}/events`)).json();
+  assert.deepEqual(page.events.map(e => e.offset), page.events.map((_, i) => i));
+  assert.equal(page.events.filter(e => e.type === "answer").length, 25);
+  assert.equal(page.events.filter(e => e.type === "stop").length, 1);
+  assert.equal(page.events.at(-1).type, "complete");
+  assert.equal(new Set(page.events.map(e => e.id)).size, page.events.length);
+  await disconnect(reader);
   await disconnect(connection);
 });

@@ -1,5 +1,5 @@
 // Compiled with `tsc --noEmit`: the declarations describe the API as an application uses it.
-import { connect, createConnection, errorCodes, followStream, isFinal, readStream, type StreamEvent } from "@hubstreams/client";
+import { connect, createConnection, createWriter, errorCodes, followStream, isFinal, readStream, type StreamEvent } from "@hubstreams/client";
 
 async function example(): Promise<string> {
   const connection = createConnection("https://example.com/hubs/streams", { accessToken: async () => "token" });
@@ -11,6 +11,10 @@ async function example(): Promise<string> {
   }
   const follower = followStream(connection, "s1", "m2", { onEvent: e => console.log(e.offset), onError: e => console.log(e.code) });
   follower.stop();
+  const writer = await createWriter(connection, "s1", "m3");
+  while (!writer.stopRequested.aborted) await writer.append({ type: "answer", content: "chunk" });
+  await writer.complete({ reason: "stopped" });
+  writer.close();
   const final: boolean = errorCodes.StreamNotFound.final && isFinal("AccessDenied");
   return final ? text : "";
 }
