@@ -11,7 +11,7 @@ namespace HubStreams.Client;
 /// <see cref="StopRequested"/> fires when a reader asks the answer to stop. Open one with
 /// <see cref="HubStreamsClient.OpenWriterAsync"/>; dispose it when done.
 /// </summary>
-public sealed class MessageWriter : IAsyncDisposable
+public sealed class MessageWriter : IStreamEventWriter, IAsyncDisposable
 {
     private readonly HubStreamsClient _client;
     private readonly string _sessionId;

@@ -1,12 +1,15 @@
 using System.Text.Json;
+using HubStreams.Client.AI;
 using HubStreams.Server.Transport;
 using HubStreams.Streams;
+using Microsoft.Extensions.AI;
 
 namespace HubStreams.Server.Demo;
 
 /// <summary>
-/// A simulated agent that answers like a real one: <c>agent_query</c>, a few <c>thinking</c> chunks, a
-/// <c>tool_call</c> and its <c>tool_result</c>, <c>references</c>, about 200 <c>answer</c> chunks at a steady pace, then <c>complete</c>. It watches its own
+/// A simulated agent that answers like a real one, its model's streamed response written by the Microsoft.Extensions.AI
+/// adapter (with <see cref="DemoChatClient"/>, which replays a script): <c>agent_query</c>, <c>references</c>, a few
+/// <c>thinking</c> chunks, a <c>tool_call</c> and its <c>tool_result</c>, about 200 <c>answer</c> chunks at a steady pace, then <c>complete</c>. It watches its own
 /// stream, and on a <c>stop</c> event (appended through any node) it stops emitting at once and completes.
 /// </summary>
 public sealed partial class DemoProducer(
@@ -14,8 +17,14 @@ public sealed partial class DemoProducer(
     IStreamManager streams,
     DemoOptions options,
     IHostApplicationLifetime lifetime,
-    ILogger<DemoProducer> logger)
+    ILogger<DemoProducer> logger) : IDisposable
 {
+    // The demo's model: a script, so that the demo needs none. A real agent passes its own IChatClient's call.
+    private readonly DemoChatClient _chat = new(options);
+
+    /// <summary>Releases the scripted model.</summary>
+    public void Dispose() => _chat.Dispose();
+
     /// <summary>Starts an answer on a new stream in the background.</summary>
     /// <exception cref="StreamException">The ids are invalid, or the stream already has events.</exception>
     public async Task StartAsync(StreamKey key, CancellationToken cancellationToken)
@@ -31,42 +40,34 @@ public sealed partial class DemoProducer(
         _ = Task.Run(() => RunAsync(key, lifetime.ApplicationStopping), CancellationToken.None);
     }
 
+    // The agent: its sources first, then the model's streamed response written by the Microsoft.Extensions.AI adapter,
+    // which ends the stream with 'complete' (reason finished, stopped or error).
     private async Task RunAsync(StreamKey key, CancellationToken stopping)
     {
         using var stopRequested = CancellationTokenSource.CreateLinkedTokenSource(stopping);
         var stopWatch = WatchForStopAsync(key, stopRequested);
-        var reason = "finished";
         try
         {
-            foreach (var thought in DemoScript.Thoughts)
-            {
-                await Pause(5, stopRequested.Token);
-                await appender.AppendAsync(key, new StreamEvent { Type = EventTypes.Thinking, Content = thought }, stopping);
-            }
-
-            // The agent looks its sources up with a tool, as real agents do.
-            await Pause(5, stopRequested.Token);
-            await appender.AppendAsync(key, new StreamEvent { Type = EventTypes.ToolCall, Content = DemoScript.ToolName, Data = ToolCall }, stopping);
-            await Pause(5, stopRequested.Token);
-            await appender.AppendAsync(key, new StreamEvent { Type = EventTypes.ToolResult, Content = "2 documents found", Data = ToolResult }, stopping);
             await appender.AppendAsync(key, new StreamEvent { Type = EventTypes.References, Data = References }, stopping);
-            var chunks = DemoScript.AnswerChunks;
-            for (var i = 0; i < chunks.Count; i++)
-            {
-                await Pause(1, stopRequested.Token);
-                await appender.AppendAsync(key, new StreamEvent { Type = EventTypes.Answer, Content = chunks[i], Done = i == chunks.Count - 1 }, stopping);
-            }
+            var writer = new AppenderEventWriter(appender, key, stopRequested.Token);
+            await writer.WriteChatResponseAsync(ct => _chat.GetStreamingResponseAsync([new ChatMessage(ChatRole.User, DemoScript.Query)], null, ct), stopping);
         }
-        catch (OperationCanceledException) when (stopRequested.IsCancellationRequested)
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
-            reason = stopping.IsCancellationRequested ? "server_stopping" : "stopped";
+            await CompleteAsync(key, "server_stopping");
         }
         catch (StreamException e)
         {
-            reason = "error";
             LogDemoFailed(logger, key.SessionId, key.MessageId, e.Message);
+            await CompleteAsync(key, "error");
         }
 
+        await stopRequested.CancelAsync();
+        await stopWatch.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+    }
+
+    private async Task CompleteAsync(StreamKey key, string reason)
+    {
         try
         {
             await appender.AppendAsync(key, new StreamEvent
@@ -79,22 +80,6 @@ public sealed partial class DemoProducer(
         catch (StreamException e)
         {
             LogDemoFailed(logger, key.SessionId, key.MessageId, e.Message);
-        }
-
-        await stopRequested.CancelAsync();
-        await stopWatch.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-    }
-
-    private async Task Pause(int intervals, CancellationToken cancellationToken)
-    {
-        var delay = options.ChunkInterval * intervals;
-        if (delay > TimeSpan.Zero)
-        {
-            await Task.Delay(delay, cancellationToken);
-        }
-        else
-        {
-            cancellationToken.ThrowIfCancellationRequested();
         }
     }
 
@@ -111,20 +96,6 @@ public sealed partial class DemoProducer(
             }
         }
     }
-
-    private static readonly JsonElement ToolCall = JsonSerializer.SerializeToElement(new Dictionary<string, object>
-    {
-        ["callId"] = "call-1",
-        ["name"] = DemoScript.ToolName,
-        ["arguments"] = new Dictionary<string, string> { ["query"] = "resumable event stream offsets" },
-    });
-
-    private static readonly JsonElement ToolResult = JsonSerializer.SerializeToElement(new Dictionary<string, object>
-    {
-        ["callId"] = "call-1",
-        ["name"] = DemoScript.ToolName,
-        ["result"] = new Dictionary<string, int> { ["documents"] = 2 },
-    });
 
     private static readonly JsonElement References = JsonSerializer.SerializeToElement(new Dictionary<string, object>
     {

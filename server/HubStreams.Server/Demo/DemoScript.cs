@@ -5,8 +5,12 @@ internal static class DemoScript
 {
     public const string Query = "How does a resumable event stream survive a dropped connection?";
 
-    /// <summary>The tool the agent calls to find its sources.</summary>
+    /// <summary>The tool the agent calls to find its sources, what it asks, and what it gets.</summary>
     public const string ToolName = "search_docs";
+
+    public const string ToolQuery = "resumable event stream offsets";
+
+    public const string ToolResult = "2 documents found";
 
     public static readonly string[] Thoughts =
     [
