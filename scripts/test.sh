@@ -42,8 +42,8 @@ for trx in TestResults/*.trx; do
   passed=$((passed + ${p:-0}))
   failed=$((failed + ${f:-0}))
 done
-# The failover tests' measurements: gaps, duplicates and switch times.
-grep -h -o 'failover: .*' TestResults/*.trx 2>/dev/null | sed -e 's|</StdOut>.*||' -e 's/&gt;/>/g' -e 's/&lt;/</g' -e 's/&amp;/\&/g' || true
+# The fault tests' measurements: gaps, duplicates, switch times, retries, stop latency.
+grep -h -o -E "(failover|exactly-once|stop): .*" TestResults/*.trx 2>/dev/null | sed -e 's|</StdOut>.*||' -e 's/&gt;/>/g' -e 's/&lt;/</g' -e 's/&amp;/\&/g' || true
 echo "${passed} passed, ${failed} failed"
 if [ "$passed" -eq 0 ] && [ "$status" -eq 0 ]; then
   echo "No test ran." >&2

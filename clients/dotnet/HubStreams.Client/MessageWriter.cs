@@ -36,6 +36,9 @@ public sealed class MessageWriter : IStreamEventWriter, IAsyncDisposable
     /// <summary>Fires when a reader asks this answer to stop (a <c>stop</c> event): finish with your last events and <see cref="CompleteAsync"/>.</summary>
     public CancellationToken StopRequested => _stop.Token;
 
+    /// <summary>The hub address the writer uses now, or tries next.</summary>
+    public Uri CurrentHubUrl => _client.Options.HubUrls[_url];
+
     /// <summary>How many appends had to be sent again (after a failure that left it unknown whether they landed).</summary>
     public long Retries { get; private set; }
 
