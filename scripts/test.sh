@@ -43,7 +43,7 @@ for trx in TestResults/*.trx; do
   failed=$((failed + ${f:-0}))
 done
 # The fault tests' measurements: gaps, duplicates, switch times, retries, stop latency.
-grep -h -o -E "(failover|exactly-once|stop): .*" TestResults/*.trx 2>/dev/null | sed -e 's|</StdOut>.*||' -e 's/&gt;/>/g' -e 's/&lt;/</g' -e 's/&amp;/\&/g' || true
+grep -h -o -E "(failover|exactly-once|stop latency): .*" TestResults/*.trx 2>/dev/null | sed -e 's|</StdOut>.*||' -e 's/&gt;/>/g' -e 's/&lt;/</g' -e 's/&amp;/\&/g' || true
 echo "${passed} passed, ${failed} failed"
 if [ "$passed" -eq 0 ] && [ "$status" -eq 0 ]; then
   echo "No test ran." >&2

@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using System.IO.Compression;
 using System.Net.Http.Json;
+using HubStreams.Contracts;
 using HubStreams.Tests.Fixtures;
+using Microsoft.AspNetCore.SignalR.Client;
 using Xunit.Abstractions;
 
 namespace HubStreams.Tests.Client;
@@ -122,6 +124,37 @@ public sealed class DotnetPackageTests(RedisFixture redis, ITestOutputHelper out
             Assert.Equal("followed 151 events to complete, 0 gaps, 0 duplicates", summary);
             Assert.Contains(seen, l => l.Contains($"Resumed on {nodeB.HubUrl}", StringComparison.Ordinal));
             Assert.Contains(seen, l => l.StartsWith("status Reconnecting", StringComparison.Ordinal) && l.Contains("AccessExpired", StringComparison.Ordinal));
+
+            // The packed package as a producer on node B; a reader on node A (back up) asks it to stop.
+            await nodeA.RestartAsync();
+            var writing = Shell.RunAsync($"dotnet '{Path.Combine(app, "out", "FollowApp.dll")}' write {nodeB.HubUrl}", app,
+                [("WRITER_TOKEN", Tokens.Mint("app-writer", ["app"], producer: true))]);
+            await using var reader = new HubConnectionBuilder()
+                .WithUrl(nodeA.HubUrl, o => o.AccessTokenProvider = () => Task.FromResult<string?>(Tokens.Mint("app-reader", ["app"])))
+                .Build();
+            await reader.StartAsync(timeout.Token);
+            var stopAt = Stopwatch.StartNew();
+            var answers = 0;
+            await foreach (var e in reader.StreamAsync<StreamEvent>("StreamEvents", "app", "w1", 0L, timeout.Token))
+            {
+                if (e.Type == EventTypes.Answer && ++answers == 30)
+                {
+                    await reader.InvokeAsync<long>("StopMessage", "app", "w1", timeout.Token);
+                    stopAt.Restart();
+                }
+
+                if (e.Type == EventTypes.Complete)
+                {
+                    break;
+                }
+            }
+
+            var honoured = stopAt.Elapsed;
+            var wrote = await writing;
+            output.WriteLine($"stop latency: .NET writer (packed package) completed {honoured.TotalMilliseconds:F0} ms after a reader's stop on another node");
+            Assert.True(wrote.ExitCode == 0, wrote.ToString());
+            Assert.Contains("then stopped", wrote.Output, StringComparison.Ordinal);
+            Assert.True(honoured < TimeSpan.FromSeconds(5), $"the stop took {honoured.TotalMilliseconds:F0} ms");
         }
         finally
         {
@@ -137,10 +170,32 @@ public sealed class DotnetPackageTests(RedisFixture redis, ITestOutputHelper out
         return reader.ReadToEnd();
     }
 
-    // The app: only HubStreams.Client. Each time the client asks, it hands out the next token of APP_TOKENS.
+    // The app: only HubStreams.Client. "write <hub>": a producer that streams until a reader asks it to stop. Otherwise
+    // a reader of the given hubs; each time the client asks, it hands out the next token of APP_TOKENS.
     private const string AppSource = """
         using HubStreams.Client;
         using HubStreams.Contracts;
+
+        if (args[0] == "write")
+        {
+            var producer = new HubStreamsClient(new HubStreamsClientOptions
+            {
+                HubUrls = { new Uri(args[1]) },
+                AccessTokenProvider = _ => Task.FromResult<string?>(Environment.GetEnvironmentVariable("WRITER_TOKEN")),
+            });
+            using var limit = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+            await using var writer = await producer.OpenWriterAsync("app", "w1", limit.Token);
+            var chunks = 0;
+            while (!writer.StopRequested.IsCancellationRequested)
+            {
+                await writer.AppendAsync(new StreamEvent { Type = EventTypes.Answer, Content = $"{chunks++} " }, limit.Token);
+                await Task.Delay(20, limit.Token);
+            }
+
+            await writer.CompleteAsync(System.Text.Json.JsonSerializer.SerializeToElement(new { reason = "stopped" }), limit.Token);
+            Console.WriteLine($"wrote {chunks} chunks, then stopped");
+            return;
+        }
 
         var tokens = new Queue<string>(Environment.GetEnvironmentVariable("APP_TOKENS")!.Split(' '));
         var asked = 0;
