@@ -47,18 +47,7 @@ public sealed partial class JsClientTests(ITestOutputHelper output)
         var work = Directory.CreateTempSubdirectory("hubstreams-js-app-").FullName;
         try
         {
-            var packed = await Shell.RunAsync($"npm pack --silent --pack-destination '{work}'", Package);
-            Assert.True(packed.ExitCode == 0, packed.ToString());
-            var tarball = Directory.GetFiles(work, "hubstreams-client-*.tgz").Single();
-            var listing = await Shell.RunAsync($"tar -tzf '{tarball}'", work);
-            Assert.Contains("package/src/index.d.ts", listing.Output, StringComparison.Ordinal);
-            var manifest = await Shell.RunAsync($"tar -xzOf '{tarball}' package/package.json", work);
-            Assert.Contains("\"exports\"", manifest.Output, StringComparison.Ordinal);
-
-            // An app of its own: only the tarball and the SignalR client.
-            var installed = await Shell.RunAsync(
-                $"npm init -y >/dev/null && npm pkg set type=module && npm install --no-audit --no-fund '{tarball}' @microsoft/signalr@10.0.11", work);
-            Assert.True(installed.ExitCode == 0, installed.ToString());
+            await InstallPackedAsync(work);
             await File.WriteAllTextAsync(Path.Combine(work, "follow.js"), FollowScript);
             await using var server = await HubStreamsServer.StartAsync(("DEMO_CHUNK_INTERVAL", "00:00:00.002"));
             var followed = await Shell.RunAsync("node follow.js", work, [("HUBSTREAMS_URL", server.BaseAddress.ToString().TrimEnd('/'))]);
@@ -71,6 +60,25 @@ public sealed partial class JsClientTests(ITestOutputHelper output)
         {
             Directory.Delete(work, recursive: true);
         }
+    }
+
+    /// <summary>
+    /// Packs the package, checks the tarball (declarations, an exports map), and installs it with the SignalR client, and
+    /// nothing else, into an ES module app in <paramref name="work"/>.
+    /// </summary>
+    internal static async Task InstallPackedAsync(string work)
+    {
+        EnsureInstalled();
+        var packed = await Shell.RunAsync($"npm pack --silent --pack-destination '{work}'", Package);
+        Assert.True(packed.ExitCode == 0, packed.ToString());
+        var tarball = Directory.GetFiles(work, "hubstreams-client-*.tgz").Single();
+        var listing = await Shell.RunAsync($"tar -tzf '{tarball}'", work);
+        Assert.Contains("package/src/index.d.ts", listing.Output, StringComparison.Ordinal);
+        var manifest = await Shell.RunAsync($"tar -xzOf '{tarball}' package/package.json", work);
+        Assert.Contains("\"exports\"", manifest.Output, StringComparison.Ordinal);
+        var installed = await Shell.RunAsync(
+            $"npm init -y >/dev/null && npm pkg set type=module && npm install --no-audit --no-fund '{tarball}' @microsoft/signalr@10.0.11", work);
+        Assert.True(installed.ExitCode == 0, installed.ToString());
     }
 
     private const string FollowScript = """
