@@ -22,6 +22,7 @@ public sealed class MessageWriter : IStreamEventWriter, IAsyncDisposable
     private HubConnection? _connection;
     private Task _stopWatch = Task.CompletedTask;
     private int _url;
+    private string? _streamId;
 
     internal MessageWriter(HubStreamsClient client, string sessionId, string messageId)
     {
@@ -51,6 +52,7 @@ public sealed class MessageWriter : IStreamEventWriter, IAsyncDisposable
         }
 
         NextOffset = info.NextOffset;
+        _streamId = info.StreamId;
     }
 
     /// <summary>
@@ -58,7 +60,10 @@ public sealed class MessageWriter : IStreamEventWriter, IAsyncDisposable
     /// failures with the same offset and id until it is stored, once. An event without an id gets one. When a reader's
     /// <c>stop</c> took the offset, the event goes after it.
     /// </summary>
-    /// <exception cref="HubStreamsException">A final refusal: the stream is completed, full, or the event is invalid.</exception>
+    /// <exception cref="HubStreamsException">
+    /// A final refusal: the stream is completed, full, or the event is invalid; or <see cref="StreamErrorCode.StreamReset"/>:
+    /// the stream was lost and created again, and this writer's events are not in it.
+    /// </exception>
     public async Task<long> AppendAsync(StreamEvent streamEvent, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(streamEvent);
@@ -70,13 +75,22 @@ public sealed class MessageWriter : IStreamEventWriter, IAsyncDisposable
             {
                 var stored = await WithRetriesAsync(connection => connection.InvokeAsync<long>("AppendEvent", _sessionId, _messageId, outgoing, cancellationToken), cancellationToken);
                 NextOffset = stored + 1;
+                // The stream's identity, once it has one, tells a lost and recreated stream from a reader's stop.
+                _streamId ??= (await StreamInfoAsync(cancellationToken)).StreamId;
                 return stored;
             }
             catch (HubStreamsException e) when (e.Code == StreamErrorCode.OffsetConflict)
             {
-                // Someone else's event (a reader's stop) holds the offset: this one did not land; it goes after.
-                var info = await WithRetriesAsync(connection => connection.InvokeAsync<StreamInfo>("GetStreamInfo", _sessionId, _messageId, cancellationToken), cancellationToken);
-                if (info.NextOffset <= offset)
+                // Someone else's event (a reader's stop) holds the offset: this one did not land; it goes after. But a
+                // stream that was lost and created again is not this writer's to go on with.
+                var info = await StreamInfoAsync(cancellationToken);
+                if (info.NextOffset < offset || (_streamId is not null && info.StreamId != _streamId))
+                {
+                    throw new HubStreamsException(StreamErrorCode.StreamReset,
+                        $"Stream {_sessionId}/{_messageId} was lost and created again (it holds {info.NextOffset} events now): this writer's events are not in it.", e);
+                }
+
+                if (info.NextOffset == offset)
                 {
                     throw;
                 }
@@ -85,6 +99,9 @@ public sealed class MessageWriter : IStreamEventWriter, IAsyncDisposable
             }
         }
     }
+
+    private Task<StreamInfo> StreamInfoAsync(CancellationToken cancellationToken) =>
+        WithRetriesAsync(connection => connection.InvokeAsync<StreamInfo>("GetStreamInfo", _sessionId, _messageId, cancellationToken), cancellationToken);
 
     /// <summary>Stores the <c>complete</c> event, once, ending the stream.</summary>
     public Task<long> CompleteAsync(JsonElement? data = null, CancellationToken cancellationToken = default) =>

@@ -40,6 +40,8 @@ export async function createWriter(connection, sessionId, messageId) {
   const info = await call(() => connection.invoke("GetStreamInfo", sessionId, messageId));
   if (info.completed) throw new HubStreamsError("StreamCompleted", `Stream ${sessionId}/${messageId} is completed: open a new message.`);
   let nextOffset = info.nextOffset;
+  // The stream's identity, once it has one, tells a lost and recreated stream from a reader's stop.
+  let streamId = info.streamId ?? null;
 
   const stop = new AbortController();
   const watcher = followStream(connection, sessionId, messageId, {
@@ -54,12 +56,17 @@ export async function createWriter(connection, sessionId, messageId) {
       try {
         const stored = await call(() => connection.invoke("AppendEvent", sessionId, messageId, outgoing));
         nextOffset = stored + 1;
+        streamId ??= (await call(() => connection.invoke("GetStreamInfo", sessionId, messageId))).streamId ?? null;
         return stored;
       } catch (error) {
         if (error?.code !== "OffsetConflict") throw error;
-        // Someone else's event (a reader's stop) holds the offset: this one did not land; it goes after.
+        // Someone else's event (a reader's stop) holds the offset: this one did not land; it goes after. But a stream
+        // that was lost and created again is not this writer's to go on with.
         const now = await call(() => connection.invoke("GetStreamInfo", sessionId, messageId));
-        if (now.nextOffset <= offset) throw error;
+        if (now.nextOffset < offset || (streamId !== null && now.streamId !== streamId)) {
+          throw new HubStreamsError("StreamReset", `Stream ${sessionId}/${messageId} was lost and created again: this writer's events are not in it.`, error);
+        }
+        if (now.nextOffset === offset) throw error;
         nextOffset = now.nextOffset;
       }
     }

@@ -26,6 +26,14 @@ public sealed class StreamResetTests
             (await http.PostAsJsonAsync(events, new { id = $"e{i}", type = "answer", content = $"old {i}", offset = i })).EnsureSuccessStatusCode();
         }
 
+        // A writer of the client library on another message, which loses its stream the same way.
+        var client = new HubStreams.Client.HubStreamsClient(new HubStreams.Client.HubStreamsClientOptions { HubUrls = { new Uri(server.BaseAddress, "/hubs/streams") } });
+        await using var clientWriter = await client.OpenWriterAsync("lost", "m2");
+        for (var i = 0; i < 3; i++)
+        {
+            await clientWriter.AppendAsync(new StreamEvent { Type = EventTypes.Answer, Content = $"old {i}" });
+        }
+
         var old = (await http.GetFromJsonAsync<JsonElement>(events)).GetProperty("streamId").GetString()!;
 
         // Redis restarts with nothing; another producer starts the same ids again, longer than before.
@@ -35,7 +43,13 @@ public sealed class StreamResetTests
         for (var i = 0; i < 10; i++)
         {
             await Eventually.True(async () => (await http.PostAsJsonAsync(events, new { type = "answer", content = $"new {i}" })).StatusCode == HttpStatusCode.Created);
+            using var other = await http.PostAsJsonAsync(new Uri("/api/sessions/lost/messages/m2/events", UriKind.Relative), new { type = "answer", content = $"new {i}" });
+            Assert.Equal(HttpStatusCode.Created, other.StatusCode);
         }
+
+        // The client's writer learns it at its next append, and says so: it does not go on in the new stream.
+        var reset = await Assert.ThrowsAsync<HubStreams.Client.HubStreamsException>(() => clientWriter.AppendAsync(new StreamEvent { Type = EventTypes.Answer, Content = "old 3" }));
+        Assert.Equal(StreamErrorCode.StreamReset, reset.Code);
 
         var current = (await http.GetFromJsonAsync<JsonElement>(events)).GetProperty("streamId").GetString();
         Assert.NotEqual(old, current);
