@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.IO.Compression;
 using System.Net.Http.Json;
-using HubStreams.Contracts;
 using HubStreams.Tests.Fixtures;
 using Microsoft.AspNetCore.SignalR.Client;
 using Xunit.Abstractions;
@@ -133,23 +132,7 @@ public sealed class DotnetPackageTests(RedisFixture redis, ITestOutputHelper out
                 .WithUrl(nodeA.HubUrl, o => o.AccessTokenProvider = () => Task.FromResult<string?>(Tokens.Mint("app-reader", ["app"])))
                 .Build();
             await reader.StartAsync(timeout.Token);
-            var stopAt = Stopwatch.StartNew();
-            var answers = 0;
-            await foreach (var e in reader.StreamAsync<StreamEvent>("StreamEvents", "app", "w1", 0L, timeout.Token))
-            {
-                if (e.Type == EventTypes.Answer && ++answers == 30)
-                {
-                    await reader.InvokeAsync<long>("StopMessage", "app", "w1", timeout.Token);
-                    stopAt.Restart();
-                }
-
-                if (e.Type == EventTypes.Complete)
-                {
-                    break;
-                }
-            }
-
-            var honoured = stopAt.Elapsed;
+            var honoured = await StopProbe.StopAfterAsync(reader, "app", "w1", 30, timeout.Token);
             var wrote = await writing;
             output.WriteLine($"stop latency: .NET writer (packed package) completed {honoured.TotalMilliseconds:F0} ms after a reader's stop on another node");
             Assert.True(wrote.ExitCode == 0, wrote.ToString());

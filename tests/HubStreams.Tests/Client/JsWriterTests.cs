@@ -1,7 +1,4 @@
-using System.Diagnostics;
-using HubStreams.Contracts;
 using HubStreams.Tests.Fixtures;
-using Microsoft.AspNetCore.SignalR.Client;
 using Xunit.Abstractions;
 
 namespace HubStreams.Tests.Client;
@@ -25,23 +22,7 @@ public sealed class JsWriterTests(RedisFixture redis, ITestOutputHelper output)
 
             var writing = Shell.RunAsync("node write.js", work, [("WRITER_HUB", new Uri(producerNode.BaseAddress, "/hubs/streams").ToString())]);
             await using var reader = await readerNode.ConnectAsync();
-            var stopAt = Stopwatch.StartNew();
-            var answers = 0;
-            await foreach (var e in reader.StreamAsync<StreamEvent>("StreamEvents", "js-app", "w1", 0L, timeout.Token))
-            {
-                if (e.Type == EventTypes.Answer && ++answers == 30)
-                {
-                    await reader.InvokeAsync<long>("StopMessage", "js-app", "w1", timeout.Token);
-                    stopAt.Restart();
-                }
-
-                if (e.Type == EventTypes.Complete)
-                {
-                    break;
-                }
-            }
-
-            var honoured = stopAt.Elapsed;
+            var honoured = await StopProbe.StopAfterAsync(reader, "js-app", "w1", 30, timeout.Token);
             var wrote = await writing;
             output.WriteLine($"stop latency: Node writer (packed package) completed {honoured.TotalMilliseconds:F0} ms after a reader's stop on another node");
             Assert.True(wrote.ExitCode == 0, wrote.ToString());

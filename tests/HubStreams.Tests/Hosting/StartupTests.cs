@@ -40,13 +40,14 @@ public sealed class StartupTests
     [InlineData("url")]
     public async Task An_unreachable_redis_is_reported_with_its_address_and_never_the_password(string passwordIn)
     {
+        // Nothing listens on 127.0.0.3 (every test server binds 127.0.0.1), so this Redis is unreachable for sure.
         var redisPort = RedisServerProcess.FreePort();
         const string password = "hunter2-do-not-log";
         (string, string)[] settings = passwordIn switch
         {
-            "setting" => [("REDIS_ADDR", $"127.0.0.1:{redisPort}"), ("REDIS_PASSWORD", password)],
-            "address" => [("REDIS_ADDR", $"127.0.0.1:{redisPort},password={password}")],
-            _ => [("REDIS_ADDR", $"redis://app:{password}@127.0.0.1:{redisPort}/0")],
+            "setting" => [("REDIS_ADDR", $"127.0.0.3:{redisPort}"), ("REDIS_PASSWORD", password)],
+            "address" => [("REDIS_ADDR", $"127.0.0.3:{redisPort},password={password}")],
+            _ => [("REDIS_ADDR", $"redis://app:{password}@127.0.0.3:{redisPort}/0")],
         };
         await using var server = await ServerProcess.StartAsync([("STREAM_MANAGER_TYPE", "redis"), .. settings]);
         using var http = new HttpClient { BaseAddress = server.BaseAddress };
@@ -62,7 +63,7 @@ public sealed class StartupTests
         Assert.DoesNotContain(password, await append.Content.ReadAsStringAsync(), StringComparison.Ordinal);
 
         var log = string.Join('\n', server.Output);
-        Assert.Contains($"Redis at 127.0.0.1:{redisPort} is unreachable at start-up", log, StringComparison.Ordinal);
+        Assert.Contains($"Redis at 127.0.0.3:{redisPort} is unreachable at start-up", log, StringComparison.Ordinal);
         Assert.DoesNotContain(password, log, StringComparison.Ordinal);
     }
 }

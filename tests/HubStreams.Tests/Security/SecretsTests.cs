@@ -17,7 +17,7 @@ public sealed class SecretsTests
         await using var server = await HubStreamsServer.StartAsync(
         [
             .. Tokens.Settings, ("STREAM_MANAGER_TYPE", "redis"),
-            ("REDIS_ADDR", $"127.0.0.1:{RedisServerProcess.FreePort()}"), ("REDIS_PASSWORD", RedisPassword),
+            ("REDIS_ADDR", $"127.0.0.3:{RedisServerProcess.FreePort()}"), ("REDIS_PASSWORD", RedisPassword),
         ]);
 
         var bodies = new List<string>();
