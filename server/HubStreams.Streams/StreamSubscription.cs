@@ -183,6 +183,9 @@ public sealed class StreamSubscription : IAsyncEnumerable<StreamEvent>, IDisposa
                     yield break;
                 }
 
+                // Between pages, let a cancellation that is on its way (a consumer SignalR aborted) land before reading on.
+                await Task.Yield();
+                ThrowIfEnded(deadline, ending.Token, cancellationToken);
                 page = await NextPageAsync(page, deadline, ending.Token, cancellationToken);
             }
         }

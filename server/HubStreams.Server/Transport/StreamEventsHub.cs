@@ -52,7 +52,10 @@ public sealed class StreamEventsHub(
         var key = StreamKey.Create(sessionId, messageId);
         using var lease = limits.OpenStream(Context.ConnectionId);
         using var subscription = await delivery.OpenAsync(key, fromOffset, streamId, "hub", Context.User!, cancellationToken);
-        await foreach (var streamEvent in subscription.WithCancellation(cancellationToken))
+
+        // A connection SignalR aborted (a client that stopped reading) is read for no more, whatever its stream's token says.
+        using var reading = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, Context.ConnectionAborted);
+        await foreach (var streamEvent in subscription.WithCancellation(reading.Token))
         {
             yield return streamEvent;
         }
