@@ -117,6 +117,18 @@ public static class StreamErrors
     public static StreamErrorInfo Describe(StreamErrorCode code) => Table[(int)code];
 
     /// <summary>
+    /// The server's own words in a hub error's message (<c>"StreamNotFound: …"</c>), without what SignalR clients put in
+    /// front of them (<c>"An unexpected error occurred invoking 'X' on the server. HubException: "</c>).
+    /// </summary>
+    public static string ServerMessage(string message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        const string hubExceptionMarker = "HubException: ";
+        var marker = message.LastIndexOf(hubExceptionMarker, StringComparison.Ordinal);
+        return marker >= 0 ? message[(marker + hubExceptionMarker.Length)..] : message;
+    }
+
+    /// <summary>
     /// The code at the start of a hub error's message (<c>"StreamNotFound: …"</c>, possibly after SignalR's own
     /// prefix), or null when the message carries none.
     /// </summary>
@@ -127,10 +139,7 @@ public static class StreamErrors
             return null;
         }
 
-        // SignalR clients may put their own words in front ("An unexpected error occurred invoking 'X' on the server. HubException: ").
-        const string hubExceptionMarker = "HubException: ";
-        var marker = message.LastIndexOf(hubExceptionMarker, StringComparison.Ordinal);
-        var text = marker >= 0 ? message[(marker + hubExceptionMarker.Length)..] : message;
+        var text = ServerMessage(message);
         var colon = text.IndexOf(':', StringComparison.Ordinal);
         return colon > 0 && Enum.TryParse<StreamErrorCode>(text[..colon], ignoreCase: false, out var code) && Enum.IsDefined(code)
             && !char.IsDigit(text[0])

@@ -1,4 +1,4 @@
-import { createConnection, connect, followStream, reconnect, errorCode } from "@hubstreams/client";
+import { createConnection, connect, followStream, reconnect, errorCode, serverMessage } from "@hubstreams/client";
 
 const $ = id => document.getElementById(id);
 const statusBox = $("status");
@@ -38,9 +38,7 @@ const readable = {
 function describe(error) {
   const code = errorCode(error);
   if (code && readable[code]) return readable[code];
-  const message = String(error?.message ?? error);
-  const afterCode = /HubException: \w+: (.*)$/s.exec(message);
-  return afterCode ? afterCode[1] : message;
+  return code ? serverMessage(error).slice(code.length + 2) : serverMessage(error);
 }
 
 function updateButtons() {

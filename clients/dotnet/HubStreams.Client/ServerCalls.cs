@@ -18,7 +18,7 @@ internal static class ServerCalls
     /// <summary>The failure as a final <see cref="HubStreamsException"/>, or null when it is worth retrying.</summary>
     public static HubStreamsException? AsFinal(Exception? failure) =>
         CodeOf(failure) is { } code && StreamErrors.Describe(code).IsFinal
-            ? failure as HubStreamsException ?? new HubStreamsException(code, ServerMessage(failure!), failure)
+            ? failure as HubStreamsException ?? new HubStreamsException(code, StreamErrors.ServerMessage(failure!.Message), failure)
             : null;
 
     /// <summary>Runs a hub invocation, turning a final refusal into a <see cref="HubStreamsException"/>.</summary>
@@ -32,13 +32,5 @@ internal static class ServerCalls
         {
             throw final;
         }
-    }
-
-    // The server's own words, after SignalR's prefix ("… HubException: ").
-    private static string ServerMessage(Exception failure)
-    {
-        const string marker = "HubException: ";
-        var at = failure.Message.LastIndexOf(marker, StringComparison.Ordinal);
-        return at >= 0 ? failure.Message[(at + marker.Length)..] : failure.Message;
     }
 }

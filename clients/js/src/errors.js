@@ -29,12 +29,16 @@ export const errorCodes = Object.freeze({
   InternalError: { httpStatus: 500, final: false },
 });
 
-/** The code at the start of a hub error's message ("StreamNotFound: …", possibly after SignalR's "HubException: "), or null. */
-export function errorCode(error) {
+/** The server's own words in a hub error's message ("StreamNotFound: …"), without what SignalR puts in front of them. */
+export function serverMessage(error) {
   const message = String(error?.message ?? error ?? "");
   const marker = message.lastIndexOf("HubException: ");
-  const text = marker >= 0 ? message.slice(marker + "HubException: ".length) : message;
-  const match = /^(\w+):/.exec(text);
+  return marker >= 0 ? message.slice(marker + "HubException: ".length) : message;
+}
+
+/** The code at the start of a hub error's message ("StreamNotFound: …", possibly after SignalR's "HubException: "), or null. */
+export function errorCode(error) {
+  const match = /^(\w+):/.exec(serverMessage(error));
   return match && Object.hasOwn(errorCodes, match[1]) ? match[1] : null;
 }
 

@@ -1,15 +1,8 @@
 import { signalR } from "./signalr.js";
-import { errorCode, isFinal, HubStreamsError } from "./errors.js";
+import { errorCode, isFinal, serverMessage, HubStreamsError } from "./errors.js";
 import { onConnectionChange, reconnect } from "./connection.js";
 
 const connected = connection => connection.state === signalR.HubConnectionState.Connected;
-
-// The server's own words, after SignalR's prefix.
-const serverMessage = error => {
-  const message = String(error?.message ?? error);
-  const marker = message.lastIndexOf("HubException: ");
-  return marker >= 0 ? message.slice(marker + "HubException: ".length) : message;
-};
 
 /**
  * Follows one stream from `fromOffset`, and resumes by itself: after a drop, a restart or a node change it asks for

@@ -32,6 +32,9 @@ export declare const errorCodes: Readonly<Record<StreamErrorCode, { readonly htt
 /** The code at the start of a hub error's message, or null. */
 export declare function errorCode(error: unknown): StreamErrorCode | null;
 
+/** The server's own words in a hub error's message ("StreamNotFound: …"), without what SignalR puts in front of them. */
+export declare function serverMessage(error: unknown): string;
+
 /** Whether an error (or a code) is final. */
 export declare function isFinal(error: unknown): boolean;
 

@@ -2,4 +2,4 @@
 export { createConnection, connect, reconnect, disconnect, onConnectionChange, whenConnected, listenerCount } from "./connection.js";
 export { followStream, readStream } from "./follow.js";
 export { createWriter } from "./writer.js";
-export { errorCodes, errorCode, isFinal, HubStreamsError } from "./errors.js";
+export { errorCodes, errorCode, isFinal, serverMessage, HubStreamsError } from "./errors.js";

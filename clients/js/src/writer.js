@@ -1,14 +1,8 @@
-import { errorCode, isFinal, HubStreamsError } from "./errors.js";
+import { errorCode, isFinal, serverMessage, HubStreamsError } from "./errors.js";
 import { whenConnected } from "./connection.js";
 import { followStream } from "./follow.js";
 
 const delay = ms => new Promise(resolve => setTimeout(resolve, ms));
-
-const serverMessage = error => {
-  const message = String(error?.message ?? error);
-  const marker = message.lastIndexOf("HubException: ");
-  return marker >= 0 ? message.slice(marker + "HubException: ".length) : message;
-};
 
 /**
  * Opens a writer of one message's stream: every event it appends is stored exactly once. It gives each event the offset
