@@ -2,14 +2,18 @@
 # A HubStreams web farm on one machine, with no Docker: redis-server, two server processes in redis
 # mode on loopback ports, and nginx in front with the routing of scripts/nginx.conf.
 #
-#   scripts/farm.sh up       build, start everything, print the balancer's URL
-#   scripts/farm.sh status   what runs, by pid
-#   scripts/farm.sh down     stop exactly the processes "up" started
+#   scripts/farm.sh up             build, start everything, print the balancer's URL
+#   scripts/farm.sh up --cluster   the same on a Redis Cluster of three primaries instead of one Redis
+#   scripts/farm.sh status         what runs, by pid
+#   scripts/farm.sh down           stop exactly the processes "up" started
 #
 # Settings (environment): FARM_DIR (.farm), FARM_PORT (8080, the balancer), FARM_NODE_PORTS ("5101 5102"),
 # FARM_REDIS_PORT (6390), FARM_APPENDONLY (yes), FARM_SERVER_DLL (a built HubStreams.Server.dll to run
 # instead of building one), DEMO_ENABLED (true: a local farm is for trying the page), AUTH_MODE (none).
-# The nodes trust the balancer's X-Forwarded-For (TRUSTED_PROXIES=127.0.0.1). Needs dotnet, redis-server and nginx.
+# With --cluster: FARM_CLUSTER_PORTS ("7001 7002 7003") and their cluster bus ports FARM_CLUSTER_BUS_PORTS
+# ("17001 17002 17003"); the nodes get every cluster node as a seed in REDIS_ADDR.
+# The nodes trust the balancer's X-Forwarded-For (TRUSTED_PROXIES=127.0.0.1). Needs dotnet, redis-server
+# (and redis-cli for --cluster) and nginx.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -18,6 +22,8 @@ port=${FARM_PORT:-8080}
 node_ports=(${FARM_NODE_PORTS:-5101 5102})
 redis_port=${FARM_REDIS_PORT:-6390}
 appendonly=${FARM_APPENDONLY:-yes}
+cluster_ports=(${FARM_CLUSTER_PORTS:-7001 7002 7003})
+cluster_bus_ports=(${FARM_CLUSTER_BUS_PORTS:-17001 17002 17003})
 
 alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
@@ -30,14 +36,54 @@ wait_for() { # url, seconds
   return 1
 }
 
+# One Redis, in the foreground of its own process; its pid in redis.pid.
+start_redis() {
+  redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$dir/redis" --appendonly "$appendonly" --save "" \
+    --daemonize no >"$dir/logs/redis.log" 2>&1 &
+  echo $! >"$dir/redis.pid"
+  redis_addr="127.0.0.1:$redis_port"
+}
+
+# Three cluster-enabled redis-servers joined by redis-cli into one cluster that covers every slot.
+start_cluster() {
+  local i=0 seeds=() endpoints=()
+  for node_port in "${cluster_ports[@]}"; do
+    mkdir -p "$dir/redis/$node_port"
+    redis-server --port "$node_port" --bind 127.0.0.1 --dir "$dir/redis/$node_port" --appendonly "$appendonly" --save "" \
+      --cluster-enabled yes --cluster-config-file nodes.conf --cluster-port "${cluster_bus_ports[$i]}" \
+      --daemonize no >"$dir/logs/redis-$node_port.log" 2>&1 &
+    echo $! >"$dir/redis-$node_port.pid"
+    endpoints+=("127.0.0.1:$node_port")
+    i=$((i + 1))
+  done
+  for node_port in "${cluster_ports[@]}"; do
+    for _ in $(seq 1 100); do redis-cli -p "$node_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+  done
+  redis-cli --cluster create "${endpoints[@]}" --cluster-replicas 0 --cluster-yes >"$dir/logs/cluster-create.log" 2>&1 \
+    || { cat "$dir/logs/cluster-create.log" >&2; exit 1; }
+  for node_port in "${cluster_ports[@]}"; do
+    for _ in $(seq 1 100); do
+      redis-cli -p "$node_port" cluster info 2>/dev/null | grep -q "cluster_state:ok" && break
+      sleep 0.1
+    done
+  done
+  redis_addr=$(IFS=,; echo "${endpoints[*]}")
+}
+
 up() {
-  for tool in dotnet redis-server nginx curl; do
+  local cluster=no
+  [ "${1:-}" = "--cluster" ] && cluster=yes
+  local tools=(dotnet redis-server nginx curl)
+  [ $cluster = yes ] && tools+=(redis-cli)
+  for tool in "${tools[@]}"; do
     command -v "$tool" >/dev/null || { echo "farm: $tool is not installed" >&2; exit 1; }
   done
-  if alive "$dir/redis.pid"; then
+  local pidfile
+  for pidfile in "$dir"/redis*.pid; do
+    alive "$pidfile" || continue
     echo "farm: already up (scripts/farm.sh status)" >&2
     exit 1
-  fi
+  done
   mkdir -p "$dir/app" "$dir/redis" "$dir/nginx/logs" "$dir/logs"
 
   local server_dll=${FARM_SERVER_DLL:-}
@@ -48,14 +94,13 @@ up() {
     server_dll="$dir/app/HubStreams.Server.dll"
   fi
 
-  redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$dir/redis" --appendonly "$appendonly" --save "" \
-    --daemonize no >"$dir/logs/redis.log" 2>&1 &
-  echo $! >"$dir/redis.pid"
+  local redis_addr
+  if [ $cluster = yes ]; then start_cluster; else start_redis; fi
 
   local upstreams="" i=1
   for node_port in "${node_ports[@]}"; do
     ASPNETCORE_URLS="http://127.0.0.1:$node_port" ASPNETCORE_ENVIRONMENT=Production \
-      STREAM_MANAGER_TYPE=redis REDIS_ADDR="127.0.0.1:$redis_port" DEMO_ENABLED="${DEMO_ENABLED:-true}" AUTH_MODE="${AUTH_MODE:-none}" TRUSTED_PROXIES=127.0.0.1 \
+      STREAM_MANAGER_TYPE=redis REDIS_ADDR="$redis_addr" DEMO_ENABLED="${DEMO_ENABLED:-true}" AUTH_MODE="${AUTH_MODE:-none}" TRUSTED_PROXIES=127.0.0.1 \
       dotnet "$server_dll" >"$dir/logs/node$i.log" 2>&1 &
     echo $! >"$dir/node$i.pid"
     upstreams+="    server 127.0.0.1:$node_port max_fails=1 fail_timeout=5s;"$'\n'
@@ -76,13 +121,17 @@ up() {
     wait_for "http://127.0.0.1:$node_port/readyz" 60
   done
   wait_for "http://127.0.0.1:$port/healthz" 20
-  echo "farm: up: redis :$redis_port, nodes ${node_ports[*]}, balancer"
+  if [ $cluster = yes ]; then
+    echo "farm: up: redis cluster ${cluster_ports[*]}, nodes ${node_ports[*]}, balancer"
+  else
+    echo "farm: up: redis :$redis_port, nodes ${node_ports[*]}, balancer"
+  fi
   echo "http://127.0.0.1:$port"
 }
 
 status() {
   local any=0
-  for pidfile in "$dir"/redis.pid "$dir"/node*.pid "$dir"/balancer.pid; do
+  for pidfile in "$dir"/redis*.pid "$dir"/node*.pid "$dir"/balancer.pid; do
     [ -f "$pidfile" ] || continue
     any=1
     local name
@@ -93,7 +142,7 @@ status() {
 }
 
 down() {
-  for pidfile in "$dir"/balancer.pid "$dir"/node*.pid "$dir"/redis.pid; do
+  for pidfile in "$dir"/balancer.pid "$dir"/node*.pid "$dir"/redis*.pid; do
     [ -f "$pidfile" ] || continue
     local pid
     pid=$(cat "$pidfile")
@@ -108,8 +157,8 @@ down() {
 }
 
 case "${1:-}" in
-  up) up ;;
+  up) up "${2:-}" ;;
   status) status ;;
   down) down ;;
-  *) echo "usage: scripts/farm.sh up|down|status" >&2; exit 2 ;;
+  *) echo "usage: scripts/farm.sh up [--cluster]|down|status" >&2; exit 2 ;;
 esac

@@ -44,6 +44,10 @@ for trx in TestResults/*.trx; do
 done
 # The fault tests' measurements: gaps, duplicates, switch times, retries, stop latency.
 grep -h -o -E "(failover|exactly-once|stop latency): .*" TestResults/*.trx 2>/dev/null | sed -e 's|</StdOut>.*||' -e 's/&gt;/>/g' -e 's/&lt;/</g' -e 's/&amp;/\&/g' || true
+# The tests that ran on a real Redis Cluster (their classes are named for it), counted from the same files.
+cluster_passed=$(grep -h -o '<UnitTestResult [^>]*testName="[^"]*Cluster[^"]*"[^>]*outcome="Passed"' TestResults/*.trx 2>/dev/null | wc -l)
+cluster_failed=$(grep -h -o '<UnitTestResult [^>]*testName="[^"]*Cluster[^"]*"[^>]*outcome="Failed"' TestResults/*.trx 2>/dev/null | wc -l)
+echo "on a Redis Cluster: ${cluster_passed} passed, ${cluster_failed} failed"
 echo "${passed} passed, ${failed} failed"
 if [ "$passed" -eq 0 ] && [ "$status" -eq 0 ]; then
   echo "No test ran." >&2

@@ -18,8 +18,9 @@ internal static class RedisScripts
 
     /// <summary>
     /// Appends one event. KEYS[1]: the stream. ARGV: event JSON, TTL in ms, max events, '1' when the event is 'complete',
-    /// wake-up channel, wake-up message prefix (<c>sessionId:messageId:</c>), the offset the event must land at ('' for
-    /// any: the end), the event's id (for a conditional append). Returns the new offset; -1 when the stream is completed,
+    /// the stream's wake-up channel, wake-up message prefix (<c>sessionId:messageId:</c>), the offset the event must land
+    /// at ('' for any: the end), the event's id (for a conditional append), the publish command (<c>SPUBLISH</c>, whose
+    /// channel hashes to the stream's slot, or <c>PUBLISH</c>). Returns the new offset; -1 when the stream is completed,
     /// -2 when it is full; for a conditional append whose offset holds another event or is past the end, -3 - length
     /// (so that the caller can say the next offset without a second round trip).
     /// </summary>
@@ -41,7 +42,7 @@ internal static class RedisScripts
         if length >= limit then return -2 end
         local newLength = redis.call('RPUSH', KEYS[1], ARGV[1])
         redis.call('PEXPIRE', KEYS[1], ARGV[2])
-        redis.call('PUBLISH', ARGV[5], ARGV[6] .. newLength)
+        redis.call(ARGV[9], ARGV[5], ARGV[6] .. newLength)
         return newLength - 1
         """;
 

@@ -2,90 +2,215 @@ using StackExchange.Redis;
 
 namespace HubStreams.Streams.Redis;
 
-// Wake-ups: every append publishes "{sessionId}:{messageId}:{newLength}" on one channel per deployment;
-// each process subscribes once and wakes its own watches of that stream. When several readers of one stream
-// wait on this node, it reads the new events once for all of them. Pub/sub is at-most-once, so two safety
-// nets catch a lost notification: every watch reads again when a connection is restored, and a slow timer
-// checks each watched stream's length with one LLEN (not one per reader) per interval.
+// Wake-ups: every append publishes "{sessionId}:{messageId}:{newLength}" on its stream's own channel, and a process
+// subscribes to a stream's channel only while it has a watcher of that stream (WakeUpSubscriptions), so a node hears
+// only about the streams its readers follow. On Redis 7 and later the publish is sharded (SPUBLISH): in a cluster it
+// stays on the shard that holds the stream. When several readers of one stream wait on this node, it reads the new
+// events once for all of them. Pub/sub is at-most-once, so two safety nets catch a lost notification: every watch
+// reads again when a connection is restored, and a slow timer checks each watched stream's length with one LLEN
+// (not one per reader) per interval.
 public sealed partial class RedisStreamManager
 {
     private readonly CancellationTokenSource _stopping = new();
-    private readonly SemaphoreSlim _subscribeLock = new(1, 1);
-    private volatile bool _subscribed;
+    private readonly WakeUpSubscriptions _subscriptions;
+    private readonly SemaphoreSlim _detecting = new(1, 1);
+    private volatile Task<WakeUpPublishing>? _publishing;
+    private string? _channelScope;
     private Task _safetyNet = Task.CompletedTask;
 
     /// <summary>How many safety-net checks have run; each costs one LLEN per watched stream.</summary>
     internal long SafetyNetChecks => Interlocked.Read(ref _safetyNetChecks);
 
+    /// <summary>How many wake-up channels this process is subscribed to: one per stream it watches.</summary>
+    internal int SubscribedChannels => _subscriptions.SubscribedCount;
+
+    /// <summary>How many batches of subscribe and unsubscribe commands this process has sent.</summary>
+    internal long SubscriptionBatches => _subscriptions.Batches;
+
     private long _safetyNetChecks;
 
-    /// <summary>Stops the safety net and the subscription.</summary>
-    public async ValueTask DisposeAsync()
+    /// <summary>
+    /// How appends publish their wake-ups on this Redis, found on first use (the server asks at start-up): sharded
+    /// (<c>SPUBLISH</c>) where the server has it and takes it, else classic <c>PUBLISH</c>. Every node of a farm
+    /// finds the same answer on the same Redis, so publishers and subscribers agree.
+    /// </summary>
+    /// <exception cref="StreamException">No Redis server answers (<see cref="StreamErrorCode.StoreUnavailable"/>).</exception>
+    public async ValueTask<WakeUpPublishing> DetectWakeUpPublishingAsync()
     {
-        _redis.ConnectionRestored -= OnConnectionRestored;
-        await _stopping.CancelAsync();
-        await _safetyNet;
-        if (_subscribed)
+        if (_publishing is { } known)
+        {
+            return known.Result;
+        }
+
+        await _detecting.WaitAsync();
+        try
+        {
+            _publishing ??= Task.FromResult(await DetectAsync());
+            return _publishing.Result;
+        }
+        finally
+        {
+            _detecting.Release();
+        }
+    }
+
+    private async Task<WakeUpPublishing> DetectAsync()
+    {
+        var server = _redis.GetServers().FirstOrDefault(s => s.IsConnected);
+        if (server is null)
+        {
+            _metrics.RedisFailed();
+            throw new StreamException(StreamErrorCode.StoreUnavailable,
+                "The stream store (Redis) is unavailable: no Redis server is connected. Try again shortly.");
+        }
+
+        var publishing = WakeUpPublishing.Classic;
+        if (server.Features.ShardedPubSub)
         {
             try
             {
-                await _redis.GetSubscriber().UnsubscribeAsync(WakeUpChannel, OnWakeUp);
+                // The version says yes; the server must also take it (a proxy or an ACL can refuse the command).
+                await _redis.GetSubscriber().PublishAsync(RedisChannel.Sharded("probe:{" + _redisOptions.Prefix + "}"), "");
+                publishing = WakeUpPublishing.Sharded;
+            }
+            catch (RedisServerException e)
+            {
+                Log.ShardedPubSubRefused(_logger, e.Message);
             }
             catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException)
             {
-                // The connection is going away with the process; nothing left to release.
+                throw Unavailable(null, e);
             }
         }
 
+        Log.WakeUpPublishing(_logger, publishing == WakeUpPublishing.Sharded ? "sharded pub/sub (SPUBLISH)" : "classic pub/sub (PUBLISH)",
+            server.Version.ToString());
+        return publishing;
+    }
+
+    /// <summary>Stops the safety net and every subscription.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        _redis.ConnectionRestored -= OnConnectionRestored;
+        _redis.ConnectionFailed -= OnConnectionFailed;
+        await _stopping.CancelAsync();
+        await _safetyNet;
+        await _subscriptions.DisposeAsync();
         _stopping.Dispose();
-        _subscribeLock.Dispose();
+        _detecting.Dispose();
     }
 
     // Subscribed to under the connection's channel prefix, which the connection adds by itself.
-    private static readonly RedisChannel WakeUpChannel = RedisChannel.Literal(RedisStreamOptions.WakeUpChannel);
+    private RedisChannel Channel(StreamKey key, WakeUpPublishing publishing)
+    {
+        var name = _redisOptions.WakeUpChannelFor(key);
+        return publishing == WakeUpPublishing.Sharded ? RedisChannel.Sharded(name) : RedisChannel.Literal(name);
+    }
 
     // Published by the append script, which runs on the server and knows no client-side prefix: the full name.
-    private string PublishedWakeUpChannel => _publishedWakeUpChannel ??=
-        ConfigurationOptions.Parse(_redis.Configuration).ChannelPrefix is { IsNullOrEmpty: false } scope
-            ? scope + RedisStreamOptions.WakeUpChannel
-            : RedisStreamOptions.WakeUpChannel;
-
-    private string? _publishedWakeUpChannel;
+    private string PublishedChannel(StreamKey key) => (_channelScope ??=
+        ConfigurationOptions.Parse(_redis.Configuration).ChannelPrefix is { IsNullOrEmpty: false } scope ? scope.ToString() : "")
+        + _redisOptions.WakeUpChannelFor(key);
 
     private void StartWakeUps()
     {
         _redis.ConnectionRestored += OnConnectionRestored;
+        _redis.ConnectionFailed += OnConnectionFailed;
         _safetyNet = RunSafetyNetAsync(_stopping.Token);
     }
 
-    private async Task EnsureSubscribedAsync(StreamKey key)
-    {
-        if (_subscribed)
-        {
-            return;
-        }
+    private static readonly TimeSpan RepairInterval = TimeSpan.FromMilliseconds(500);
+    private int _repairing;
 
-        await _subscribeLock.WaitAsync();
-        try
+    /// <summary>How many times a wake-up subscription was moved to a live node after its node was lost.</summary>
+    internal long SubscriptionsRepaired => Interlocked.Read(ref _subscriptionsRepaired);
+
+    private long _subscriptionsRepaired;
+
+    private void OnConnectionFailed(object? sender, ConnectionFailedEventArgs e)
+    {
+        // In a cluster, a primary that dies takes its sharded subscriptions with it, and the client keeps trying to
+        // reconnect to it: until its replica is promoted and the channels are subscribed there, nothing is heard.
+        if (e.ConnectionType == ConnectionType.Subscription && Interlocked.Exchange(ref _repairing, 1) == 0)
         {
-            if (!_subscribed)
-            {
-                await Run(key, async () =>
-                {
-                    await _redis.GetSubscriber().SubscribeAsync(WakeUpChannel, OnWakeUp);
-                    return true;
-                });
-                _subscribed = true;
-            }
-        }
-        finally
-        {
-            _subscribeLock.Release();
+            _ = RepairSubscriptionsAsync(_stopping.Token);
         }
     }
 
+    /// <summary>
+    /// Until no wake-up subscription sits on a lost node: refreshes the cluster's layout when a lost node still owns a
+    /// channel's slot, then subscribes again where the slot is now; the streams' watchers read what they missed.
+    /// </summary>
+    private async Task RepairSubscriptionsAsync(CancellationToken stopping)
+    {
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(RepairInterval, _time, stopping);
+                if (!IsCluster() || _subscriptions.Subscribed().Where(IsStranded).ToArray() is not { Length: > 0 } stranded)
+                {
+                    Volatile.Write(ref _repairing, 0);
+                    return;
+                }
+
+                var subscriber = _redis.GetSubscriber();
+                var publishing = await DetectWakeUpPublishingAsync();
+                if (stranded.Any(key => !IsLive(subscriber.IdentifyEndpoint(Channel(key, publishing)))))
+                {
+                    await _redis.ConfigureAsync();
+                }
+
+                _subscriptions.Resubscribe(IsStranded, key =>
+                {
+                    Interlocked.Increment(ref _subscriptionsRepaired);
+                    _watches.WakeStream(key);
+                });
+            }
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            // Disposed.
+        }
+        catch (Exception e) when (e is RedisException or StreamException)
+        {
+            // Redis is away altogether: the next failure of the subscription connection starts over.
+            Volatile.Write(ref _repairing, 0);
+        }
+    }
+
+    private bool IsCluster() => _redis.GetServers().Any(server => server.ServerType == ServerType.Cluster);
+
+    private bool IsStranded(StreamKey key) =>
+        _publishing is { } known && !IsLive(_redis.GetSubscriber().SubscribedEndpoint(Channel(key, known.Result)));
+
+    private bool IsLive(System.Net.EndPoint? endpoint)
+    {
+        if (endpoint is null)
+        {
+            return false;
+        }
+
+        try
+        {
+            return _redis.GetServer(endpoint).IsConnected;
+        }
+        catch (ArgumentException)
+        {
+            return false; // no longer part of the configuration
+        }
+    }
+
+    private async Task SubscribeAsync(StreamKey key) =>
+        await _redis.GetSubscriber().SubscribeAsync(Channel(key, await DetectWakeUpPublishingAsync()), OnWakeUp);
+
+    private async Task UnsubscribeAsync(StreamKey key) =>
+        await _redis.GetSubscriber().UnsubscribeAsync(Channel(key, await DetectWakeUpPublishingAsync()), OnWakeUp);
+
     private void OnWakeUp(RedisChannel channel, RedisValue message)
     {
+        _metrics.WakeUpReceived();
+
         // "{sessionId}:{messageId}:{newLength}": ids never contain ':'.
         var text = (string?)message;
         var parts = text?.Split(':');
@@ -178,4 +303,14 @@ public sealed partial class RedisStreamManager
             }
         }
     }
+}
+
+/// <summary>How the Redis store publishes its per-stream wake-ups.</summary>
+public enum WakeUpPublishing
+{
+    /// <summary>Classic pub/sub (<c>PUBLISH</c>): older servers, or where sharded pub/sub is refused. In a cluster every node relays it.</summary>
+    Classic,
+
+    /// <summary>Sharded pub/sub (<c>SPUBLISH</c>, Redis 7+): in a cluster it stays on the shard that holds the stream.</summary>
+    Sharded,
 }

@@ -7,8 +7,8 @@ namespace HubStreams.Streams.Redis;
 /// <summary>
 /// Streams in Redis, in the original design's layout: one List per stream at
 /// <c>{prefix}:{sessionId}:{messageId}</c>, each element an event's JSON, the offset its index.
-/// Every append is one Lua script (checks, <c>RPUSH</c>, <c>PEXPIRE</c>, <c>PUBLISH</c>); waiting readers
-/// are woken by that publish, with a safety net for lost notifications (see <c>RedisStreamManager.WakeUps.cs</c>).
+/// Every append is one Lua script (checks, <c>RPUSH</c>, <c>PEXPIRE</c>, a publish on the stream's own channel); waiting
+/// readers are woken by that publish, with a safety net for lost notifications (see <c>RedisStreamManager.WakeUps.cs</c>).
 /// Any number of processes can share one Redis: each reads the lists itself.
 /// </summary>
 public sealed partial class RedisStreamManager : IStreamManager, IAsyncDisposable
@@ -33,6 +33,7 @@ public sealed partial class RedisStreamManager : IStreamManager, IAsyncDisposabl
         _redis = redis;
         _metrics = metrics;
         _watches = new StreamWatches(ReadAsync, metrics);
+        _subscriptions = new WakeUpSubscriptions(SubscribeAsync, UnsubscribeAsync);
         _options = options;
         _redisOptions = redisOptions;
         _logger = logger;
@@ -60,6 +61,7 @@ public sealed partial class RedisStreamManager : IStreamManager, IAsyncDisposabl
     private async Task<long> AppendAsync(StreamKey key, StreamEvent streamEvent, long? atOffset)
     {
         var (prepared, json) = StoredEventJson.Prepare(streamEvent, _options, _time);
+        var publishing = await DetectWakeUpPublishingAsync();
         var result = (long)await Run(key, () => Database.ScriptEvaluateAsync(
             RedisScripts.Append,
             [_redisOptions.StreamKeyFor(key)],
@@ -68,10 +70,11 @@ public sealed partial class RedisStreamManager : IStreamManager, IAsyncDisposabl
                 (long)_options.Ttl.TotalMilliseconds,
                 _options.MaxEvents,
                 prepared.IsComplete ? "1" : "0",
-                PublishedWakeUpChannel,
+                PublishedChannel(key),
                 $"{key.SessionId}:{key.MessageId}:",
                 atOffset?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "",
                 prepared.Id ?? "",
+                publishing == WakeUpPublishing.Sharded ? "SPUBLISH" : "PUBLISH",
             ]));
 
         return result switch
@@ -125,9 +128,22 @@ public sealed partial class RedisStreamManager : IStreamManager, IAsyncDisposabl
     /// <inheritdoc />
     public async Task<IStreamWatch> WatchAsync(StreamKey key, CancellationToken cancellationToken = default)
     {
-        // Subscribed before the watch begins: every append published from now on reaches it.
-        await EnsureSubscribedAsync(key);
-        return _watches.Open(key);
+        // Subscribed to the stream's channel before the watch begins: every append published from now on reaches it.
+        try
+        {
+            await Run(key, async () =>
+            {
+                await _subscriptions.AcquireAsync(key);
+                return true;
+            });
+        }
+        catch
+        {
+            _subscriptions.Release(key);
+            throw;
+        }
+
+        return new SubscribedWatch(_watches.Open(key), () => _subscriptions.Release(key));
     }
 
     private async Task<T> Run<T>(StreamKey key, Func<Task<T>> operation)
@@ -142,10 +158,10 @@ public sealed partial class RedisStreamManager : IStreamManager, IAsyncDisposabl
         }
     }
 
-    private StreamException Unavailable(StreamKey key, Exception e)
+    private StreamException Unavailable(StreamKey? key, Exception e)
     {
         _metrics.RedisFailed();
-        Log.RedisOperationFailed(_logger, key.SessionId, key.MessageId, e.GetType().Name, e.Message);
+        Log.RedisOperationFailed(_logger, key?.ToString() ?? "(none)", e.GetType().Name, e.Message);
         return new StreamException(StreamErrorCode.StoreUnavailable,
             $"The stream store (Redis) is unavailable: {e.GetType().Name}. Try again shortly.", e);
     }

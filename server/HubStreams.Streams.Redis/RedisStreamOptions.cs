@@ -15,8 +15,10 @@ public sealed class RedisStreamOptions
     /// <summary>
     /// The key prefix (<c>REDIS_PREFIX</c>): a stream lives at <c>{prefix}:{sessionId}:{messageId}</c>.
     /// A trailing <c>:</c> is dropped so it is not doubled. With the database it also scopes every pub/sub channel
-    /// (see <see cref="ChannelScope"/>). Default <c>stream:events</c>.
+    /// (see <see cref="ChannelScope"/>). No <c>{</c> or <c>}</c>: in a Redis Cluster a hash tag in the prefix would put
+    /// every stream on one slot. Default <c>stream:events</c>.
     /// </summary>
+    /// <exception cref="ArgumentException">The prefix is empty or holds a brace.</exception>
     public string Prefix
     {
         get => _prefix;
@@ -25,6 +27,13 @@ public sealed class RedisStreamOptions
             ArgumentException.ThrowIfNullOrWhiteSpace(value);
             var trimmed = value.EndsWith(':') ? value[..^1] : value;
             ArgumentException.ThrowIfNullOrWhiteSpace(trimmed, nameof(value));
+            if (trimmed.AsSpan().IndexOfAny('{', '}') >= 0)
+            {
+                throw new ArgumentException(
+                    "The Redis key prefix must not contain '{' or '}': in a Redis Cluster a hash tag would put every stream on one slot.",
+                    nameof(value));
+            }
+
             _prefix = trimmed;
         }
     }
@@ -47,10 +56,12 @@ public sealed class RedisStreamOptions
     public string StreamKeyFor(StreamKey key) => $"{Prefix}:{key.SessionId}:{key.MessageId}";
 
     /// <summary>
-    /// The pub/sub channel that carries append wake-ups, under the connection's channel prefix (its
-    /// <see cref="ChannelScope"/> when the server made the connection).
+    /// The pub/sub channel that carries the append wake-ups of one stream, relative to the connection's channel prefix
+    /// (its <see cref="ChannelScope"/> when the server made the connection): <c>appended:{key}</c>, the stream's key as
+    /// a hash tag, so that in a Redis Cluster the channel hashes to the slot of the stream it speaks for and a sharded
+    /// publish stays on that stream's shard.
     /// </summary>
-    public const string WakeUpChannel = "appended";
+    public string WakeUpChannelFor(StreamKey key) => "appended:{" + StreamKeyFor(key) + "}";
 
     /// <summary>
     /// The prefix of every pub/sub channel of a deployment: <c>{prefix}:{database}:</c>. Pub/sub ignores databases, so

@@ -23,6 +23,7 @@ public sealed class StreamMetrics
     private long _delivered;
     private long _activeSubscriptions;
     private long _wakeUps;
+    private long _wakeUpsReceived;
     private long _safetyNetChecks;
     private long _redisErrors;
 
@@ -39,6 +40,8 @@ public sealed class StreamMetrics
             "{subscription}", "Subscriptions open right now (hub and SSE)");
         meter.CreateObservableCounter("hubstreams.wakeups", () => Volatile.Read(ref _wakeUps),
             "{wakeup}", "Waiting readers woken");
+        meter.CreateObservableCounter("hubstreams.wakeups.received", () => Volatile.Read(ref _wakeUpsReceived),
+            "{notification}", "Wake-up notifications this node received from Redis: only for the streams its readers follow (redis mode)");
         meter.CreateObservableCounter("hubstreams.safety_net.checks", () => Volatile.Read(ref _safetyNetChecks),
             "{check}", "Safety-net passes for lost wake-ups (redis mode)");
         meter.CreateObservableCounter("hubstreams.redis.errors", () => Volatile.Read(ref _redisErrors),
@@ -81,6 +84,12 @@ public sealed class StreamMetrics
             Interlocked.Add(ref _wakeUps, count);
         }
     }
+
+    /// <summary>A wake-up notification arrived from the store.</summary>
+    public void WakeUpReceived() => Interlocked.Increment(ref _wakeUpsReceived);
+
+    /// <summary>How many wake-up notifications arrived from the store.</summary>
+    public long WakeUpsReceived => Volatile.Read(ref _wakeUpsReceived);
 
     /// <summary>A safety-net pass ran.</summary>
     public void SafetyNetChecked() => Interlocked.Increment(ref _safetyNetChecks);

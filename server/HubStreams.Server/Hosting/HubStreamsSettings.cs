@@ -77,7 +77,7 @@ public sealed class HubStreamsSettings
         reader.Apply("REDIS_USERNAME", "RedisUsername", "an ACL user name", v => settings.RedisConnection.Username = v);
         reader.Apply("REDIS_PASSWORD", "RedisPassword", "a password", v => settings.RedisConnection.Password = v, secret: true);
         reader.Apply("REDIS_DB", "RedisDb", "an integer 0 or more", v => settings.RedisConnection.Database = SettingReader.ParseInt(v));
-        reader.Apply("REDIS_PREFIX", "RedisPrefix", "a non-empty key prefix", v => settings.Redis.Prefix = v);
+        reader.Apply("REDIS_PREFIX", "RedisPrefix", "a non-empty key prefix without { or }", v => settings.Redis.Prefix = v);
         reader.Apply("REDIS_USE_TLS", "RedisUseTls", "'true' or 'false'", v => settings.RedisConnection.UseTls = SettingReader.ParseBool(v));
         reader.Apply("STREAM_TTL", "StreamTtl", "a duration such as 01:00:00, or whole seconds, at least 1 ms",
             v => settings.Streams.Ttl = SettingReader.ParseDuration(v));

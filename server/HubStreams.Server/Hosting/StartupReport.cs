@@ -1,4 +1,5 @@
 using HubStreams.Server.Security;
+using HubStreams.Streams;
 using HubStreams.Streams.Redis;
 using StackExchange.Redis;
 
@@ -6,7 +7,8 @@ namespace HubStreams.Server.Hosting;
 
 /// <summary>
 /// At start-up, says in one line what the server runs on (the store, with its address, database and prefix in redis
-/// mode, never a password, and the auth mode), then in redis mode whether Redis answers. An unreachable Redis does not
+/// mode, never a password, and the auth mode), then in redis mode whether Redis answers and how it carries wake-ups. A
+/// cluster with REDIS_DB other than 0 stops the start, since every command would fail. An unreachable Redis does not
 /// stop the server: it starts, reports not ready on <c>/readyz</c>, refuses appends with "store unavailable", and
 /// keeps reconnecting, so a farm can start before its Redis. Credentials Redis refuses are reported as such.
 /// </summary>
@@ -30,12 +32,23 @@ internal sealed partial class StartupReport(
         var cluster = redis.GetServers().Any(server => server.IsConnected && server.ServerType == ServerType.Cluster);
         LogStarted(logger, $"redis at {endpoints} (database {connection.EffectiveDatabase}, prefix {settings.Redis.Prefix}, " +
             $"{(cluster ? "cluster" : "standalone")}, TLS {(connection.UseTls ? "on" : "off")})", auth);
+        if (cluster && connection.EffectiveDatabase != 0)
+        {
+            // A cluster has database 0 only: every command would fail. Stop here, with the reason.
+            throw new HubStreamsConfigurationException(
+                $"Redis at {endpoints} is a cluster, which has database 0 only, but REDIS_DB is {connection.EffectiveDatabase}. Unset REDIS_DB.");
+        }
+
         try
         {
             var latency = await redis.GetDatabase().PingAsync();
             LogReachable(logger, endpoints, latency.TotalMilliseconds);
+            if (services.GetRequiredService<IStreamManager>() is RedisStreamManager store)
+            {
+                await store.DetectWakeUpPublishingAsync();
+            }
         }
-        catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException)
+        catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException or StreamException)
         {
             if (IsAuthenticationFailure(e))
             {

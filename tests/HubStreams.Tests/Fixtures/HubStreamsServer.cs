@@ -60,10 +60,10 @@ public sealed class HubStreamsServer : IAsyncDisposable
     }
 
     /// <summary>Starts a server in redis mode on the test Redis, under <paramref name="prefix"/>.</summary>
-    public static Task<HubStreamsServer> StartRedisAsync(RedisFixture redis, string prefix, params (string Name, string Value)[] more) =>
+    public static Task<HubStreamsServer> StartRedisAsync(IRedisTestStore redis, string prefix, params (string Name, string Value)[] more) =>
         StartRedisOnPortAsync(0, redis, prefix, more);
 
-    public static Task<HubStreamsServer> StartRedisOnPortAsync(int port, RedisFixture redis, string prefix, params (string Name, string Value)[] more) =>
+    public static Task<HubStreamsServer> StartRedisOnPortAsync(int port, IRedisTestStore redis, string prefix, params (string Name, string Value)[] more) =>
         StartOnPortAsync(port, [("STREAM_MANAGER_TYPE", "redis"), ("REDIS_ADDR", redis.Address), ("REDIS_PREFIX", prefix), .. more]);
 
     /// <summary>Everything the server logged, for tests that look for what must never be written.</summary>

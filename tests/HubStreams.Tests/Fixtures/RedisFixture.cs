@@ -11,7 +11,7 @@ namespace HubStreams.Tests.Fixtures;
 /// container where a Docker engine answers; a <c>redis-server</c> binary started on a free loopback port.
 /// When none works, every Redis test fails with the reason: Redis tests never skip.
 /// </summary>
-public sealed class RedisFixture : IAsyncLifetime
+public sealed class RedisFixture : IRedisTestStore, IAsyncLifetime
 {
     private RedisContainer? _container;
     private RedisServerProcess? _process;
@@ -102,14 +102,16 @@ public sealed class RedisServerProcess : IDisposable
 
     public string Address => $"127.0.0.1:{Port},abortConnect=false";
 
-    public static async Task<RedisServerProcess> StartAsync(bool appendOnly = false)
+    public static async Task<RedisServerProcess> StartAsync(bool appendOnly = false, params string[] moreArguments)
     {
         var port = FreePort();
         var directory = Directory.CreateTempSubdirectory("hubstreams-redis-").FullName;
-        var server = new RedisServerProcess(port, directory, Launch(port, directory, appendOnly));
+        var server = new RedisServerProcess(port, directory, Launch(port, directory, appendOnly, moreArguments)) { _moreArguments = moreArguments };
         await server.WaitUntilReadyAsync();
         return server;
     }
+
+    private string[] _moreArguments = [];
 
     /// <summary>Stops the server as an operator would (SHUTDOWN: the AOF is flushed), and waits for it to exit.</summary>
     public async Task StopAsync()
@@ -134,7 +136,7 @@ public sealed class RedisServerProcess : IDisposable
     public async Task RestartAsync(bool appendOnly = false)
     {
         _process.Dispose();
-        _process = Launch(Port, _directory, appendOnly);
+        _process = Launch(Port, _directory, appendOnly, _moreArguments);
         await WaitUntilReadyAsync();
     }
 
@@ -163,7 +165,7 @@ public sealed class RedisServerProcess : IDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    private static Process Launch(int port, string directory, bool appendOnly)
+    private static Process Launch(int port, string directory, bool appendOnly, string[] moreArguments)
     {
         var start = new ProcessStartInfo("redis-server")
         {
@@ -175,7 +177,7 @@ public sealed class RedisServerProcess : IDisposable
                  {
                      "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1",
                      "--dir", directory, "--save", "", "--appendonly", appendOnly ? "yes" : "no",
-                 })
+                 }.Concat(moreArguments))
         {
             start.ArgumentList.Add(argument);
         }
@@ -224,6 +226,19 @@ public sealed class RedisServerProcess : IDisposable
             await Task.Delay(50);
         }
     }
+}
+
+/// <summary>A Redis the tests run on: one server, or a cluster.</summary>
+public interface IRedisTestStore
+{
+    /// <summary>The StackExchange.Redis configuration string (a cluster's seed nodes for a cluster).</summary>
+    string Address { get; }
+
+    /// <summary>Where the Redis came from, for test output.</summary>
+    string Source { get; }
+
+    /// <summary>A connection shared by the tests of a collection.</summary>
+    IConnectionMultiplexer Connection { get; }
 }
 
 [CollectionDefinition(Name)]

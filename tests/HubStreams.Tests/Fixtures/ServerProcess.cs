@@ -50,7 +50,7 @@ public sealed class ServerProcess : IAsyncDisposable
     }
 
     /// <summary>A node in redis mode on the test Redis, under <paramref name="prefix"/>.</summary>
-    public static Task<ServerProcess> StartRedisNodeAsync(RedisFixture redis, string prefix, params (string Name, string Value)[] more) =>
+    public static Task<ServerProcess> StartRedisNodeAsync(IRedisTestStore redis, string prefix, params (string Name, string Value)[] more) =>
         StartAsync([("STREAM_MANAGER_TYPE", "redis"), ("REDIS_ADDR", redis.Address), ("REDIS_PREFIX", prefix), .. more]);
 
     /// <summary>SIGKILL: the node dies at once, with no goodbye to its clients.</summary>

@@ -7,13 +7,20 @@ using Xunit.Abstractions;
 
 namespace HubStreams.Tests.Transport;
 
+/// <summary>Node death in a web farm on one Redis server.</summary>
+[Collection(RedisTests.Name)]
+public sealed class FailoverTests(RedisFixture redis, ITestOutputHelper output) : NodeFailoverContract(redis, output);
+
+/// <summary>Node death in a web farm on a three-primary Redis Cluster.</summary>
+[Collection(RedisClusterTests.Name)]
+public sealed class ClusterFailoverTests(RedisClusterFixture cluster, ITestOutputHelper output) : NodeFailoverContract(cluster, output);
+
 /// <summary>
 /// Node death in a web farm: server processes on one Redis, a node killed with SIGKILL mid-stream, and
 /// clients that resume elsewhere (or on the node once it is back) with no gap and no duplicate.
 /// Each test writes a "failover:" line per run with its counts and switch times; CI prints them.
 /// </summary>
-[Collection(RedisTests.Name)]
-public sealed class FailoverTests(RedisFixture redis, ITestOutputHelper output)
+public abstract class NodeFailoverContract(IRedisTestStore redis, ITestOutputHelper output)
 {
     private const int EventCount = 1000;
 

@@ -8,19 +8,27 @@ using Xunit.Abstractions;
 
 namespace HubStreams.Tests.Transport;
 
+/// <summary>scripts/farm.sh up: one Redis.</summary>
+public sealed class LocalFarmTests(ITestOutputHelper output) : LocalFarmContract(output, cluster: false);
+
+/// <summary>scripts/farm.sh up --cluster: a Redis Cluster of three primaries.</summary>
+public sealed class ClusterLocalFarmTests(ITestOutputHelper output) : LocalFarmContract(output, cluster: true);
+
 /// <summary>
-/// scripts/farm.sh: redis-server, two nodes and nginx on loopback. A client that negotiates goes through
-/// the balancer; its node is killed; the balancer sends it to the other node, where it resumes.
+/// scripts/farm.sh: Redis (one server, or a cluster), two nodes and nginx on loopback. A client that negotiates goes
+/// through the balancer; its node is killed; the balancer sends it to the other node, where it resumes.
 /// </summary>
-public sealed partial class LocalFarmTests(ITestOutputHelper output) : IAsyncLifetime
+public abstract partial class LocalFarmContract(ITestOutputHelper output, bool cluster) : IAsyncLifetime
 {
     private readonly string _farmDirectory = Directory.CreateTempSubdirectory("hubstreams-farm-").FullName;
     private readonly int _balancerPort = RedisServerProcess.FreePort();
     private readonly int[] _nodePorts = [RedisServerProcess.FreePort(), RedisServerProcess.FreePort()];
+    private readonly int[] _clusterPorts = [.. Enumerable.Range(0, 3).Select(_ => RedisServerProcess.FreePort())];
+    private readonly int[] _clusterBusPorts = [.. Enumerable.Range(0, 3).Select(_ => RedisServerProcess.FreePort())];
 
     public async Task InitializeAsync()
     {
-        var (exitCode, text) = await FarmAsync("up");
+        var (exitCode, text) = await FarmAsync(cluster ? ["up", "--cluster"] : ["up"]);
         output.WriteLine(text);
         Assert.True(exitCode == 0, $"farm.sh up failed: {text}");
         Assert.EndsWith($"http://127.0.0.1:{_balancerPort}", text.Trim(), StringComparison.Ordinal);
@@ -28,7 +36,7 @@ public sealed partial class LocalFarmTests(ITestOutputHelper output) : IAsyncLif
 
     public async Task DisposeAsync()
     {
-        var (_, text) = await FarmAsync("down");
+        var (_, text) = await FarmAsync(["down"]);
         output.WriteLine(text);
         Directory.Delete(_farmDirectory, recursive: true);
     }
@@ -77,7 +85,7 @@ public sealed partial class LocalFarmTests(ITestOutputHelper output) : IAsyncLif
         await Eventually.True(() => AccessLog().Any(line => line.Contains(NegotiateRequest, StringComparison.Ordinal)));
         var served = ServingNodePort();
         var other = _nodePorts.Single(port => port != served);
-        var producer = FailoverTests.ProduceAsync(new Uri($"http://127.0.0.1:{other}"), key, timeout.Token);
+        var producer = NodeFailoverContract.ProduceAsync(new Uri($"http://127.0.0.1:{other}"), key, timeout.Token);
 
         await reached300.Task.WaitAsync(timeout.Token);
         output.WriteLine($"failover: balancer: the client's node :{served} is killed at offset 300; the producer writes through :{other}");
@@ -89,7 +97,7 @@ public sealed partial class LocalFarmTests(ITestOutputHelper output) : IAsyncLif
 
         await reading.WaitAsync(timeout.Token);
         await producer;
-        var (gaps, duplicates) = FailoverTests.Count(offsets);
+        var (gaps, duplicates) = NodeFailoverContract.Count(offsets);
         output.WriteLine($"failover: balancer: {offsets.Count} events, {gaps} gaps, {duplicates + reader.SkippedDuplicates} duplicates, " +
             $"first event through the other node {switchTime?.TotalMilliseconds:F0} ms after the kill");
         Assert.Equal(Enumerable.Range(0, 1001).Select(i => (long)i), offsets);
@@ -128,15 +136,21 @@ public sealed partial class LocalFarmTests(ITestOutputHelper output) : IAsyncLif
     [GeneratedRegex(@"127\.0\.0\.1:(\d+)")]
     private static partial Regex UpstreamPort();
 
-    private async Task<(int ExitCode, string Output)> FarmAsync(string command)
+    private async Task<(int ExitCode, string Output)> FarmAsync(string[] arguments)
     {
         var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         start.ArgumentList.Add(Path.Combine(Repository.Root, "scripts", "farm.sh"));
-        start.ArgumentList.Add(command);
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
         start.Environment["FARM_DIR"] = _farmDirectory;
         start.Environment["FARM_PORT"] = _balancerPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
         start.Environment["FARM_NODE_PORTS"] = string.Join(' ', _nodePorts);
         start.Environment["FARM_REDIS_PORT"] = RedisServerProcess.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        start.Environment["FARM_CLUSTER_PORTS"] = string.Join(' ', _clusterPorts);
+        start.Environment["FARM_CLUSTER_BUS_PORTS"] = string.Join(' ', _clusterBusPorts);
         start.Environment["FARM_APPENDONLY"] = "no";
         start.Environment["FARM_SERVER_DLL"] = Path.Combine(AppContext.BaseDirectory, "HubStreams.Server.dll");
         using var process = Process.Start(start)!;

@@ -7,14 +7,39 @@ using Microsoft.AspNetCore.SignalR.Client;
 
 namespace HubStreams.Tests.Transport;
 
-/// <summary>A reader drops its connection mid-stream and resumes on a new one while the producer keeps appending.</summary>
-public sealed class ResumeTests : IAsyncLifetime
+/// <summary>Resuming on the memory store.</summary>
+public sealed class ResumeTests : ResumeContract
+{
+    protected override Task<HubStreamsServer> StartServerAsync() => HubStreamsServer.StartAsync();
+}
+
+/// <summary>Resuming on one Redis server.</summary>
+[Collection(RedisTests.Name)]
+public sealed class RedisResumeTests(RedisFixture redis) : ResumeContract
+{
+    protected override Task<HubStreamsServer> StartServerAsync() => HubStreamsServer.StartRedisAsync(redis, RedisFixture.UniquePrefix());
+}
+
+/// <summary>Resuming on a three-primary Redis Cluster.</summary>
+[Collection(RedisClusterTests.Name)]
+public sealed class ClusterResumeTests(RedisClusterFixture cluster) : ResumeContract
+{
+    protected override Task<HubStreamsServer> StartServerAsync() => HubStreamsServer.StartRedisAsync(cluster, RedisFixture.UniquePrefix());
+}
+
+/// <summary>
+/// A reader drops its connection mid-stream and resumes on a new one while the producer keeps appending, over the hub
+/// and over SSE, on every store.
+/// </summary>
+public abstract class ResumeContract : IAsyncLifetime
 {
     private static readonly TimeSpan SafetyTimeout = TimeSpan.FromSeconds(60);
     private const int EventCount = 200;
     private HubStreamsServer _server = null!;
 
-    public async Task InitializeAsync() => _server = await HubStreamsServer.StartAsync();
+    public async Task InitializeAsync() => _server = await StartServerAsync();
+
+    protected abstract Task<HubStreamsServer> StartServerAsync();
 
     public async Task DisposeAsync() => await _server.DisposeAsync();
 
@@ -23,7 +48,8 @@ public sealed class ResumeTests : IAsyncLifetime
     {
         var key = StreamKey.Create("resume-hub", "m1");
         await using var producerConnection = await _server.ConnectAsync();
-        var producer = ProduceAsync(producerConnection, key);
+        var resumed = new TaskCompletionSource();
+        var producer = ProduceAsync(producerConnection, key, resumed.Task);
 
         var received = new List<StreamEvent>();
         await using (var first = await _server.ConnectAsync())
@@ -45,6 +71,7 @@ public sealed class ResumeTests : IAsyncLifetime
                                .WithCancellation(new CancellationTokenSource(SafetyTimeout).Token))
             {
                 received.Add(e);
+                resumed.TrySetResult();
             }
         }
 
@@ -59,7 +86,8 @@ public sealed class ResumeTests : IAsyncLifetime
     {
         var key = StreamKey.Create("resume-sse", "m1");
         await using var producerConnection = await _server.ConnectAsync();
-        var producer = ProduceAsync(producerConnection, key);
+        var resumed = new TaskCompletionSource();
+        var producer = ProduceAsync(producerConnection, key, resumed.Task);
         using var http = _server.CreateHttpClient();
         var path = $"/api/sessions/{key.SessionId}/messages/{key.MessageId}/stream";
 
@@ -84,6 +112,7 @@ public sealed class ResumeTests : IAsyncLifetime
             request.Headers.Add("Last-Event-ID", received[^1].Id);
             request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
             using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+            resumed.SetResult();
             using var timeout = new CancellationTokenSource(SafetyTimeout);
             await foreach (var message in ServerSentEvents.ReadAsync(await response.Content.ReadAsStreamAsync(), timeout.Token))
             {
@@ -109,7 +138,7 @@ public sealed class ResumeTests : IAsyncLifetime
     {
         var key = StreamKey.Create("same-events", "m1");
         await using var connection = await _server.ConnectAsync();
-        await ProduceAsync(connection, key).WaitAsync(SafetyTimeout);
+        await ProduceAsync(connection, key, Task.CompletedTask).WaitAsync(SafetyTimeout);
 
         var viaHub = new List<string>();
         await foreach (var e in connection.StreamAsync<StreamEvent>("StreamEvents", key.SessionId, key.MessageId, 10L))
@@ -129,11 +158,19 @@ public sealed class ResumeTests : IAsyncLifetime
         Assert.Equal(viaHub, viaSse);
     }
 
-    /// <summary>Appends <see cref="EventCount"/> answer chunks at a steady pace, then complete.</summary>
-    private static Task ProduceAsync(HubConnection connection, StreamKey key) => Task.Run(async () =>
+    /// <summary>
+    /// Appends <see cref="EventCount"/> answer chunks at a steady pace, then complete; halfway it waits for
+    /// <paramref name="resumed"/>, so that the reader resumes while the producer still has events to append.
+    /// </summary>
+    private static Task ProduceAsync(HubConnection connection, StreamKey key, Task resumed) => Task.Run(async () =>
     {
         for (var i = 0; i < EventCount; i++)
         {
+            if (i == EventCount / 2)
+            {
+                await resumed.WaitAsync(SafetyTimeout);
+            }
+
             var offset = await connection.InvokeAsync<long>("AppendEvent", key.SessionId, key.MessageId,
                 new StreamEvent { Type = EventTypes.Answer, Content = $"chunk {i} " });
             Assert.Equal(i, offset);

@@ -1,15 +1,28 @@
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Http.Json;
 using HubStreams.Contracts;
 using HubStreams.Streams;
 using HubStreams.Tests.Fixtures;
 using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 
 namespace HubStreams.Tests.Transport;
 
-/// <summary>Two server instances on one Redis: any node serves any stream, and session notifications cross nodes.</summary>
+/// <summary>The farm on one Redis server.</summary>
 [Collection(RedisTests.Name)]
-public sealed class WebFarmTests(RedisFixture redis) : IAsyncLifetime
+public sealed class WebFarmTests(RedisFixture redis) : WebFarmContract(redis);
+
+/// <summary>The farm on a three-primary Redis Cluster: the streams, the wake-ups and the SignalR backplane on the cluster.</summary>
+[Collection(RedisClusterTests.Name)]
+public sealed class ClusterWebFarmTests(RedisClusterFixture cluster) : WebFarmContract(cluster);
+
+/// <summary>
+/// Two server instances on one Redis: any node serves any stream, session notifications cross nodes, and a node hears
+/// wake-ups only for the streams its readers follow.
+/// </summary>
+public abstract class WebFarmContract(IRedisTestStore redis) : IAsyncLifetime
 {
     private static readonly TimeSpan SafetyTimeout = Eventually.SafetyTimeout;
     private HubStreamsServer _nodeA = null!;
@@ -48,6 +61,34 @@ public sealed class WebFarmTests(RedisFixture redis) : IAsyncLifetime
         (await httpA.PostAsJsonAsync(new Uri("/api/sessions/farm/messages/m1/events", UriKind.Relative), new { type = "complete" })).Dispose();
         await reading.WaitAsync(SafetyTimeout);
         Assert.Equal(0, _nodeB.Streams.OpenWatches());
+    }
+
+    [Fact]
+    public async Task A_node_with_no_watcher_of_a_stream_receives_no_wake_up_while_1000_events_are_appended_to_it()
+    {
+        // Node B follows one stream; node A's producer writes 1,000 events to another, then one to B's.
+        await using var hubB = await _nodeB.ConnectAsync();
+        var (received, reading) = HubStreaming.Follow(hubB, "routing", "followed");
+        await Eventually.True(() => _nodeB.Streams.OpenWatches() == 1);
+        using var receivedByB = new MetricCollector<long>(
+            _nodeB.Services.GetRequiredService<IMeterFactory>(), StreamMetrics.MeterName, "hubstreams.wakeups.received");
+        using var receivedByA = new MetricCollector<long>(
+            _nodeA.Services.GetRequiredService<IMeterFactory>(), StreamMetrics.MeterName, "hubstreams.wakeups.received");
+
+        await using var producerA = await _nodeA.ConnectAsync();
+        for (var i = 0; i < 1000; i++)
+        {
+            await producerA.InvokeAsync<long>("AppendEvent", "routing", "unwatched", new StreamEvent { Type = EventTypes.Answer, Content = $"{i}" });
+        }
+
+        await producerA.InvokeAsync<long>("AppendEvent", "routing", "followed", new StreamEvent { Type = EventTypes.Complete });
+        Assert.Equal(EventTypes.Complete, (await received.NextAsync()).Type);
+        await reading.WaitAsync(SafetyTimeout);
+
+        receivedByB.RecordObservableInstruments();
+        receivedByA.RecordObservableInstruments();
+        Assert.Equal(1, receivedByB.LastMeasurement?.Value);
+        Assert.Equal(0, receivedByA.LastMeasurement?.Value);
     }
 
     [Fact]

@@ -7,8 +7,19 @@ using StackExchange.Redis;
 
 namespace HubStreams.Tests.Streams;
 
+/// <summary>The Redis store on one Redis server.</summary>
 [Collection(RedisTests.Name)]
-public sealed class RedisStreamManagerTests(RedisFixture redis) : StreamManagerContract, IAsyncLifetime
+public sealed class RedisStreamManagerTests(RedisFixture redis) : RedisStoreContract(redis);
+
+/// <summary>The Redis store on a three-primary Redis Cluster.</summary>
+[Collection(RedisClusterTests.Name)]
+public sealed class RedisClusterStreamManagerTests(RedisClusterFixture cluster) : RedisStoreContract(cluster);
+
+/// <summary>
+/// The whole store contract, and what only the Redis store does (its layout, wake-ups, safety nets), on any Redis: the
+/// suite runs once per kind of Redis.
+/// </summary>
+public abstract class RedisStoreContract(IRedisTestStore redis) : StreamManagerContract, IAsyncLifetime
 {
     private readonly List<RedisStreamManager> _managers = [];
 
@@ -17,10 +28,10 @@ public sealed class RedisStreamManagerTests(RedisFixture redis) : StreamManagerC
 
     protected override IStreamManager CreateManager(StreamOptions? options = null) => Create(options);
 
-    private RedisStreamManager Create(StreamOptions? options = null, RedisStreamOptions? redisOptions = null)
+    private RedisStreamManager Create(StreamOptions? options = null, RedisStreamOptions? redisOptions = null, StreamMetrics? metrics = null)
     {
         var manager = new RedisStreamManager(redis.Connection, options ?? new StreamOptions(), redisOptions ?? _redisOptions,
-            TestMetrics.Create(), NullLogger<RedisStreamManager>.Instance);
+            metrics ?? TestMetrics.Create(), NullLogger<RedisStreamManager>.Instance);
         _managers.Add(manager);
         return manager;
     }
@@ -124,6 +135,99 @@ public sealed class RedisStreamManagerTests(RedisFixture redis) : StreamManagerC
     }
 
     [Fact]
+    public async Task A_process_hears_the_wake_ups_of_the_streams_it_watches_and_of_no_other()
+    {
+        var readerMetrics = TestMetrics.Create();
+        var reader = Create(metrics: readerMetrics);
+        var writer = Create();
+        var watched = NewKey();
+        var other = NewKey();
+
+        var follower = FollowAll(reader, watched, 0);
+        await WaitUntil(() => reader.OpenWatches() == 1);
+        for (var i = 0; i < 200; i++)
+        {
+            await writer.AppendAsync(other, Answer($"{i}"));
+        }
+
+        await writer.AppendAsync(watched, Complete());
+        await follower.WaitAsync(SafetyTimeout);
+        Assert.Equal(1, readerMetrics.WakeUpsReceived);
+    }
+
+    [Fact]
+    public async Task A_stream_s_channel_is_subscribed_while_it_has_a_watcher_and_released_after_its_last()
+    {
+        var manager = Create();
+        var key = NewKey();
+        var first = await manager.WatchAsync(key);
+        var second = await manager.WatchAsync(key);
+        Assert.Equal(1, manager.SubscribedChannels);
+        Assert.Equal(1, await SubscribersAsync(key));
+
+        first.Dispose();
+        second.Dispose();
+        await WaitUntil(() => manager.SubscribedChannels == 0);
+        Assert.Equal(0, await SubscribersAsync(key));
+
+        // Watched again at once: subscribed again, and an append reaches it.
+        var again = manager.WaitForEventAsync(key, 0, CancellationToken.None);
+        await WaitUntil(() => manager.OpenWatches() == 1);
+        await manager.AppendAsync(key, Answer("heard"));
+        await again.WaitAsync(SafetyTimeout);
+        await WaitUntil(() => manager.SubscribedChannels == 0);
+    }
+
+    [Fact]
+    public async Task A_burst_of_new_streams_subscribes_in_a_few_batches_not_one_round_trip_each()
+    {
+        var manager = Create();
+        const int streams = 300;
+        var keys = Enumerable.Range(0, streams).Select(_ => NewKey()).ToArray();
+
+        var watches = await Task.WhenAll(keys.Select(k => manager.WatchAsync(k)));
+        Assert.Equal(streams, manager.SubscribedChannels);
+        Assert.InRange(manager.SubscriptionBatches, 1, streams / 10);
+
+        // Every one of them is really heard.
+        var waits = keys.Select(k => manager.WaitForEventAsync(k, 0, CancellationToken.None)).ToArray();
+        await Task.WhenAll(keys.Select(k => manager.AppendAsync(k, Answer("x"))));
+        await Task.WhenAll(waits).WaitAsync(SafetyTimeout);
+
+        foreach (var watch in watches)
+        {
+            watch.Dispose();
+        }
+
+        await WaitUntil(() => manager.SubscribedChannels == 0);
+    }
+
+    [Fact]
+    public async Task Wake_ups_use_sharded_pub_sub_where_redis_has_it()
+    {
+        var manager = Create();
+        var version = redis.Connection.GetServers().First(s => s.IsConnected).Version;
+        var expected = version >= new Version(7, 0) ? WakeUpPublishing.Sharded : WakeUpPublishing.Classic;
+        Assert.Equal(expected, await manager.DetectWakeUpPublishingAsync());
+    }
+
+    // How many connections Redis itself counts as subscribed to the stream's wake-up channel: sharded ones on the node
+    // that holds the stream, classic ones on every node. (The tests' connection has no channel prefix.)
+    private async Task<long> SubscribersAsync(StreamKey key)
+    {
+        var channel = _redisOptions.WakeUpChannelFor(key);
+        var sharded = (RedisResult[])(await redis.Connection.GetServer((RedisKey)_redisOptions.StreamKeyFor(key))
+            .ExecuteAsync("PUBSUB", "SHARDNUMSUB", channel))!;
+        var total = (long)sharded[1];
+        foreach (var server in redis.Connection.GetServers().Where(s => s.IsConnected))
+        {
+            total += (long)((RedisResult[])(await server.ExecuteAsync("PUBSUB", "NUMSUB", channel))!)[1];
+        }
+
+        return total;
+    }
+
+    [Fact]
     public async Task Readers_of_one_stream_waiting_on_a_node_cost_one_read_per_append_not_one_each()
     {
         var manager = Create();
@@ -172,7 +276,10 @@ public sealed class RedisStreamManagerTests(RedisFixture redis) : StreamManagerC
 
         // Drop the pub/sub connections; when the client reconnects, waiters re-check.
         await using var admin = await ConnectionMultiplexer.ConnectAsync(redis.Address + ",allowAdmin=true");
-        await admin.GetServers().First().ExecuteAsync("CLIENT", "KILL", "TYPE", "pubsub");
+        foreach (var server in admin.GetServers())
+        {
+            await server.ExecuteAsync("CLIENT", "KILL", "TYPE", "pubsub");
+        }
 
         await wait.WaitAsync(SafetyTimeout);
         Assert.Equal(0, manager.SafetyNetChecks);

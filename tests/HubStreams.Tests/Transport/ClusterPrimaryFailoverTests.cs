@@ -1,0 +1,141 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using HubStreams.Streams;
+using HubStreams.Tests.Fixtures;
+using Xunit.Abstractions;
+
+namespace HubStreams.Tests.Transport;
+
+/// <summary>
+/// A Redis Cluster primary dies mid-stream (SIGKILL) under a two-node farm: appends are refused while its slots have no
+/// primary, succeed again once its replica is promoted, and readers on both nodes end with every event once. Writes a
+/// "failover: primary" line with the time without a primary, the appends refused and the acknowledged events lost.
+/// </summary>
+public sealed class ClusterPrimaryFailoverTests(ITestOutputHelper output)
+{
+    private const int EventCount = 600;
+    private const int KillAt = 200;
+
+    [Fact]
+    public async Task Killing_the_primary_of_a_stream_refuses_appends_until_its_replica_takes_over_and_readers_miss_nothing()
+    {
+        var started = Stopwatch.StartNew();
+        await using var cluster = await RedisCluster.StartAsync(primaries: 3, replicas: 1, nodeTimeout: TimeSpan.FromSeconds(1));
+        output.WriteLine($"failover: primary: cluster of 3 primaries and 3 replicas ready in {started.ElapsedMilliseconds} ms");
+        var prefix = RedisFixture.UniquePrefix();
+        // A connect timeout of 1 s, as the deployment guide advises for a cluster: an append sent to the lost primary
+        // is refused after at most that long.
+        (string, string)[] settings =
+            [("STREAM_MANAGER_TYPE", "redis"), ("REDIS_ADDR", cluster.Address + ",connectTimeout=1000"), ("REDIS_PREFIX", prefix)];
+        await using var nodeA = await ServerProcess.StartAsync(settings);
+        await using var nodeB = await ServerProcess.StartAsync(settings);
+        var key = StreamKey.Create("primary-failover", "m1");
+        var primary = await cluster.PrimaryOfAsync($"{prefix}:{key.SessionId}:{key.MessageId}");
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        var readers = new[]
+        {
+            Readers.Read([nodeA.HubUrl, nodeB.HubUrl], key.SessionId, key.MessageId, maxRetryDelay: TimeSpan.FromMilliseconds(250)),
+            Readers.Read([nodeB.HubUrl], key.SessionId, key.MessageId, maxRetryDelay: TimeSpan.FromMilliseconds(250)),
+        };
+        var reading = readers.Select(reader => Task.Run(async () =>
+        {
+            var offsets = new List<long>();
+            await foreach (var e in reader.WithCancellation(timeout.Token))
+            {
+                offsets.Add(e.Offset);
+            }
+
+            return offsets;
+        })).ToArray();
+
+        output.WriteLine($"failover: primary: farm of two nodes up at {started.ElapsedMilliseconds} ms");
+        var run = await ProduceThroughFailoverAsync(nodeA.BaseAddress, key, () => primary.Kill(), timeout.Token);
+        output.WriteLine($"failover: primary: produced at {started.ElapsedMilliseconds} ms");
+        var results = await Task.WhenAll(reading).WaitAsync(timeout.Token);
+        output.WriteLine($"failover: primary: every reader done at {started.ElapsedMilliseconds} ms");
+
+        output.WriteLine($"failover: primary: killed at event {KillAt}; no primary for {run.WithoutPrimary.TotalMilliseconds:F0} ms; " +
+            $"{run.Refused} appends refused, first refusal after {run.FirstRefusal.TotalMilliseconds:F0} ms, the slowest in " +
+            $"{run.SlowestRefusal.TotalMilliseconds:F0} ms; " +
+            $"{run.Lost} acknowledged events lost (appended again by the producer)");
+        Assert.True(run.Refused > 0, "No append was refused: the kill did not reach the stream's primary.");
+        for (var i = 0; i < readers.Length; i++)
+        {
+            var (gaps, duplicates) = NodeFailoverContract.Count(results[i]);
+            output.WriteLine($"failover: primary: reader {i}: {results[i].Count} events, {gaps} gaps, {duplicates + readers[i].SkippedDuplicates} duplicates");
+            Assert.Equal(Enumerable.Range(0, EventCount + 1).Select(n => (long)n), results[i]);
+        }
+    }
+
+    private sealed record FailoverRun(TimeSpan WithoutPrimary, TimeSpan FirstRefusal, TimeSpan SlowestRefusal, int Refused, int Lost);
+
+    /// <summary>
+    /// Appends <see cref="EventCount"/> numbered events and then complete, each at its offset with its id, so a retry
+    /// never stores an event twice. A refused append is retried; an offset conflict that names an earlier offset means
+    /// the store lost acknowledged events, which are appended again from there.
+    /// </summary>
+    private static async Task<FailoverRun> ProduceThroughFailoverAsync(Uri node, StreamKey key, Action kill, CancellationToken cancellationToken)
+    {
+        using var http = new HttpClient { BaseAddress = node };
+        var route = new Uri($"/api/sessions/{key.SessionId}/messages/{key.MessageId}/events", UriKind.Relative);
+        using var pace = new PeriodicTimer(TimeSpan.FromMilliseconds(2));
+        var killed = new Stopwatch();
+        TimeSpan? firstRefusal = null;
+        TimeSpan? recovered = null;
+        var slowestRefusal = TimeSpan.Zero;
+        var (refused, lost) = (0, 0);
+        for (var i = 0; i <= EventCount; i++)
+        {
+            if (i == KillAt && !killed.IsRunning)
+            {
+                kill();
+                killed.Start();
+            }
+
+            await pace.WaitForNextTickAsync(cancellationToken);
+            var type = i == EventCount ? "complete" : "answer";
+            var sent = Stopwatch.StartNew();
+            using var response = await http.PostAsJsonAsync(route, new { id = $"e{i}", type, content = $"{i} ", offset = i }, cancellationToken);
+            switch (response.StatusCode)
+            {
+                case HttpStatusCode.Created:
+                    if (killed.IsRunning && refused > 0)
+                    {
+                        recovered ??= killed.Elapsed;
+                    }
+
+                    break;
+                case HttpStatusCode.ServiceUnavailable:
+                    refused++;
+                    firstRefusal ??= killed.Elapsed;
+                    slowestRefusal = sent.Elapsed > slowestRefusal ? sent.Elapsed : slowestRefusal;
+                    i--;
+                    await Task.Delay(20, cancellationToken);
+                    break;
+                case HttpStatusCode.Conflict:
+                    // "…the stream's next offset is N": the store holds fewer events than were acknowledged.
+                    var problem = await response.Content.ReadFromJsonAsync<JsonElement>(cancellationToken);
+                    var next = NextOffset(problem.GetProperty("detail").GetString()!);
+                    Assert.True(next < i, $"An offset conflict at {i} that names {next}: {problem}");
+                    lost += i - (int)next;
+                    i = (int)next - 1;
+                    break;
+                default:
+                    Assert.Fail($"Append {i}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(cancellationToken)}");
+                    break;
+            }
+        }
+
+        return new FailoverRun(recovered ?? TimeSpan.Zero, firstRefusal ?? TimeSpan.Zero, slowestRefusal, refused, lost);
+    }
+
+    private static long NextOffset(string detail)
+    {
+        var match = System.Text.RegularExpressions.Regex.Match(detail, @"next offset is (\d+)");
+        Assert.True(match.Success, $"No next offset in '{detail}'.");
+        return long.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+    }
+}
