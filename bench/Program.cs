@@ -2,18 +2,20 @@ using HubStreams.Bench.Infrastructure;
 using HubStreams.Bench.Scenarios;
 using Spectre.Console;
 
-// dotnet run -c Release --project bench -- [latency|throughput|fanout|idle|resume …] [--quick]
+// dotnet run -c Release --project bench -- [latency|throughput|fanout|idle|resume|wakeups|durable …] [--quick] [--cluster]
 if (args.FirstOrDefault() == BenchHost.Argument)
 {
     return await BenchHost.RunAsync(args[1..]);
 }
 
-string[] known = ["latency", "throughput", "fanout", "idle", "resume"];
+string[] known = ["latency", "throughput", "fanout", "idle", "resume", "wakeups", "durable"];
+string[] options = ["--quick", "--cluster"];
 var quick = args.Contains("--quick");
-var unknown = args.Where(a => a != "--quick" && !known.Contains(a)).ToList();
+var cluster = args.Contains("--cluster");
+var unknown = args.Where(a => !options.Contains(a) && !known.Contains(a)).ToList();
 if (unknown.Count > 0)
 {
-    AnsiConsole.MarkupLine($"[red]Unknown argument(s): {Markup.Escape(string.Join(", ", unknown))}.[/] Scenarios: {string.Join(", ", known)}; option: --quick.");
+    AnsiConsole.MarkupLine($"[red]Unknown argument(s): {Markup.Escape(string.Join(", ", unknown))}.[/] Scenarios: {string.Join(", ", known)}; options: {string.Join(", ", options)}.");
     return 2;
 }
 
@@ -29,10 +31,17 @@ await AnsiConsole.Status().StartAsync("starting", async context =>
         context.Status(Markup.Escape($"{DateTimeOffset.UtcNow - started:mm\\:ss} {status}"));
         Console.Error.WriteLine($"{DateTimeOffset.UtcNow - started:mm\\:ss} {status}");
     });
-    foreach (var mode in new[] { StoreMode.Memory, StoreMode.Redis })
+    // With --cluster, every scenario also runs on a Redis Cluster of three primaries, after the single Redis.
+    StoreMode[] modes = cluster ? [StoreMode.Memory, StoreMode.Redis, StoreMode.RedisCluster] : [StoreMode.Memory, StoreMode.Redis];
+    foreach (var mode in modes)
     {
         run.Mode = mode;
-        await using var redis = mode == StoreMode.Redis ? await BenchRedis.StartAsync() : null;
+        await using var redis = mode switch
+        {
+            StoreMode.Redis => await BenchRedis.StartAsync(),
+            StoreMode.RedisCluster => await BenchRedis.StartClusterAsync(),
+            _ => null,
+        };
         run.Redis = redis;
         await using var server = await BenchServer.StartAsync(mode, redis);
         run.Server = server;
@@ -41,6 +50,8 @@ await AnsiConsole.Status().StartAsync("starting", async context =>
         if (scenarios.Contains("fanout")) results.Fanout.AddRange(await FanoutScenario.RunAsync(run));
         if (scenarios.Contains("idle")) results.Idle.AddRange(await IdleScenario.RunAsync(run));
         if (scenarios.Contains("resume")) results.Resume.AddRange(await ResumeScenario.RunAsync(run));
+        if (scenarios.Contains("wakeups")) results.WakeUps.AddRange(await WakeUpScenario.RunAsync(run));
+        if (scenarios.Contains("durable")) results.Durable.AddRange(await DurableAppendScenario.RunAsync(run));
     }
 });
 

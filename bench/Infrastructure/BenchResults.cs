@@ -21,6 +21,25 @@ internal sealed class BenchResults(bool quick)
     public List<FanoutScenario.Row> Fanout { get; } = [];
     public List<IdleScenario.Row> Idle { get; } = [];
     public List<ResumeScenario.Row> Resume { get; } = [];
+    public List<WakeUpScenario.Row> WakeUps { get; } = [];
+    public List<DurableAppendScenario.Row> Durable { get; } = [];
+
+    private static readonly string[] DurableHeader = ["acknowledged", "p50 µs", "p99 µs", "1 producer/s", "8 producers/s", "64 producers/s"];
+
+    private static IEnumerable<string[]> DurableRows(IEnumerable<DurableAppendScenario.Row> rows) => rows.Select(r => new[]
+    {
+        r.Acknowledged, F(r.P50Us), F(r.P99Us), N(r.OneProducerPerSecond), N(r.EightProducersPerSecond), N(r.SixtyFourProducersPerSecond),
+    });
+
+    private static readonly string[] WakeUpHeader =
+        ["mode", "publish", "watch new stream p50 µs", "p99 µs", "watch watched stream p50 µs", "p99 µs", "burst of new streams", "burst ms",
+            "appends elsewhere", "wake-ups received"];
+
+    private static IEnumerable<string[]> WakeUpRows(IEnumerable<WakeUpScenario.Row> rows) => rows.Select(r => new[]
+    {
+        r.Mode, r.Publishing, F(r.NewStreamWatchP50Us), F(r.NewStreamWatchP99Us), F(r.WatchedStreamWatchP50Us), F(r.WatchedStreamWatchP99Us),
+        N(r.BurstStreams), F(r.BurstMs), N(r.AppendsElsewhere), N(r.WakeUpsReceived),
+    });
 
     public List<Goal> Goals()
     {
@@ -96,6 +115,8 @@ internal sealed class BenchResults(bool quick)
             Idle.Select(r => new[] { r.Mode, r.Target, N(r.Subscribers), N(r.RedisCommandsPerSecond), r.RedisCommandsPerSubscriberPerSecond is { } x ? x.ToString("F5", CultureInfo.InvariantCulture) : "—", F(r.ServerCpuPercent) }));
         Show("Resume (time to first event, 10 before the end)", ["mode", "stream length", "samples", "median ms", "max ms"],
             Resume.Select(r => new[] { r.Mode, N(r.StreamLength), N(r.Samples), F(r.MedianMs), F(r.MaxMs) }));
+        Show("Wake-ups: per-stream channels", WakeUpHeader, WakeUpRows(WakeUps));
+        Show("Durable appends (one replica, REDIS_WAIT_REPLICAS)", DurableHeader, DurableRows(Durable));
         Show("Goals", ["goal", "target", "measured", "holds"], Goals().Select(g => new[] { g.Name, g.Target, g.Measured, g.Holds ? "yes" : "NO" }));
     }
 
@@ -106,7 +127,7 @@ internal sealed class BenchResults(bool quick)
         var document = new
         {
             machine = Machine(started),
-            scenarios = new { latency = Latency, throughput = Throughput, fanout = Fanout, idle = Idle, resume = Resume },
+            scenarios = new { latency = Latency, throughput = Throughput, fanout = Fanout, idle = Idle, resume = Resume, wakeups = WakeUps, durable = Durable },
             goals = Goals(),
         };
         await File.WriteAllTextAsync(Path.Combine(resultsDirectory, "latest.json"), JsonSerializer.Serialize(document, Json));
@@ -149,6 +170,8 @@ internal sealed class BenchResults(bool quick)
             Idle.Select(r => new[] { r.Mode, r.Target, N(r.Subscribers), N(r.RedisCommandsPerSecond), F(r.ServerCpuPercent) }));
         Table(md, ["mode", "stream length", "median ms", "max ms"],
             Resume.Select(r => new[] { r.Mode, N(r.StreamLength), F(r.MedianMs), F(r.MaxMs) }));
+        Table(md, WakeUpHeader, WakeUpRows(WakeUps));
+        Table(md, DurableHeader, DurableRows(Durable));
         Table(md, ["goal", "target", "measured", "holds"], Goals().Select(g => new[] { g.Name, g.Target, g.Measured, g.Holds ? "yes" : "**no**" }));
         return md.ToString();
     }

@@ -10,6 +10,9 @@ internal enum StoreMode
 {
     Memory,
     Redis,
+
+    /// <summary>A Redis Cluster of three primaries on loopback (<c>--cluster</c>).</summary>
+    RedisCluster,
 }
 
 /// <summary>The three stream methods compared: HubStreams, the original design's polling, and raw SignalR.</summary>
@@ -20,37 +23,69 @@ internal enum Target
     Raw,
 }
 
-/// <summary>A redis-server the benchmark owns, on a free loopback port, with no persistence.</summary>
+/// <summary>
+/// Redis the benchmark owns, on free loopback ports, with no persistence: one redis-server, or a cluster of three
+/// primaries joined with redis-cli.
+/// </summary>
 internal sealed class BenchRedis : IAsyncDisposable
 {
-    private readonly ChildProcess _process;
+    private readonly IReadOnlyList<ChildProcess> _processes;
+    private readonly IReadOnlyList<int> _ports;
 
-    private BenchRedis(ChildProcess process, int port, IConnectionMultiplexer connection)
+    private BenchRedis(IReadOnlyList<ChildProcess> processes, IReadOnlyList<int> ports, IConnectionMultiplexer connection)
     {
-        _process = process;
-        Port = port;
+        _processes = processes;
+        _ports = ports;
         Connection = connection;
     }
 
-    public int Port { get; }
+    /// <summary>The first node's port (redis-benchmark's entry point).</summary>
+    public int Port => _ports[0];
 
-    public string Address => $"127.0.0.1:{Port}";
+    public bool IsCluster => _ports.Count > 1;
+
+    /// <summary>Every node, as REDIS_ADDR takes it.</summary>
+    public string Address => string.Join(",", _ports.Select(p => $"127.0.0.1:{p}"));
 
     /// <summary>An admin connection of the benchmark's own (INFO, bulk loads), not the server's.</summary>
     public IConnectionMultiplexer Connection { get; }
 
-    public static async Task<BenchRedis> StartAsync()
+    public static Task<BenchRedis> StartAsync() => StartAsync(nodes: 1);
+
+    public static Task<BenchRedis> StartClusterAsync() => StartAsync(nodes: 3);
+
+    private static async Task<BenchRedis> StartAsync(int nodes)
     {
-        var port = ChildProcess.FreePort();
-        var process = ChildProcess.Start("redis-server",
-            ["--port", ChildProcess.Invariant(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]);
+        var ports = Enumerable.Range(0, nodes).Select(_ => ChildProcess.FreePort()).ToArray();
+        var processes = new List<ChildProcess>();
+        foreach (var port in ports)
+        {
+            string[] arguments = ["--port", ChildProcess.Invariant(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"];
+            if (nodes > 1)
+            {
+                var folder = Directory.CreateTempSubdirectory("hubstreams-bench-cluster-").FullName;
+                arguments = [.. arguments, "--dir", folder, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+                    "--cluster-port", ChildProcess.Invariant(ChildProcess.FreePort())];
+            }
+
+            processes.Add(ChildProcess.Start("redis-server", arguments));
+        }
+
         var deadline = DateTime.UtcNow.AddSeconds(30);
+        var seeds = string.Join(",", ports.Select(p => $"127.0.0.1:{p}"));
+        if (nodes > 1)
+        {
+            await WaitForPingAsync(ports, deadline);
+            await RedisCliAsync(ports[0], ["--cluster", "create", .. ports.Select(p => $"127.0.0.1:{p}"), "--cluster-replicas", "0", "--cluster-yes"]);
+            await WaitForClusterAsync(ports, deadline);
+        }
+
         while (true)
         {
             try
             {
-                var connection = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{port},allowAdmin=true,abortConnect=true");
-                return new BenchRedis(process, port, connection);
+                var connection = await ConnectionMultiplexer.ConnectAsync($"{seeds},allowAdmin=true,abortConnect=true");
+                return new BenchRedis(processes, ports, connection);
             }
             catch (RedisConnectionException) when (DateTime.UtcNow < deadline)
             {
@@ -59,16 +94,62 @@ internal sealed class BenchRedis : IAsyncDisposable
         }
     }
 
+    private static async Task WaitForPingAsync(int[] ports, DateTime deadline)
+    {
+        foreach (var port in ports)
+        {
+            while (!(await RedisCliAsync(port, "ping")).Contains("PONG", StringComparison.Ordinal))
+            {
+                await Task.Delay(DateTime.UtcNow < deadline ? 100 : throw new TimeoutException($"redis-server on {port} did not start."));
+            }
+        }
+    }
+
+    private static async Task WaitForClusterAsync(int[] ports, DateTime deadline)
+    {
+        foreach (var port in ports)
+        {
+            while (!(await RedisCliAsync(port, "cluster", "info")).Contains("cluster_state:ok", StringComparison.Ordinal))
+            {
+                await Task.Delay(DateTime.UtcNow < deadline ? 100 : throw new TimeoutException("The Redis Cluster did not form."));
+            }
+        }
+    }
+
+    private static async Task<string> RedisCliAsync(int port, params string[] command)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("redis-cli") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in new[] { "-p", ChildProcess.Invariant(port) }.Concat(command))
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var output = await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return output;
+    }
+
+    /// <summary>Commands processed so far, over every node.</summary>
     public async Task<long> CommandsProcessedAsync()
     {
-        var info = await Connection.GetServer(Address).InfoAsync("stats");
-        return long.Parse(info.SelectMany(g => g).First(kv => kv.Key == "total_commands_processed").Value, CultureInfo.InvariantCulture);
+        long total = 0;
+        foreach (var port in _ports)
+        {
+            var info = await Connection.GetServer($"127.0.0.1:{port}").InfoAsync("stats");
+            total += long.Parse(info.SelectMany(g => g).First(kv => kv.Key == "total_commands_processed").Value, CultureInfo.InvariantCulture);
+        }
+
+        return total;
     }
 
     public async ValueTask DisposeAsync()
     {
         await Connection.DisposeAsync();
-        await _process.DisposeAsync();
+        foreach (var process in _processes)
+        {
+            await process.DisposeAsync();
+        }
     }
 }
 
@@ -93,7 +174,7 @@ internal sealed class BenchServer : IAsyncDisposable
             ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
             ["ASPNETCORE_ENVIRONMENT"] = "Production",
             ["AUTH_MODE"] = "none",
-            ["STREAM_MANAGER_TYPE"] = mode == StoreMode.Redis ? "redis" : "memory",
+            ["STREAM_MANAGER_TYPE"] = mode == StoreMode.Memory ? "memory" : "redis",
             ["STREAM_MAX_EVENTS"] = "1000000",
             ["LIMIT_APPENDS_PER_SECOND"] = "10000000",
             ["LIMIT_APPEND_BURST"] = "10000000",

@@ -125,11 +125,12 @@ internal static class ThroughputScenario
             _ => 2_000_000,
         };
         var start = new ProcessStartInfo("redis-benchmark") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        // On a cluster, redis-benchmark --cluster spreads its keys over the slots of every primary.
         foreach (var argument in new[]
                  {
                      "-h", "127.0.0.1", "-p", ChildProcess.Invariant(redis.Port), "-t", "rpush", "-c", ChildProcess.Invariant(clients),
                      "-n", ChildProcess.Invariant(requests), "-d", "200", "-P", ChildProcess.Invariant(pipeline), "--csv",
-                 })
+                 }.Concat(redis.IsCluster ? ["--cluster", "-r", "100000"] : []))
         {
             start.ArgumentList.Add(argument);
         }

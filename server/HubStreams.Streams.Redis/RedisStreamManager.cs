@@ -20,17 +20,23 @@ public sealed partial class RedisStreamManager : IStreamManager, IAsyncDisposabl
     private readonly TimeProvider _time;
     private readonly StreamWatches _watches;
     private readonly StreamMetrics _metrics;
+    private readonly ReplicatedAppends? _replicated;
 
-    /// <summary>Creates the manager over the process's shared connection and starts its safety net.</summary>
+    /// <summary>
+    /// Creates the manager over the process's shared connection and starts its safety net. With
+    /// <paramref name="replicatedAppends"/>, appends go over its connection and are acknowledged once replicas hold them.
+    /// </summary>
     public RedisStreamManager(
         IConnectionMultiplexer redis,
         StreamOptions options,
         RedisStreamOptions redisOptions,
         StreamMetrics metrics,
         ILogger<RedisStreamManager> logger,
-        TimeProvider? timeProvider = null)
+        TimeProvider? timeProvider = null,
+        ReplicatedAppends? replicatedAppends = null)
     {
         _redis = redis;
+        _replicated = replicatedAppends;
         _metrics = metrics;
         _watches = new StreamWatches(ReadAsync, metrics);
         _subscriptions = new WakeUpSubscriptions(SubscribeAsync, UnsubscribeAsync);
@@ -62,7 +68,8 @@ public sealed partial class RedisStreamManager : IStreamManager, IAsyncDisposabl
     {
         var (prepared, json) = StoredEventJson.Prepare(streamEvent, _options, _time);
         var publishing = await DetectWakeUpPublishingAsync();
-        var result = (long)await Run(key, () => Database.ScriptEvaluateAsync(
+        var database = _replicated?.Connection.GetDatabase() ?? Database;
+        var result = (long)await Run(key, () => database.ScriptEvaluateAsync(
             RedisScripts.Append,
             [_redisOptions.StreamKeyFor(key)],
             [
@@ -77,6 +84,11 @@ public sealed partial class RedisStreamManager : IStreamManager, IAsyncDisposabl
                 publishing == WakeUpPublishing.Sharded ? "SPUBLISH" : "PUBLISH",
             ]));
 
+        if (result >= 0 && _replicated is { } replicated)
+        {
+            await EnsureReplicatedAsync(key, replicated);
+        }
+
         return result switch
         {
             >= 0 => result,
@@ -84,6 +96,21 @@ public sealed partial class RedisStreamManager : IStreamManager, IAsyncDisposabl
             -2 => throw StreamRules.Full(key, _options.MaxEvents),
             _ => throw StreamRules.OffsetConflict(key, atOffset ?? 0, -result - 3),
         };
+    }
+
+    // WAIT on the connection the append went over: it returns once that many replicas acknowledged every write sent on
+    // it so far (this append included), or at the timeout with how many did.
+    private async Task EnsureReplicatedAsync(StreamKey key, ReplicatedAppends replicated)
+    {
+        var server = replicated.Connection.GetServer((RedisKey)_redisOptions.StreamKeyFor(key));
+        var acknowledged = (long)await Run(key, () => server.ExecuteAsync("WAIT", replicated.Replicas, (long)replicated.Timeout.TotalMilliseconds));
+        if (acknowledged < replicated.Replicas)
+        {
+            _metrics.RedisFailed();
+            throw new StreamException(StreamErrorCode.StoreUnavailable,
+                $"The event reached the Redis primary, but {acknowledged} of the {replicated.Replicas} replica(s) REDIS_WAIT_REPLICAS asks for " +
+                $"confirmed it within {replicated.Timeout.TotalMilliseconds:F0} ms. Retry it with the same offset and id.");
+        }
     }
 
     /// <summary>How many reads this manager has sent to Redis (read-aheads included).</summary>
@@ -152,11 +179,20 @@ public sealed partial class RedisStreamManager : IStreamManager, IAsyncDisposabl
         {
             return await operation();
         }
-        catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException)
+        catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException || IsPassing(e))
         {
             throw Unavailable(key, e);
         }
     }
+
+    // What Redis answers while it cannot serve a command for now, such as a cluster slot without a primary during a
+    // failover (CLUSTERDOWN, TRYAGAIN), a primary whose replicas are gone (MASTERDOWN, NOREPLICAS), a replica not yet
+    // promoted (READONLY) or a server loading its data (LOADING): the command may succeed when tried again.
+    private static bool IsPassing(Exception e) =>
+        e is RedisServerException { Message: var message }
+        && PassingErrors.Any(prefix => message.StartsWith(prefix, StringComparison.Ordinal));
+
+    private static readonly string[] PassingErrors = ["CLUSTERDOWN", "TRYAGAIN", "MASTERDOWN", "NOREPLICAS", "READONLY", "LOADING"];
 
     private StreamException Unavailable(StreamKey? key, Exception e)
     {

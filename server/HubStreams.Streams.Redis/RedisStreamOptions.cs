@@ -52,6 +52,35 @@ public sealed class RedisStreamOptions
         }
     }
 
+    /// <summary>
+    /// How many replicas must hold an append before it is acknowledged (<c>REDIS_WAIT_REPLICAS</c>): 0, the default,
+    /// acknowledges once the primary has it; 1 or more sends <c>WAIT</c> after each append, on a connection of its own.
+    /// </summary>
+    public int WaitReplicas
+    {
+        get => _waitReplicas;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(value);
+            _waitReplicas = value;
+        }
+    }
+
+    private int _waitReplicas;
+
+    /// <summary>How long an append waits for its replicas (<c>REDIS_WAIT_TIMEOUT</c>); at least 1 ms; default 1 second.</summary>
+    public TimeSpan WaitTimeout
+    {
+        get => _waitTimeout;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, TimeSpan.FromMilliseconds(1));
+            _waitTimeout = value;
+        }
+    }
+
+    private TimeSpan _waitTimeout = TimeSpan.FromSeconds(1);
+
     /// <summary>The Redis key of a stream's list.</summary>
     public string StreamKeyFor(StreamKey key) => $"{Prefix}:{key.SessionId}:{key.MessageId}";
 

@@ -78,6 +78,10 @@ public sealed class HubStreamsSettings
         reader.Apply("REDIS_PASSWORD", "RedisPassword", "a password", v => settings.RedisConnection.Password = v, secret: true);
         reader.Apply("REDIS_DB", "RedisDb", "an integer 0 or more", v => settings.RedisConnection.Database = SettingReader.ParseInt(v));
         reader.Apply("REDIS_PREFIX", "RedisPrefix", "a non-empty key prefix without { or }", v => settings.Redis.Prefix = v);
+        reader.Apply("REDIS_WAIT_REPLICAS", "RedisWaitReplicas", "an integer 0 or more",
+            v => settings.Redis.WaitReplicas = SettingReader.ParseInt(v));
+        reader.Apply("REDIS_WAIT_TIMEOUT", "RedisWaitTimeout", "a duration such as 00:00:01 or 00:00:00.250, or whole seconds, at least 1 ms",
+            v => settings.Redis.WaitTimeout = SettingReader.ParseDuration(v));
         reader.Apply("REDIS_USE_TLS", "RedisUseTls", "'true' or 'false'", v => settings.RedisConnection.UseTls = SettingReader.ParseBool(v));
         reader.Apply("STREAM_TTL", "StreamTtl", "a duration such as 01:00:00, or whole seconds, at least 1 ms",
             v => settings.Streams.Ttl = SettingReader.ParseDuration(v));

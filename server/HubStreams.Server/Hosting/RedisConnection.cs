@@ -14,11 +14,17 @@ public sealed partial class RedisConnection
     /// Connects (waiting at most the connect timeout) and logs connection failures and recoveries. Every pub/sub channel
     /// of the connection, the stream store's and the SignalR backplane's, is under <paramref name="channelScope"/>.
     /// </summary>
-    public static IConnectionMultiplexer Connect(RedisConnectionSettings settings, string channelScope, ILogger<RedisConnection> logger)
+    public static IConnectionMultiplexer Connect(
+        RedisConnectionSettings settings, string channelScope, ILogger<RedisConnection> logger, string? clientName = null)
     {
         var endpoints = settings.DescribeEndpoints();
         var options = settings.ToConfigurationOptions();
         options.ChannelPrefix = RedisChannel.Literal(channelScope);
+        if (clientName is not null)
+        {
+            options.ClientName = clientName;
+        }
+
         var multiplexer = ConnectionMultiplexer.Connect(options);
         multiplexer.ConnectionFailed += (_, e) => LogConnectionFailed(logger, endpoints, e.ConnectionType.ToString(),
             e.FailureType.ToString(), settings.Redact(e.Exception?.Message ?? "no detail"));

@@ -14,6 +14,14 @@ internal static class RedisStoreRegistration
         var channelScope = settings.Redis.ChannelScope(settings.RedisConnection.EffectiveDatabase);
         services.AddSingleton<IConnectionMultiplexer>(sp => RedisConnection.Connect(
             settings.RedisConnection, channelScope, sp.GetRequiredService<ILogger<RedisConnection>>()));
+        if (settings.Redis.WaitReplicas > 0)
+        {
+            // A connection of its own, so that a WAIT never holds up the shared one.
+            services.AddSingleton(sp => new ReplicatedAppends(
+                RedisConnection.Connect(settings.RedisConnection, channelScope, sp.GetRequiredService<ILogger<RedisConnection>>(), "hubstreams-appends"),
+                settings.Redis.WaitReplicas, settings.Redis.WaitTimeout));
+        }
+
         services.AddSingleton<IStreamManager, RedisStreamManager>();
         health.AddCheck<RedisHealthCheck>("redis", tags: [HubStreamsHostingExtensions.ReadinessTag]);
 

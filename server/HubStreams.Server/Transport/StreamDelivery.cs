@@ -64,13 +64,18 @@ public sealed partial class StreamDelivery(
         subscription.EndWith(s => ShuttingDown(s.Key, s.NextOffset), stopping);
         if (access.ExpiresAt(user) is { } expiry)
         {
-            subscription.EndAt(expiry, time, s => new StreamException(StreamErrorCode.AccessExpired,
+            // A moment early: SignalR closes a connection whose token expired on its next heartbeat, and a reader must
+            // learn the reason (and resume with a fresh token) before its connection goes.
+            subscription.EndAt(expiry - ExpiryMargin, time, s => new StreamException(StreamErrorCode.AccessExpired,
                 $"The access token expired: resume stream {s.Key} at offset {s.NextOffset} with a fresh token."));
         }
 
         subscription.Observer = new DeliveryObserver(metrics, time, logger, transport);
         return subscription;
     }
+
+    /// <summary>How long before its token's expiry a subscription ends with <see cref="StreamErrorCode.AccessExpired"/>.</summary>
+    internal static readonly TimeSpan ExpiryMargin = TimeSpan.FromSeconds(1);
 
     private static StreamException ShuttingDown(StreamKey key, long nextOffset) => new(StreamErrorCode.ServerShuttingDown,
         $"This server is shutting down: resume stream {key} at offset {nextOffset} on another node.");

@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using HubStreams.Streams;
 using HubStreams.Tests.Fixtures;
+using Microsoft.Extensions.DependencyInjection;
 using Xunit.Abstractions;
 
 namespace HubStreams.Tests.Transport;
@@ -18,8 +19,10 @@ public sealed class ClusterPrimaryFailoverTests(ITestOutputHelper output)
     private const int EventCount = 600;
     private const int KillAt = 200;
 
-    [Fact]
-    public async Task Killing_the_primary_of_a_stream_refuses_appends_until_its_replica_takes_over_and_readers_miss_nothing()
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    public async Task Killing_the_primary_of_a_stream_refuses_appends_until_its_replica_takes_over_and_readers_miss_nothing(int waitReplicas)
     {
         var started = Stopwatch.StartNew();
         await using var cluster = await RedisCluster.StartAsync(primaries: 3, replicas: 1, nodeTimeout: TimeSpan.FromSeconds(1));
@@ -28,7 +31,10 @@ public sealed class ClusterPrimaryFailoverTests(ITestOutputHelper output)
         // A connect timeout of 1 s, as the deployment guide advises for a cluster: an append sent to the lost primary
         // is refused after at most that long.
         (string, string)[] settings =
-            [("STREAM_MANAGER_TYPE", "redis"), ("REDIS_ADDR", cluster.Address + ",connectTimeout=1000"), ("REDIS_PREFIX", prefix)];
+        [
+            ("STREAM_MANAGER_TYPE", "redis"), ("REDIS_ADDR", cluster.Address + ",connectTimeout=1000"), ("REDIS_PREFIX", prefix),
+            ("REDIS_WAIT_REPLICAS", waitReplicas.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+        ];
         await using var nodeA = await ServerProcess.StartAsync(settings);
         await using var nodeB = await ServerProcess.StartAsync(settings);
         var key = StreamKey.Create("primary-failover", "m1");
@@ -52,22 +58,89 @@ public sealed class ClusterPrimaryFailoverTests(ITestOutputHelper output)
         })).ToArray();
 
         output.WriteLine($"failover: primary: farm of two nodes up at {started.ElapsedMilliseconds} ms");
-        var run = await ProduceThroughFailoverAsync(nodeA.BaseAddress, key, () => primary.Kill(), timeout.Token);
+        // With REDIS_WAIT_REPLICAS=1 the promoted replica, alone in its shard, cannot confirm anything: appends to its
+        // slots are refused until a replica is back. The killed node comes back as that replica once the cluster has
+        // replaced it.
+        var rejoined = Task.CompletedTask;
+        void Kill()
+        {
+            primary.Kill();
+            if (waitReplicas > 0)
+            {
+                rejoined = RejoinAsReplicaAsync(cluster, primary, timeout.Token);
+            }
+        }
+
+        var run = await ProduceThroughFailoverAsync(nodeA.BaseAddress, key, Kill,
+            () => string.Join('\n', nodeA.Output.Where(l => l.Contains("fail", StringComparison.Ordinal) || l.Contains("Exception", StringComparison.Ordinal)).TakeLast(20)),
+            timeout.Token);
+        await rejoined;
         output.WriteLine($"failover: primary: produced at {started.ElapsedMilliseconds} ms");
         var results = await Task.WhenAll(reading).WaitAsync(timeout.Token);
         output.WriteLine($"failover: primary: every reader done at {started.ElapsedMilliseconds} ms");
 
-        output.WriteLine($"failover: primary: killed at event {KillAt}; no primary for {run.WithoutPrimary.TotalMilliseconds:F0} ms; " +
-            $"{run.Refused} appends refused, first refusal after {run.FirstRefusal.TotalMilliseconds:F0} ms, the slowest in " +
+        output.WriteLine($"failover: primary, REDIS_WAIT_REPLICAS={waitReplicas}: killed at event {KillAt}; appends refused for {run.WithoutPrimary.TotalMilliseconds:F0} ms, " +
+            $"{run.Refused} refusals, the first after {run.FirstRefusal.TotalMilliseconds:F0} ms, the slowest in " +
             $"{run.SlowestRefusal.TotalMilliseconds:F0} ms; " +
             $"{run.Lost} acknowledged events lost (appended again by the producer)");
         Assert.True(run.Refused > 0, "No append was refused: the kill did not reach the stream's primary.");
+        if (waitReplicas > 0)
+        {
+            // Every acknowledged append was on the replica that took over.
+            Assert.Equal(0, run.Lost);
+        }
+
         for (var i = 0; i < readers.Length; i++)
         {
             var (gaps, duplicates) = NodeFailoverContract.Count(results[i]);
             output.WriteLine($"failover: primary: reader {i}: {results[i].Count} events, {gaps} gaps, {duplicates + readers[i].SkippedDuplicates} duplicates");
             Assert.Equal(Enumerable.Range(0, EventCount + 1).Select(n => (long)n), results[i]);
         }
+    }
+
+    [Fact]
+    public async Task A_slot_with_no_primary_refuses_appends_as_store_unavailable_and_takes_them_once_it_has_one_again()
+    {
+        await using var cluster = await RedisCluster.StartAsync(primaries: 3);
+        await using var node = await HubStreamsServer.StartAsync(
+            ("STREAM_MANAGER_TYPE", "redis"), ("REDIS_ADDR", cluster.Address), ("REDIS_PREFIX", RedisFixture.UniquePrefix()));
+        var key = StreamKey.Create("no-primary", "m1");
+        using var http = node.CreateHttpClient();
+        var route = new Uri($"/api/sessions/{key.SessionId}/messages/{key.MessageId}/events", UriKind.Relative);
+        (await http.PostAsJsonAsync(route, new { type = "answer", content = "before" })).EnsureSuccessStatusCode();
+
+        // The slot's owner gives it up: Redis answers CLUSTERDOWN for it until someone serves it again.
+        var settings = node.Services.GetRequiredService<HubStreams.Streams.Redis.RedisStreamOptions>();
+        var streamKey = settings.StreamKeyFor(key);
+        var owner = await cluster.PrimaryOfAsync(streamKey);
+        var slot = await RedisCluster.CommandAsync(owner, $"cluster keyslot {streamKey}");
+        await RedisCluster.CommandAsync(owner, $"cluster delslots {slot}");
+
+        using var refused = await http.PostAsJsonAsync(route, new { type = "answer", content = "during" });
+        var problem = await refused.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+        Assert.Equal("StoreUnavailable", problem.GetProperty("code").GetString());
+
+        await RedisCluster.CommandAsync(owner, $"cluster addslots {slot}");
+        using var accepted = await http.PostAsJsonAsync(route, new { type = "answer", content = "after" });
+        Assert.Equal(HttpStatusCode.Created, accepted.StatusCode);
+    }
+
+    // Waits until a surviving node sees the cluster whole again (the replica promoted), then restarts the killed node,
+    // which rejoins as a replica, and waits until it is in sync.
+    private static async Task RejoinAsReplicaAsync(RedisCluster cluster, RedisServerProcess killed, CancellationToken cancellationToken)
+    {
+        var survivor = cluster.Nodes.First(n => n != killed);
+        await Eventually.True(async () =>
+        {
+            var killedLine = (await RedisCluster.CommandAsync(survivor, "cluster nodes")).Split('\n')
+                .Single(line => line.Contains($"127.0.0.1:{killed.Port}@", StringComparison.Ordinal));
+            return killedLine.Split(' ')[2].Split(',').Contains("fail")
+                && (await RedisCluster.CommandAsync(survivor, "cluster info")).Contains("cluster_state:ok", StringComparison.Ordinal);
+        });
+        await killed.RestartAsync();
+        await Eventually.True(async () => (await RedisCluster.CommandAsync(killed, "info replication")).Contains("master_link_status:up", StringComparison.Ordinal));
+        cancellationToken.ThrowIfCancellationRequested();
     }
 
     private sealed record FailoverRun(TimeSpan WithoutPrimary, TimeSpan FirstRefusal, TimeSpan SlowestRefusal, int Refused, int Lost);
@@ -77,7 +150,8 @@ public sealed class ClusterPrimaryFailoverTests(ITestOutputHelper output)
     /// never stores an event twice. A refused append is retried; an offset conflict that names an earlier offset means
     /// the store lost acknowledged events, which are appended again from there.
     /// </summary>
-    private static async Task<FailoverRun> ProduceThroughFailoverAsync(Uri node, StreamKey key, Action kill, CancellationToken cancellationToken)
+    private static async Task<FailoverRun> ProduceThroughFailoverAsync(
+        Uri node, StreamKey key, Action kill, Func<string> nodeErrors, CancellationToken cancellationToken)
     {
         using var http = new HttpClient { BaseAddress = node };
         var route = new Uri($"/api/sessions/{key.SessionId}/messages/{key.MessageId}/events", UriKind.Relative);
@@ -124,7 +198,7 @@ public sealed class ClusterPrimaryFailoverTests(ITestOutputHelper output)
                     i = (int)next - 1;
                     break;
                 default:
-                    Assert.Fail($"Append {i}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(cancellationToken)}");
+                    Assert.Fail($"Append {i}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(cancellationToken)}\n{nodeErrors()}");
                     break;
             }
         }

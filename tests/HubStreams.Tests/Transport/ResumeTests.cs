@@ -96,10 +96,13 @@ public abstract class ResumeContract : IAsyncLifetime
         {
             Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
             Assert.Equal("no", response.Headers.GetValues("X-Accel-Buffering").Single());
-            await foreach (var message in ServerSentEvents.ReadAsync(await response.Content.ReadAsStreamAsync()))
+            using var firstTimeout = new CancellationTokenSource(SafetyTimeout);
+            await foreach (var message in ServerSentEvents.ReadAsync(await response.Content.ReadAsStreamAsync(), firstTimeout.Token))
             {
                 received.Add(message);
-                if (message.Id == "49")
+
+                // An SSE id is "{offset}:{streamId}".
+                if (message.Id?.Split(':')[0] == "49")
                 {
                     break;
                 }

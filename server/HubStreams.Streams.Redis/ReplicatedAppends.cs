@@ -1,0 +1,32 @@
+using StackExchange.Redis;
+
+namespace HubStreams.Streams.Redis;
+
+/// <summary>
+/// Appends acknowledged only once replicas hold them (<c>REDIS_WAIT_REPLICAS</c>): after each append the store sends
+/// <c>WAIT replicas timeout</c> on a connection of its own, so that the wait never holds up reads, wake-ups or the
+/// SignalR backplane on the shared connection. Redis replication is asynchronous; without this, an append acknowledged
+/// just before its primary dies can be missing from the replica promoted in its place.
+/// </summary>
+public sealed class ReplicatedAppends
+{
+    /// <summary>Waits for <paramref name="replicas"/> replicas, at most <paramref name="timeout"/>, over <paramref name="connection"/>.</summary>
+    public ReplicatedAppends(IConnectionMultiplexer connection, int replicas, TimeSpan timeout)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        ArgumentOutOfRangeException.ThrowIfLessThan(replicas, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(timeout, TimeSpan.FromMilliseconds(1));
+        Connection = connection;
+        Replicas = replicas;
+        Timeout = timeout;
+    }
+
+    /// <summary>The connection the appends and their waits go over: none other uses it.</summary>
+    public IConnectionMultiplexer Connection { get; }
+
+    /// <summary>How many replicas must hold an append before it is acknowledged.</summary>
+    public int Replicas { get; }
+
+    /// <summary>How long to wait for them; past it the append is refused as <c>StoreUnavailable</c>.</summary>
+    public TimeSpan Timeout { get; }
+}
