@@ -60,11 +60,12 @@ internal sealed class BenchRedis : IAsyncDisposable
         var processes = new List<ChildProcess>();
         foreach (var port in ports)
         {
-            string[] arguments = ["--port", ChildProcess.Invariant(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"];
+            // A folder of its own, so that no file a server writes (a replica's copy of the data, say) is loaded by the next.
+            var folder = Directory.CreateTempSubdirectory("hubstreams-bench-redis-").FullName;
+            string[] arguments = ["--port", ChildProcess.Invariant(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", folder];
             if (nodes > 1)
             {
-                var folder = Directory.CreateTempSubdirectory("hubstreams-bench-cluster-").FullName;
-                arguments = [.. arguments, "--dir", folder, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+                arguments = [.. arguments, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
                     "--cluster-port", ChildProcess.Invariant(ChildProcess.FreePort())];
             }
 
@@ -198,13 +199,15 @@ internal sealed class BenchServer : IAsyncDisposable
                     return server;
                 }
             }
-            catch (HttpRequestException) when (DateTime.UtcNow < deadline)
+            catch (HttpRequestException)
             {
+                // Not listening yet.
             }
 
-            if (DateTime.UtcNow > deadline)
+            if (process.HasExited || DateTime.UtcNow > deadline)
             {
-                throw new TimeoutException("The benchmark server did not become ready within 60 s.");
+                throw new InvalidOperationException(
+                    $"The benchmark server {(process.HasExited ? "exited" : "did not become ready within 60 s")}. Its last output:\n{process.LastOutput}");
             }
 
             await Task.Delay(100);

@@ -33,10 +33,11 @@ internal static class DurableAppendScenario
         var replicaPort = ChildProcess.FreePort();
         await using var replica = ChildProcess.Start("redis-server",
             ["--port", ChildProcess.Invariant(replicaPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                "--dir", Directory.CreateTempSubdirectory("hubstreams-bench-replica-").FullName,
                 "--replicaof", "127.0.0.1", ChildProcess.Invariant(redis.Port)]);
-        await using var replicaConnection = await ConnectAsync($"127.0.0.1:{replicaPort}");
+        await using var replicaConnection = await ConnectAsync($"127.0.0.1:{replicaPort},abortConnect=false");
         var deadline = DateTime.UtcNow.AddSeconds(30);
-        while ((await replicaConnection.GetServer($"127.0.0.1:{replicaPort}").InfoRawAsync("replication"))?.Contains("master_link_status:up", StringComparison.Ordinal) != true)
+        while (!await InSyncAsync(replicaConnection.GetServer($"127.0.0.1:{replicaPort}")))
         {
             await Task.Delay(DateTime.UtcNow < deadline ? 100 : throw new TimeoutException("The replica did not sync."));
         }
@@ -65,6 +66,18 @@ internal static class DurableAppendScenario
         }
 
         return rows;
+    }
+
+    private static async Task<bool> InSyncAsync(IServer replica)
+    {
+        try
+        {
+            return (await replica.InfoRawAsync("replication"))?.Contains("master_link_status:up", StringComparison.Ordinal) == true;
+        }
+        catch (RedisConnectionException)
+        {
+            return false; // not listening yet
+        }
     }
 
     private static Task<ConnectionMultiplexer> ConnectAsync(string address) => ConnectionMultiplexer.ConnectAsync($"{address},allowAdmin=true");

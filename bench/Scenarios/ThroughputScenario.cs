@@ -32,7 +32,9 @@ internal static class ThroughputScenario
 
     public static async Task<List<Row>> RunAsync(BenchRun run)
     {
-        var options = new StreamOptions { MaxEvents = 1_000_000 };
+        // Streams expire 10 s after their last append: a full run appends tens of millions of events, which the memory
+        // store would otherwise hold (and Redis too) until the benchmark ends.
+        var options = new StreamOptions { MaxEvents = 1_000_000, Ttl = TimeSpan.FromSeconds(10) };
         await using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
         var metrics = new StreamMetrics(services.GetRequiredService<IMeterFactory>());
         ConnectionMultiplexer? connection = null;

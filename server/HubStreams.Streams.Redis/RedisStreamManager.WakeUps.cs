@@ -73,13 +73,14 @@ public sealed partial class RedisStreamManager
                 await _redis.GetSubscriber().PublishAsync(RedisChannel.Sharded("probe:{" + _redisOptions.Prefix + "}"), "");
                 publishing = WakeUpPublishing.Sharded;
             }
+            catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException || IsPassing(e))
+            {
+                // No answer yet (Redis away, or still loading its data): ask again on the next use, never guess.
+                throw Unavailable(null, e);
+            }
             catch (RedisServerException e)
             {
                 Log.ShardedPubSubRefused(_logger, e.Message);
-            }
-            catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException)
-            {
-                throw Unavailable(null, e);
             }
         }
 

@@ -48,6 +48,11 @@ internal sealed partial class StartupReport(
                 await store.DetectWakeUpPublishingAsync();
             }
         }
+        catch (RedisServerException e)
+        {
+            // Redis answers but cannot serve yet, such as while it loads its data after a restart.
+            LogNotServing(logger, endpoints, connection.Redact(e.Message));
+        }
         catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException or StreamException)
         {
             if (IsAuthenticationFailure(e))
@@ -77,6 +82,9 @@ internal sealed partial class StartupReport(
 
     [LoggerMessage(2, LogLevel.Error, "Redis at {Endpoints} is unreachable at start-up: {Error}. The server starts anyway, is not ready, and keeps reconnecting.")]
     private static partial void LogUnreachable(ILogger logger, string endpoints, string error);
+
+    [LoggerMessage(5, LogLevel.Warning, "Redis at {Endpoints} answers but cannot serve yet: {Error}. The server starts anyway, and is ready once Redis is.")]
+    private static partial void LogNotServing(ILogger logger, string endpoints, string error);
 
     [LoggerMessage(4, LogLevel.Error, "Redis at {Endpoints} refused the credentials: authentication failed. Check REDIS_USERNAME and REDIS_PASSWORD (or the password in REDIS_ADDR). The server starts anyway, is not ready, and keeps reconnecting.")]
     private static partial void LogAuthenticationFailed(ILogger logger, string endpoints);

@@ -132,12 +132,15 @@ public sealed class RedisServerProcess : IDisposable
         _process.WaitForExit();
     }
 
-    /// <summary>Starts the server again on the same port and data folder.</summary>
-    public async Task RestartAsync(bool appendOnly = false)
+    /// <summary>Starts the server again on the same port and data folder; waits until it answers PING unless told not to.</summary>
+    public async Task RestartAsync(bool appendOnly = false, bool waitUntilReady = true)
     {
         _process.Dispose();
         _process = Launch(Port, _directory, appendOnly, _moreArguments);
-        await WaitUntilReadyAsync();
+        if (waitUntilReady)
+        {
+            await WaitUntilReadyAsync();
+        }
     }
 
     public void Dispose()

@@ -79,7 +79,7 @@ public sealed class ClusterPrimaryFailoverTests(ITestOutputHelper output)
         var results = await Task.WhenAll(reading).WaitAsync(timeout.Token);
         output.WriteLine($"failover: primary: every reader done at {started.ElapsedMilliseconds} ms");
 
-        output.WriteLine($"failover: primary, REDIS_WAIT_REPLICAS={waitReplicas}: killed at event {KillAt}; appends refused for {run.WithoutPrimary.TotalMilliseconds:F0} ms, " +
+        output.WriteLine($"failover: primary, REDIS_WAIT_REPLICAS={waitReplicas}: killed at event {KillAt}; appends refused for {run.RefusedFor.TotalMilliseconds:F0} ms, " +
             $"{run.Refused} refusals, the first after {run.FirstRefusal.TotalMilliseconds:F0} ms, the slowest in " +
             $"{run.SlowestRefusal.TotalMilliseconds:F0} ms; " +
             $"{run.Lost} acknowledged events lost (appended again by the producer)");
@@ -143,7 +143,7 @@ public sealed class ClusterPrimaryFailoverTests(ITestOutputHelper output)
         cancellationToken.ThrowIfCancellationRequested();
     }
 
-    private sealed record FailoverRun(TimeSpan WithoutPrimary, TimeSpan FirstRefusal, TimeSpan SlowestRefusal, int Refused, int Lost);
+    private sealed record FailoverRun(TimeSpan RefusedFor, TimeSpan FirstRefusal, TimeSpan SlowestRefusal, int Refused, int Lost);
 
     /// <summary>
     /// Appends <see cref="EventCount"/> numbered events and then complete, each at its offset with its id, so a retry
