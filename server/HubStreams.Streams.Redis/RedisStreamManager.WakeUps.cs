@@ -22,7 +22,7 @@ public sealed partial class RedisStreamManager
     internal long SafetyNetChecks => Interlocked.Read(ref _safetyNetChecks);
 
     /// <summary>How many wake-up channels this process is subscribed to: one per stream it watches.</summary>
-    internal int SubscribedChannels => _subscriptions.SubscribedCount;
+    internal int SubscribedChannels => _subscriptions.Subscribed().Length;
 
     /// <summary>How many batches of subscribe and unsubscribe commands this process has sent.</summary>
     internal long SubscriptionBatches => _subscriptions.Batches;
@@ -118,88 +118,6 @@ public sealed partial class RedisStreamManager
         _redis.ConnectionRestored += OnConnectionRestored;
         _redis.ConnectionFailed += OnConnectionFailed;
         _safetyNet = RunSafetyNetAsync(_stopping.Token);
-    }
-
-    private static readonly TimeSpan RepairInterval = TimeSpan.FromMilliseconds(500);
-    private int _repairing;
-
-    /// <summary>How many times a wake-up subscription was moved to a live node after its node was lost.</summary>
-    internal long SubscriptionsRepaired => Interlocked.Read(ref _subscriptionsRepaired);
-
-    private long _subscriptionsRepaired;
-
-    private void OnConnectionFailed(object? sender, ConnectionFailedEventArgs e)
-    {
-        // In a cluster, a primary that dies takes its sharded subscriptions with it, and the client keeps trying to
-        // reconnect to it: until its replica is promoted and the channels are subscribed there, nothing is heard.
-        if (e.ConnectionType == ConnectionType.Subscription && Interlocked.Exchange(ref _repairing, 1) == 0)
-        {
-            _ = RepairSubscriptionsAsync(_stopping.Token);
-        }
-    }
-
-    /// <summary>
-    /// Until no wake-up subscription sits on a lost node: refreshes the cluster's layout when a lost node still owns a
-    /// channel's slot, then subscribes again where the slot is now; the streams' watchers read what they missed.
-    /// </summary>
-    private async Task RepairSubscriptionsAsync(CancellationToken stopping)
-    {
-        try
-        {
-            while (true)
-            {
-                await Task.Delay(RepairInterval, _time, stopping);
-                if (!IsCluster() || _subscriptions.Subscribed().Where(IsStranded).ToArray() is not { Length: > 0 } stranded)
-                {
-                    Volatile.Write(ref _repairing, 0);
-                    return;
-                }
-
-                var subscriber = _redis.GetSubscriber();
-                var publishing = await DetectWakeUpPublishingAsync();
-                if (stranded.Any(key => !IsLive(subscriber.IdentifyEndpoint(Channel(key, publishing)))))
-                {
-                    await _redis.ConfigureAsync();
-                }
-
-                _subscriptions.Resubscribe(IsStranded, key =>
-                {
-                    Interlocked.Increment(ref _subscriptionsRepaired);
-                    _watches.WakeStream(key);
-                });
-            }
-        }
-        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
-        {
-            // Disposed.
-        }
-        catch (Exception e) when (e is RedisException or StreamException)
-        {
-            // Redis is away altogether: the next failure of the subscription connection starts over.
-            Volatile.Write(ref _repairing, 0);
-        }
-    }
-
-    private bool IsCluster() => _redis.GetServers().Any(server => server.ServerType == ServerType.Cluster);
-
-    private bool IsStranded(StreamKey key) =>
-        _publishing is { } known && !IsLive(_redis.GetSubscriber().SubscribedEndpoint(Channel(key, known.Result)));
-
-    private bool IsLive(System.Net.EndPoint? endpoint)
-    {
-        if (endpoint is null)
-        {
-            return false;
-        }
-
-        try
-        {
-            return _redis.GetServer(endpoint).IsConnected;
-        }
-        catch (ArgumentException)
-        {
-            return false; // no longer part of the configuration
-        }
     }
 
     private async Task SubscribeAsync(StreamKey key) =>

@@ -28,18 +28,6 @@ internal sealed class WakeUpSubscriptions : IAsyncDisposable
         _worker = Task.Run(RunAsync);
     }
 
-    /// <summary>How many channels are subscribed now.</summary>
-    public int SubscribedCount
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _entries.Values.Count(e => e.State == State.Subscribed);
-            }
-        }
-    }
-
     /// <summary>The streams whose channel is subscribed now.</summary>
     public StreamKey[] Subscribed()
     {

@@ -19,7 +19,7 @@ public sealed class RedisClusterStreamManagerTests(RedisClusterFixture cluster) 
 /// The whole store contract, and what only the Redis store does (its layout, wake-ups, safety nets), on any Redis: the
 /// suite runs once per kind of Redis.
 /// </summary>
-public abstract class RedisStoreContract(IRedisTestStore redis) : StreamManagerContract, IAsyncLifetime
+public abstract partial class RedisStoreContract(IRedisTestStore redis) : StreamManagerContract, IAsyncLifetime
 {
     private readonly List<RedisStreamManager> _managers = [];
 
@@ -132,100 +132,6 @@ public abstract class RedisStoreContract(IRedisTestStore redis) : StreamManagerC
         await writer.AppendAsync(key, Complete());
 
         Assert.Equal(["from elsewhere", null], (await follower.WaitAsync(SafetyTimeout)).Select(e => e.Content));
-    }
-
-    [Fact]
-    public async Task A_process_hears_the_wake_ups_of_the_streams_it_watches_and_of_no_other()
-    {
-        var readerMetrics = TestMetrics.Create();
-        var reader = Create(metrics: readerMetrics);
-        var writer = Create();
-        var watched = NewKey();
-        var other = NewKey();
-
-        var follower = FollowAll(reader, watched, 0);
-        await WaitUntil(() => reader.OpenWatches() == 1);
-        for (var i = 0; i < 200; i++)
-        {
-            await writer.AppendAsync(other, Answer($"{i}"));
-        }
-
-        await writer.AppendAsync(watched, Complete());
-        await follower.WaitAsync(SafetyTimeout);
-        Assert.Equal(1, readerMetrics.WakeUpsReceived);
-    }
-
-    [Fact]
-    public async Task A_stream_s_channel_is_subscribed_while_it_has_a_watcher_and_released_after_its_last()
-    {
-        var manager = Create();
-        var key = NewKey();
-        var first = await manager.WatchAsync(key);
-        var second = await manager.WatchAsync(key);
-        Assert.Equal(1, manager.SubscribedChannels);
-        Assert.Equal(1, await SubscribersAsync(key));
-
-        // Redis itself lets the subscription go (its count is read on another connection, so it may lag a moment).
-        first.Dispose();
-        second.Dispose();
-        await WaitUntil(() => manager.SubscribedChannels == 0);
-        await WaitUntilAsync(async () => await SubscribersAsync(key) == 0);
-
-        // Watched again at once: subscribed again, and an append reaches it.
-        var again = manager.WaitForEventAsync(key, 0, CancellationToken.None);
-        await WaitUntil(() => manager.OpenWatches() == 1);
-        await manager.AppendAsync(key, Answer("heard"));
-        await again.WaitAsync(SafetyTimeout);
-        await WaitUntil(() => manager.SubscribedChannels == 0);
-    }
-
-    [Fact]
-    public async Task A_burst_of_new_streams_subscribes_in_a_few_batches_not_one_round_trip_each()
-    {
-        var manager = Create();
-        const int streams = 300;
-        var keys = Enumerable.Range(0, streams).Select(_ => NewKey()).ToArray();
-
-        var watches = await Task.WhenAll(keys.Select(k => manager.WatchAsync(k)));
-        Assert.Equal(streams, manager.SubscribedChannels);
-        Assert.InRange(manager.SubscriptionBatches, 1, streams / 10);
-
-        // Every one of them is really heard.
-        var waits = keys.Select(k => manager.WaitForEventAsync(k, 0, CancellationToken.None)).ToArray();
-        await Task.WhenAll(keys.Select(k => manager.AppendAsync(k, Answer("x"))));
-        await Task.WhenAll(waits).WaitAsync(SafetyTimeout);
-
-        foreach (var watch in watches)
-        {
-            watch.Dispose();
-        }
-
-        await WaitUntil(() => manager.SubscribedChannels == 0);
-    }
-
-    [Fact]
-    public async Task Wake_ups_use_sharded_pub_sub_where_redis_has_it()
-    {
-        var manager = Create();
-        var version = redis.Connection.GetServers().First(s => s.IsConnected).Version;
-        var expected = version >= new Version(7, 0) ? WakeUpPublishing.Sharded : WakeUpPublishing.Classic;
-        Assert.Equal(expected, await manager.DetectWakeUpPublishingAsync());
-    }
-
-    // How many connections Redis itself counts as subscribed to the stream's wake-up channel: sharded ones on the node
-    // that holds the stream, classic ones on every node. (The tests' connection has no channel prefix.)
-    private async Task<long> SubscribersAsync(StreamKey key)
-    {
-        var channel = _redisOptions.WakeUpChannelFor(key);
-        var sharded = (RedisResult[])(await redis.Connection.GetServer((RedisKey)_redisOptions.StreamKeyFor(key))
-            .ExecuteAsync("PUBSUB", "SHARDNUMSUB", channel))!;
-        var total = (long)sharded[1];
-        foreach (var server in redis.Connection.GetServers().Where(s => s.IsConnected))
-        {
-            total += (long)((RedisResult[])(await server.ExecuteAsync("PUBSUB", "NUMSUB", channel))!)[1];
-        }
-
-        return total;
     }
 
     [Fact]
