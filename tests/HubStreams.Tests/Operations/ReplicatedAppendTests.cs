@@ -18,7 +18,7 @@ public sealed class ReplicatedAppendTests
         var prefix = RedisFixture.UniquePrefix();
         await using var node = await HubStreamsServer.StartAsync(
             ("STREAM_MANAGER_TYPE", "redis"), ("REDIS_ADDR", primary.Address), ("REDIS_PREFIX", prefix),
-            ("REDIS_WAIT_REPLICAS", "1"), ("REDIS_WAIT_TIMEOUT", "00:00:00.200"));
+            ("REDIS_WAIT_REPLICAS", "1"), ("REDIS_WAIT_TIMEOUT", "00:00:02"));
         using var http = node.CreateHttpClient();
         var route = new Uri("/api/sessions/replicated/messages/m1/events", UriKind.Relative);
 
