@@ -2,14 +2,14 @@ using HubStreams.Bench.Infrastructure;
 using HubStreams.Bench.Scenarios;
 using Spectre.Console;
 
-// dotnet run -c Release --project bench -- [latency|throughput|fanout|idle|resume|wakeups|durable …] [--quick] [--cluster]
+// dotnet run -c Release --project bench -- [latency|throughput|fanout|idle|resume|wakeups|durable|cost …] [--quick] [--cluster] [--memory|--redis]
 if (args.FirstOrDefault() == BenchHost.Argument)
 {
     return await BenchHost.RunAsync(args[1..]);
 }
 
-string[] known = ["latency", "throughput", "fanout", "idle", "resume", "wakeups", "durable"];
-string[] options = ["--quick", "--cluster"];
+string[] known = ["latency", "throughput", "fanout", "idle", "resume", "wakeups", "durable", "cost"];
+string[] options = ["--quick", "--cluster", "--memory", "--redis"];
 var quick = args.Contains("--quick");
 var cluster = args.Contains("--cluster");
 var unknown = args.Where(a => !options.Contains(a) && !known.Contains(a)).ToList();
@@ -32,7 +32,13 @@ await AnsiConsole.Status().StartAsync("starting", async context =>
         Console.Error.WriteLine($"{DateTimeOffset.UtcNow - started:mm\\:ss} {status}");
     });
     // With --cluster, every scenario also runs on a Redis Cluster of three primaries, after the single Redis.
+    // --memory or --redis alone runs that store only (to profile one, say).
     StoreMode[] modes = cluster ? [StoreMode.Memory, StoreMode.Redis, StoreMode.RedisCluster] : [StoreMode.Memory, StoreMode.Redis];
+    if (args.Contains("--memory") != args.Contains("--redis"))
+    {
+        modes = args.Contains("--memory") ? [StoreMode.Memory] : [.. modes.Where(m => m != StoreMode.Memory)];
+    }
+
     foreach (var mode in modes)
     {
         run.Mode = mode;
@@ -52,6 +58,7 @@ await AnsiConsole.Status().StartAsync("starting", async context =>
         if (scenarios.Contains("resume")) results.Resume.AddRange(await ResumeScenario.RunAsync(run));
         if (scenarios.Contains("wakeups")) results.WakeUps.AddRange(await WakeUpScenario.RunAsync(run));
         if (scenarios.Contains("durable")) results.Durable.AddRange(await DurableAppendScenario.RunAsync(run));
+        if (scenarios.Contains("cost")) results.Cost.AddRange(await CostScenario.RunAsync(run));
     }
 });
 

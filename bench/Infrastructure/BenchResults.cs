@@ -23,6 +23,14 @@ internal sealed class BenchResults(bool quick)
     public List<ResumeScenario.Row> Resume { get; } = [];
     public List<WakeUpScenario.Row> WakeUps { get; } = [];
     public List<DurableAppendScenario.Row> Durable { get; } = [];
+    public List<CostScenario.Row> Cost { get; } = [];
+
+    private static readonly string[] CostHeader = ["mode", "shape", "target", "events", "CPU µs/event", "bytes/event", "work items/event", "lock contentions/event"];
+
+    private static IEnumerable<string[]> CostRows(IEnumerable<CostScenario.Row> rows) => rows.Select(r => new[]
+    {
+        r.Mode, r.Shape, r.Target, N(r.Delivered), F(r.CpuUsPerEvent), N(r.BytesPerEvent), F(r.WorkItemsPerEvent), r.LockContentionsPerEvent.ToString("F4", CultureInfo.InvariantCulture),
+    });
 
     private static readonly string[] DurableHeader = ["acknowledged", "p50 µs", "p99 µs", "1 producer/s", "8 producers/s", "64 producers/s"];
 
@@ -117,6 +125,7 @@ internal sealed class BenchResults(bool quick)
             Resume.Select(r => new[] { r.Mode, N(r.StreamLength), N(r.Samples), F(r.MedianMs), F(r.MaxMs) }));
         Show("Wake-ups: per-stream channels", WakeUpHeader, WakeUpRows(WakeUps));
         Show("Durable appends (one replica, REDIS_WAIT_REPLICAS)", DurableHeader, DurableRows(Durable));
+        Show("Cost per delivered event (server runtime counters)", CostHeader, CostRows(Cost));
         Show("Goals", ["goal", "target", "measured", "holds"], Goals().Select(g => new[] { g.Name, g.Target, g.Measured, g.Holds ? "yes" : "NO" }));
     }
 
@@ -127,7 +136,7 @@ internal sealed class BenchResults(bool quick)
         var document = new
         {
             machine = Machine(started),
-            scenarios = new { latency = Latency, throughput = Throughput, fanout = Fanout, idle = Idle, resume = Resume, wakeups = WakeUps, durable = Durable },
+            scenarios = new { latency = Latency, throughput = Throughput, fanout = Fanout, idle = Idle, resume = Resume, wakeups = WakeUps, durable = Durable, cost = Cost },
             goals = Goals(),
         };
         await File.WriteAllTextAsync(Path.Combine(resultsDirectory, "latest.json"), JsonSerializer.Serialize(document, Json));
@@ -172,6 +181,7 @@ internal sealed class BenchResults(bool quick)
             Resume.Select(r => new[] { r.Mode, N(r.StreamLength), F(r.MedianMs), F(r.MaxMs) }));
         Table(md, WakeUpHeader, WakeUpRows(WakeUps));
         Table(md, DurableHeader, DurableRows(Durable));
+        Table(md, CostHeader, CostRows(Cost));
         Table(md, ["goal", "target", "measured", "holds"], Goals().Select(g => new[] { g.Name, g.Target, g.Measured, g.Holds ? "yes" : "**no**" }));
         return md.ToString();
     }

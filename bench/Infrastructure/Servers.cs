@@ -216,6 +216,20 @@ internal sealed class BenchServer : IAsyncDisposable
 
     public TimeSpan CpuTime() => _process.CpuTime();
 
+    /// <summary>The server's runtime counters now (bench-only endpoint).</summary>
+    public Task<RuntimeCounters> RuntimeAsync() => ReadCountersAsync(HttpMethod.Get, "/bench/runtime");
+
+    /// <summary>Forces two full, compacting collections in the server, then reads its counters: the live heap is what is in use.</summary>
+    public Task<RuntimeCounters> CollectAsync() => ReadCountersAsync(HttpMethod.Post, "/bench/collect");
+
+    private async Task<RuntimeCounters> ReadCountersAsync(HttpMethod method, string path)
+    {
+        using var http = new HttpClient { BaseAddress = BaseAddress };
+        using var response = await http.SendAsync(new HttpRequestMessage(method, path));
+        response.EnsureSuccessStatusCode();
+        return (await System.Net.Http.Json.HttpContentJsonExtensions.ReadFromJsonAsync<RuntimeCounters>(response.Content))!;
+    }
+
     /// <summary>Resident memory of the server process, from /proc.</summary>
     public long ResidentBytes()
     {

@@ -17,33 +17,69 @@ internal static class RedisScripts
         """;
 
     /// <summary>
-    /// Appends one event. KEYS[1]: the stream. ARGV: event JSON, TTL in ms, max events, '1' when the event is 'complete',
-    /// the stream's wake-up channel, wake-up message prefix (<c>sessionId:messageId:</c>), the offset the event must land
-    /// at ('' for any: the end), the event's id (for a conditional append), the publish command (<c>SPUBLISH</c>, whose
-    /// channel hashes to the stream's slot, or <c>PUBLISH</c>). Returns the new offset; -1 when the stream is completed,
-    /// -2 when it is full; for a conditional append whose offset holds another event or is past the end, -3 - length
-    /// (so that the caller can say the next offset without a second round trip).
+    /// Appends a batch of events, to one or more streams, in one atomic step (a group commit: the appends that arrived
+    /// while the previous call was in flight). Every event meets the same rules as if it were appended alone, in order.
+    /// KEYS: the streams. ARGV: TTL in ms, max events, the publish command (<c>SPUBLISH</c>, whose channel hashes to the
+    /// stream's slot, or <c>PUBLISH</c>), the most bytes of events a wake-up carries; then for each stream its wake-up
+    /// channel and wake-up message prefix (<c>sessionId:messageId:</c>); then five per event: the index of its stream in
+    /// KEYS, its JSON, '1' when it is 'complete', the offset it must land at ('' for any: the end), its id (for a
+    /// conditional append). Returns one result per event: the new offset; -1 when the stream is completed, -2 when it is
+    /// full; for a conditional append whose offset holds another event or is past the end, -3 - length (so that the
+    /// caller can say the next offset without a second round trip).
+    /// Each stream that grew gets its TTL renewed and one wake-up: <c>{prefix}{newLength}</c>, followed, when the events
+    /// this call stored there fit the byte budget, by <c>:{identity}</c> and each event's JSON on a line of its own, so
+    /// that a reader already at the end takes them from the wake-up instead of reading the stream.
     /// </summary>
     public const string Append = IsCompleteFunction + """
 
-        local length = redis.call('LLEN', KEYS[1])
-        if ARGV[7] ~= '' then
-          local at = tonumber(ARGV[7])
-          if at < length then
-            local ok, stored = pcall(cjson.decode, redis.call('LINDEX', KEYS[1], at))
-            if ok and type(stored) == 'table' and stored['id'] == ARGV[8] then return at end
-            return -3 - length
-          end
-          if at > length then return -3 - length end
+        local limit = tonumber(ARGV[2])
+        local carry = tonumber(ARGV[4])
+        local streams = {}
+        for i = 1, #KEYS do
+          local length = redis.call('LLEN', KEYS[i])
+          streams[i] = { length = length, before = length, stored = {}, bytes = 0,
+                         done = length > 0 and is_complete(redis.call('LINDEX', KEYS[i], -1)) }
         end
-        if length > 0 and is_complete(redis.call('LINDEX', KEYS[1], -1)) then return -1 end
-        local limit = tonumber(ARGV[3])
-        if ARGV[4] ~= '1' then limit = limit - 1 end
-        if length >= limit then return -2 end
-        local newLength = redis.call('RPUSH', KEYS[1], ARGV[1])
-        redis.call('PEXPIRE', KEYS[1], ARGV[2])
-        redis.call(ARGV[9], ARGV[5], ARGV[6] .. newLength)
-        return newLength - 1
+        local results = {}
+        for e = 5 + 2 * #KEYS, #ARGV, 5 do
+          local i = tonumber(ARGV[e])
+          local s = streams[i]
+          local json, complete, at = ARGV[e + 1], ARGV[e + 2] == '1', ARGV[e + 3]
+          local result
+          if at ~= '' and tonumber(at) ~= s.length then
+            at = tonumber(at)
+            result = -3 - s.length
+            if at < s.length then
+              local ok, stored = pcall(cjson.decode, redis.call('LINDEX', KEYS[i], at))
+              if ok and type(stored) == 'table' and stored['id'] == ARGV[e + 4] then result = at end
+            end
+          elseif s.done then
+            result = -1
+          elseif s.length >= (complete and limit or limit - 1) then
+            result = -2
+          else
+            s.length = redis.call('RPUSH', KEYS[i], json)
+            s.done = complete
+            s.stored[#s.stored + 1] = json
+            s.bytes = s.bytes + #json
+            if string.find(json, '\n', 1, true) then s.bytes = carry + 1 end
+            result = s.length - 1
+          end
+          results[#results + 1] = result
+        end
+        for i = 1, #KEYS do
+          local s = streams[i]
+          if s.length > s.before then
+            redis.call('PEXPIRE', KEYS[i], ARGV[1])
+            local message = ARGV[4 + 2 * i] .. s.length
+            if s.bytes <= carry then
+              local identity = string.sub(redis.sha1hex(redis.call('LINDEX', KEYS[i], 0)), 1, 16)
+              message = message .. ':' .. identity .. '\n' .. table.concat(s.stored, '\n')
+            end
+            redis.call(ARGV[3], ARGV[3 + 2 * i], message)
+          end
+        end
+        return results
         """;
 
     /// <summary>

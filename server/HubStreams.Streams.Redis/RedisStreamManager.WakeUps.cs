@@ -2,13 +2,14 @@ using StackExchange.Redis;
 
 namespace HubStreams.Streams.Redis;
 
-// Wake-ups: every append publishes "{sessionId}:{messageId}:{newLength}" on its stream's own channel, and a process
-// subscribes to a stream's channel only while it has a watcher of that stream (WakeUpSubscriptions), so a node hears
-// only about the streams its readers follow. On Redis 7 and later the publish is sharded (SPUBLISH): in a cluster it
-// stays on the shard that holds the stream. When several readers of one stream wait on this node, it reads the new
-// events once for all of them. Pub/sub is at-most-once, so two safety nets catch a lost notification: every watch
-// reads again when a connection is restored, and a slow timer checks each watched stream's length with one LLEN
-// (not one per reader) per interval.
+// Wake-ups: every append call publishes "{sessionId}:{messageId}:{newLength}" on its stream's own channel, with the
+// events it stored when they are small (see WakeUpMessage), and a process subscribes to a stream's channel only while
+// it has a watcher of that stream (WakeUpSubscriptions), so a node hears only about the streams its readers follow.
+// On Redis 7 and later the publish is sharded (SPUBLISH): in a cluster it stays on the shard that holds the stream. A reader that is caught up takes the new events from the wake-up, decoded
+// once for every reader of the node, and reads nothing; when several readers wait further behind, the node reads once
+// for all of them. The wake-up stays a hint: pub/sub is at-most-once, so two safety nets catch a lost one: every watch
+// reads again when a connection is restored, and a slow timer checks each watched stream's length with one LLEN (not
+// one per reader) per interval.
 public sealed partial class RedisStreamManager
 {
     private readonly CancellationTokenSource _stopping = new();
@@ -129,36 +130,35 @@ public sealed partial class RedisStreamManager
     private void OnWakeUp(RedisChannel channel, RedisValue message)
     {
         _metrics.WakeUpReceived();
-
-        // "{sessionId}:{messageId}:{newLength}": ids never contain ':'.
-        var text = (string?)message;
-        var parts = text?.Split(':');
-        if (parts is not { Length: 3 } || !long.TryParse(parts[2], out var length)
-            || !StreamKey.IsValidId(parts[0]) || !StreamKey.IsValidId(parts[1]))
+        if (WakeUpMessage.Parse((ReadOnlyMemory<byte>)message) is not { } wakeUp)
         {
             return;
         }
 
-        var key = StreamKey.Create(parts[0], parts[1]);
+        // A reader waiting where the carried events begin (a reader that is caught up) takes them from the wake-up.
+        var key = wakeUp.Key;
+        var length = wakeUp.Length;
+        var maxCount = Math.Min(StreamSubscription.PageSize, _options.MaxPageEvents);
         var (offsets, waiting) = _watches.WaitingBelow(key, length);
-        if (waiting < 2)
+        var uncovered = offsets.Where(offset => offset < wakeUp.FirstCarriedOffset).ToList();
+        if (uncovered.Count == 0 || waiting < 2)
         {
-            _watches.NotifyLength(key, length);
+            _watches.NotifyLength(key, length, offset => wakeUp.PageAt(offset, maxCount));
             return;
         }
 
-        // Several readers of this stream wait here: read once for all of them instead of once each.
-        _ = ReadAheadAndNotifyAsync(key, length, offsets);
+        // Several readers of this stream wait here behind the carried events: read once for all of them, not once each.
+        _ = ReadAheadAndNotifyAsync(wakeUp, uncovered, maxCount);
     }
 
-    private async Task ReadAheadAndNotifyAsync(StreamKey key, long length, List<long> offsets)
+    private async Task ReadAheadAndNotifyAsync(WakeUpMessage wakeUp, List<long> offsets, int maxCount)
     {
         var pages = new Dictionary<long, StreamPage>();
         try
         {
             foreach (var offset in offsets)
             {
-                pages[offset] = await ReadAsync(key, offset, StreamSubscription.PageSize);
+                pages[offset] = await ReadAsync(wakeUp.Key, offset, StreamSubscription.PageSize);
             }
         }
         catch (Exception e) when (e is StreamException or RedisException or ObjectDisposedException)
@@ -167,7 +167,7 @@ public sealed partial class RedisStreamManager
         }
         finally
         {
-            _watches.NotifyLength(key, length, offset => pages.GetValueOrDefault(offset));
+            _watches.NotifyLength(wakeUp.Key, wakeUp.Length, offset => pages.GetValueOrDefault(offset) ?? wakeUp.PageAt(offset, maxCount));
         }
     }
 

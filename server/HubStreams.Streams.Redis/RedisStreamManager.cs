@@ -66,29 +66,10 @@ public sealed partial class RedisStreamManager : IStreamManager, IAsyncDisposabl
 
     private async Task<long> AppendAsync(StreamKey key, StreamEvent streamEvent, long? atOffset)
     {
+        // Queued at once, with no await before: appends made together are committed in the order they were made.
         var (prepared, json) = StoredEventJson.Prepare(streamEvent, _options, _time);
-        var publishing = await DetectWakeUpPublishingAsync();
-        var database = _replicated?.Connection.GetDatabase() ?? Database;
-        var result = (long)await Run(key, () => database.ScriptEvaluateAsync(
-            RedisScripts.Append,
-            [_redisOptions.StreamKeyFor(key)],
-            [
-                json,
-                (long)_options.Ttl.TotalMilliseconds,
-                _options.MaxEvents,
-                prepared.IsComplete ? "1" : "0",
-                PublishedChannel(key),
-                $"{key.SessionId}:{key.MessageId}:",
-                atOffset?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "",
-                prepared.Id ?? "",
-                publishing == WakeUpPublishing.Sharded ? "SPUBLISH" : "PUBLISH",
-            ]));
-
-        if (result >= 0 && _replicated is { } replicated)
-        {
-            await EnsureReplicatedAsync(key, replicated);
-        }
-
+        var redisKey = _redisOptions.StreamKeyFor(key);
+        var result = await CommitGroupOf(redisKey).Enqueue(new PendingAppend(key, redisKey, json, prepared.IsComplete, atOffset, prepared.Id));
         return result switch
         {
             >= 0 => result,
@@ -98,18 +79,106 @@ public sealed partial class RedisStreamManager : IStreamManager, IAsyncDisposabl
         };
     }
 
-    // WAIT on the connection the append went over: it returns once that many replicas acknowledged every write sent on
-    // it so far (this append included), or at the timeout with how many did.
-    private async Task EnsureReplicatedAsync(StreamKey key, ReplicatedAppends replicated)
+    // One commit group for a single Redis; one per slot in a cluster, where a script may only touch the keys of one slot.
+    private AppendGroupCommit CommitGroupOf(string redisKey)
     {
-        var server = replicated.Connection.GetServer((RedisKey)_redisOptions.StreamKeyFor(key));
-        var acknowledged = (long)await Run(key, () => server.ExecuteAsync("WAIT", replicated.Replicas, (long)replicated.Timeout.TotalMilliseconds));
-        if (acknowledged < replicated.Replicas)
+        _clustered ??= _redis.GetServers().Any(server => server.ServerType == ServerType.Cluster);
+        var group = _clustered.Value ? _redis.HashSlot(redisKey) : 0;
+        return _commitGroups.GetOrAdd(group, static (_, manager) => new AppendGroupCommit(manager.CommitAsync, MaxBatch, MaxBatchBytes), this);
+    }
+
+    /// <summary>The most appends one script call stores.</summary>
+    internal const int MaxBatch = 256;
+
+    /// <summary>The most bytes of events one script call stores (a single larger event still goes alone).</summary>
+    internal const int MaxBatchBytes = 1024 * 1024;
+
+    /// <summary>The most bytes of events a wake-up carries; more, and readers read them from the stream.</summary>
+    internal const int MaxCarriedBytes = 16 * 1024;
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<int, AppendGroupCommit> _commitGroups = new();
+    private bool? _clustered;
+
+    // One script call for the whole batch: every event under the rules it would meet alone, in arrival order.
+    private async Task CommitAsync(List<PendingAppend> batch)
+    {
+        var keys = new List<RedisKey>();
+        var keyIndex = new Dictionary<string, int>(StringComparer.Ordinal);
+        var arguments = new List<RedisValue>(4 + 7 * batch.Count) { (long)_options.Ttl.TotalMilliseconds, _options.MaxEvents, "", MaxCarriedBytes };
+        foreach (var append in batch)
         {
+            if (keyIndex.TryAdd(append.RedisKey, keys.Count + 1))
+            {
+                keys.Add(append.RedisKey);
+                arguments.Add(PublishedChannel(append.Key));
+                arguments.Add($"{append.Key.SessionId}:{append.Key.MessageId}:");
+            }
+        }
+
+        foreach (var append in batch)
+        {
+            arguments.Add(keyIndex[append.RedisKey]);
+            arguments.Add(append.Json);
+            arguments.Add(append.IsComplete ? "1" : "0");
+            arguments.Add(append.AtOffset?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "");
+            arguments.Add(append.Id ?? "");
+        }
+
+        long[] results;
+        try
+        {
+            arguments[2] = await DetectWakeUpPublishingAsync() == WakeUpPublishing.Sharded ? "SPUBLISH" : "PUBLISH";
+            var database = _replicated?.Connection.GetDatabase() ?? Database;
+            results = (long[])(await Run(batch[0].Key, () => database.ScriptEvaluateAsync(RedisScripts.Append, [.. keys], [.. arguments])))!;
+            _metrics.RedisBatchCommitted(batch.Count);
+        }
+        catch (StreamException e)
+        {
+            batch.ForEach(append => append.Fail(e));
+            return;
+        }
+
+        StreamException? unreplicated = null;
+        if (_replicated is { } replicated && results.Any(r => r >= 0))
+        {
+            unreplicated = await EnsureReplicatedAsync(batch[0].Key, replicated);
+        }
+
+        for (var i = 0; i < batch.Count; i++)
+        {
+            if (results[i] >= 0 && unreplicated is not null)
+            {
+                batch[i].Fail(unreplicated);
+            }
+            else
+            {
+                batch[i].Succeed(results[i]);
+            }
+        }
+    }
+
+    // WAIT on the connection the appends went over: it returns once that many replicas acknowledged every write sent on
+    // it so far (this batch included), or at the timeout with how many did. One WAIT answers for the whole batch: the
+    // error its stored events get when too few replicas confirmed them, or null.
+    private async Task<StreamException?> EnsureReplicatedAsync(StreamKey key, ReplicatedAppends replicated)
+    {
+        try
+        {
+            var server = replicated.Connection.GetServer((RedisKey)_redisOptions.StreamKeyFor(key));
+            var acknowledged = (long)await Run(key, () => server.ExecuteAsync("WAIT", replicated.Replicas, (long)replicated.Timeout.TotalMilliseconds));
+            if (acknowledged >= replicated.Replicas)
+            {
+                return null;
+            }
+
             _metrics.RedisFailed();
-            throw new StreamException(StreamErrorCode.StoreUnavailable,
+            return new StreamException(StreamErrorCode.StoreUnavailable,
                 $"The event reached the Redis primary, but {acknowledged} of the {replicated.Replicas} replica(s) REDIS_WAIT_REPLICAS asks for " +
                 $"confirmed it within {replicated.Timeout.TotalMilliseconds:F0} ms. Retry it with the same offset and id.");
+        }
+        catch (StreamException e)
+        {
+            return e;
         }
     }
 

@@ -26,6 +26,8 @@ public sealed class StreamMetrics
     private long _wakeUpsReceived;
     private long _safetyNetChecks;
     private long _redisErrors;
+    private long _redisAppendCalls;
+    private long _redisAppendsCommitted;
 
     /// <summary>Creates the meter and its instruments.</summary>
     public StreamMetrics(IMeterFactory meterFactory)
@@ -46,6 +48,8 @@ public sealed class StreamMetrics
             "{check}", "Safety-net passes for lost wake-ups (redis mode)");
         meter.CreateObservableCounter("hubstreams.redis.errors", () => Volatile.Read(ref _redisErrors),
             "{error}", "Redis operations that failed because Redis could not be reached in time");
+        meter.CreateObservableCounter("hubstreams.redis.append_calls", () => Volatile.Read(ref _redisAppendCalls),
+            "{call}", "Append script calls to Redis: each stores the appends that queued while the previous one was in flight (redis mode)");
         var seconds = new InstrumentAdvice<double> { HistogramBucketBoundaries = SecondsBuckets };
         _appendDuration = meter.CreateHistogram("hubstreams.append.duration", "s", "Time to store one event, store round trip included",
             tags: null, advice: seconds);
@@ -96,4 +100,17 @@ public sealed class StreamMetrics
 
     /// <summary>A Redis operation failed for want of Redis.</summary>
     public void RedisFailed() => Interlocked.Increment(ref _redisErrors);
+
+    /// <summary>One append script call stored a batch of <paramref name="appends"/> appends (a group commit).</summary>
+    public void RedisBatchCommitted(int appends)
+    {
+        Interlocked.Increment(ref _redisAppendCalls);
+        Interlocked.Add(ref _redisAppendsCommitted, appends);
+    }
+
+    /// <summary>How many append script calls went to Redis.</summary>
+    public long RedisAppendCalls => Volatile.Read(ref _redisAppendCalls);
+
+    /// <summary>How many appends those calls carried: over <see cref="RedisAppendCalls"/>, the mean batch size.</summary>
+    public long RedisAppendsCommitted => Volatile.Read(ref _redisAppendsCommitted);
 }

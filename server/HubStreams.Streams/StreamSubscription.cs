@@ -183,8 +183,13 @@ public sealed class StreamSubscription : IAsyncEnumerable<StreamEvent>, IDisposa
                     yield break;
                 }
 
-                // Between pages, let a cancellation that is on its way (a consumer SignalR aborted) land before reading on.
-                await Task.Yield();
+                // Between pages of a catch-up, let a cancellation that is on its way (a consumer SignalR aborted) land
+                // before reading on. At the end of the stream the wait for the next event does that.
+                if (!page.ReachedEnd)
+                {
+                    await Task.Yield();
+                }
+
                 ThrowIfEnded(deadline, ending.Token, cancellationToken);
                 page = await NextPageAsync(page, deadline, ending.Token, cancellationToken);
             }

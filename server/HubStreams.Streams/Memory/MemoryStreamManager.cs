@@ -34,14 +34,27 @@ public sealed class MemoryStreamManager : IStreamManager, IDisposable
 
     /// <inheritdoc />
     public Task<long> AppendAsync(StreamKey key, StreamEvent streamEvent, CancellationToken cancellationToken = default) =>
-        Task.FromResult(Append(key, streamEvent, atOffset: null));
+        Complete(() => Append(key, streamEvent, atOffset: null));
 
     /// <inheritdoc />
     public Task<long> AppendAtAsync(StreamKey key, StreamEvent streamEvent, long offset, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(streamEvent);
         StreamRules.EnsureConditionalAppendable(streamEvent, offset);
-        return Task.FromResult(Append(key, streamEvent, offset));
+        return Complete(() => Append(key, streamEvent, offset));
+    }
+
+    // A refusal in the task, as from a store that answers later, not thrown at the call.
+    private static Task<long> Complete(Func<long> append)
+    {
+        try
+        {
+            return Task.FromResult(append());
+        }
+        catch (StreamException e)
+        {
+            return Task.FromException<long>(e);
+        }
     }
 
     private long Append(StreamKey key, StreamEvent streamEvent, long? atOffset)
@@ -85,7 +98,8 @@ public sealed class MemoryStreamManager : IStreamManager, IDisposable
                 length = stream.Events.Count;
             }
 
-            _watches.NotifyLength(key, length);
+            // The readers that wait get the new events read once for all of them.
+            _watches.NotifyLength(key, length, offset => ReadForWatches(key, offset));
             return length - 1;
         }
     }
@@ -119,6 +133,19 @@ public sealed class MemoryStreamManager : IStreamManager, IDisposable
         // Missing, expired or swept: an empty stream.
         StreamRules.EnsureReadable(key, fromOffset, length: 0);
         return Task.FromResult(new StreamPage([], 0, false) { ReachedEnd = true });
+    }
+
+    private StreamPage? ReadForWatches(StreamKey key, long offset)
+    {
+        try
+        {
+            return ReadAsync(key, offset, StreamSubscription.PageSize).Result;
+        }
+        catch (StreamException)
+        {
+            // The reader meets the error on its own read.
+            return null;
+        }
     }
 
     /// <inheritdoc />

@@ -61,14 +61,26 @@ internal sealed class StreamWatches(StreamReadFunction read, StreamMetrics metri
 
     /// <summary>
     /// The stream holds <paramref name="length"/> events: every watch learns it, and those waiting below it wake,
-    /// each handed the page read ahead for its offset when <paramref name="pageAt"/> has one.
+    /// each handed the page read ahead for its offset when <paramref name="pageAt"/> has one (asked once per offset).
     /// </summary>
     public void NotifyLength(StreamKey key, long length, Func<long, StreamPage?>? pageAt = null)
     {
+        // One page per offset, handed to every watch waiting there: readers of one stream share one read and its events.
+        Dictionary<long, StreamPage?>? pages = null;
+        var shared = pageAt is null ? null : (Func<long, StreamPage?>)(offset =>
+        {
+            pages ??= [];
+            if (!pages.TryGetValue(offset, out var page))
+            {
+                pages[offset] = page = pageAt(offset);
+            }
+
+            return page;
+        });
         var woken = 0;
         foreach (var watch in Members(key))
         {
-            woken += watch.OnLength(length, pageAt) ? 1 : 0;
+            woken += watch.OnLength(length, shared) ? 1 : 0;
         }
 
         metrics.WatchesWoken(woken);

@@ -1,0 +1,103 @@
+namespace HubStreams.Streams.Redis;
+
+/// <summary>One append waiting for its group commit: its stream, its stored JSON, its conditions, and who waits for its result.</summary>
+internal sealed class PendingAppend(StreamKey key, string redisKey, byte[] json, bool isComplete, long? atOffset, string? id)
+{
+    private readonly TaskCompletionSource<long> _result = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public StreamKey Key { get; } = key;
+
+    public string RedisKey { get; } = redisKey;
+
+    public byte[] Json { get; } = json;
+
+    public bool IsComplete { get; } = isComplete;
+
+    public long? AtOffset { get; } = atOffset;
+
+    public string? Id { get; } = id;
+
+    /// <summary>The script's result for this event (an offset, or a negative refusal code).</summary>
+    public Task<long> Result => _result.Task;
+
+    public void Succeed(long result) => _result.TrySetResult(result);
+
+    public void Fail(Exception error) => _result.TrySetException(error);
+}
+
+/// <summary>
+/// Group commit of the appends to one commit group (all of one Redis, or one slot of a cluster): at most one call
+/// is in flight, and the appends that arrive meanwhile queue and go together in the next call. An append that
+/// finds nothing in flight is sent at once, so a quiet node adds no wait; a busy one sends fewer, larger calls.
+/// </summary>
+internal sealed class AppendGroupCommit(Func<List<PendingAppend>, Task> commit, int maxBatch, int maxBatchBytes)
+{
+    private readonly Lock _lock = new();
+    private List<PendingAppend> _queued = [];
+    private bool _inFlight;
+
+    /// <summary>Queues <paramref name="append"/>; when no call is in flight, sends it (and whatever joins it) now.</summary>
+    public Task<long> Enqueue(PendingAppend append)
+    {
+        lock (_lock)
+        {
+            _queued.Add(append);
+            if (_inFlight)
+            {
+                return append.Result;
+            }
+
+            _inFlight = true;
+        }
+
+        _ = CommitQueuedAsync();
+        return append.Result;
+    }
+
+    private async Task CommitQueuedAsync()
+    {
+        while (TakeBatch() is { } batch)
+        {
+            try
+            {
+                await commit(batch);
+            }
+            catch (Exception e)
+            {
+                // commit answers every append of its batch; whatever escapes it still must not strand one.
+                batch.ForEach(append => append.Fail(e));
+            }
+        }
+    }
+
+    // The queued appends, up to the batch limits, in arrival order; null (and nothing in flight) when none wait.
+    private List<PendingAppend>? TakeBatch()
+    {
+        lock (_lock)
+        {
+            if (_queued.Count == 0)
+            {
+                _inFlight = false;
+                return null;
+            }
+
+            var count = 0;
+            var bytes = 0;
+            while (count < _queued.Count && count < maxBatch && (count == 0 || bytes + _queued[count].Json.Length <= maxBatchBytes))
+            {
+                bytes += _queued[count].Json.Length;
+                count++;
+            }
+
+            if (count == _queued.Count)
+            {
+                (var batch, _queued) = (_queued, []);
+                return batch;
+            }
+
+            var taken = _queued.GetRange(0, count);
+            _queued.RemoveRange(0, count);
+            return taken;
+        }
+    }
+}

@@ -1,0 +1,97 @@
+using System.Globalization;
+using System.Text;
+
+namespace HubStreams.Streams.Redis;
+
+/// <summary>
+/// A wake-up the append script published: <c>{sessionId}:{messageId}:{length}</c>, the stream's new length, and when
+/// the events that call stored fit the script's byte budget, <c>:{identity}</c> and each of those events' JSON on a
+/// line of its own (the last ones of the stream, ending at <see cref="Length"/>). Ids never contain ':' and stored JSON
+/// never contains a line break.
+/// </summary>
+internal sealed class WakeUpMessage
+{
+    private readonly ReadOnlyMemory<byte> _carried;
+    private StreamEvent[]? _events;
+
+    private WakeUpMessage(StreamKey key, long length, string? streamId, ReadOnlyMemory<byte> carried)
+    {
+        Key = key;
+        Length = length;
+        StreamId = streamId;
+        _carried = carried;
+    }
+
+    public StreamKey Key { get; }
+
+    /// <summary>How many events the stream holds now.</summary>
+    public long Length { get; }
+
+    /// <summary>The stream's identity, when the wake-up carries events.</summary>
+    public string? StreamId { get; }
+
+    /// <summary>The events carried (none for a bare wake-up), decoded once, on first use, for every reader of this node.</summary>
+    public StreamEvent[] Events => _events ??= Decode();
+
+    /// <summary>The offset of the first event carried, or <see cref="Length"/> when none is.</summary>
+    public long FirstCarriedOffset => Length - CarriedCount;
+
+    private int CarriedCount => _carried.IsEmpty ? 0 : _carried.Span.Count((byte)'\n') + 1;
+
+    public static WakeUpMessage? Parse(ReadOnlyMemory<byte> message)
+    {
+        var span = message.Span;
+        var lineEnd = span.IndexOf((byte)'\n');
+        var header = lineEnd < 0 ? span : span[..lineEnd];
+        var carried = lineEnd < 0 ? ReadOnlyMemory<byte>.Empty : message[(lineEnd + 1)..];
+
+        // sessionId:messageId:length[:identity]
+        var parts = Encoding.UTF8.GetString(header).Split(':');
+        if (parts.Length is not (3 or 4) || !long.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out var length)
+            || !StreamKey.IsValidId(parts[0]) || !StreamKey.IsValidId(parts[1]) || (parts.Length == 4) == carried.IsEmpty)
+        {
+            return null;
+        }
+
+        var wakeUp = new WakeUpMessage(StreamKey.Create(parts[0], parts[1]), length, parts.Length == 4 ? parts[3] : null, carried);
+        return wakeUp.CarriedCount <= length ? wakeUp : null;
+    }
+
+    /// <summary>
+    /// The page a reader at <paramref name="offset"/> would read now, made of the carried events (at most
+    /// <paramref name="maxCount"/>), or null when they do not cover that offset.
+    /// </summary>
+    public StreamPage? PageAt(long offset, int maxCount)
+    {
+        if (offset < FirstCarriedOffset || offset >= Length)
+        {
+            return null;
+        }
+
+        var events = Events;
+        var from = (int)(offset - FirstCarriedOffset);
+        var count = Math.Min(events.Length - from, maxCount);
+        var next = offset + count;
+        return new StreamPage(new ArraySegment<StreamEvent>(events, from, count), next, events[^1].IsComplete)
+        {
+            ReachedEnd = next == Length,
+            Length = Length,
+            StreamId = StreamId,
+        };
+    }
+
+    private StreamEvent[] Decode()
+    {
+        var events = new StreamEvent[CarriedCount];
+        var rest = _carried.Span;
+        for (var i = 0; i < events.Length; i++)
+        {
+            var end = rest.IndexOf((byte)'\n');
+            var line = end < 0 ? rest : rest[..end];
+            events[i] = StoredEventJson.Decode(line, FirstCarriedOffset + i, StreamId);
+            rest = end < 0 ? [] : rest[(end + 1)..];
+        }
+
+        return events;
+    }
+}
