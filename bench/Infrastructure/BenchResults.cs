@@ -25,6 +25,17 @@ internal sealed class BenchResults(bool quick)
     public List<DurableAppendScenario.Row> Durable { get; } = [];
     public List<CostScenario.Row> Cost { get; } = [];
 
+    private static readonly string[] ThroughputHeader =
+        ["mode", "producers", "appends/s", "redis-benchmark rpush", "pipelined (-P 16)", "ratio", "appends per call", "Redis CPU µs/append", "µs/RPUSH",
+            "conditional/s", "exactly-once cost"];
+
+    private static IEnumerable<string[]> ThroughputRows(IEnumerable<ThroughputScenario.Row> rows) => rows.Select(r => new[]
+    {
+        r.Mode, N(r.Producers), N(r.AppendsPerSecond), N(r.RedisBenchmarkRpush), N(r.RedisBenchmarkRpushPipelined), r.Ratio is { } x ? $"{x:F2}×" : "—",
+        r.AppendsPerCall is { } batch ? batch.ToString("F1", CultureInfo.InvariantCulture) : "—", F(r.RedisCpuUsPerAppend), F(r.RedisCpuUsPerRpush),
+        N(r.ConditionalAppendsPerSecond), $"{r.ConditionalRatio:F2}×",
+    });
+
     private static readonly string[] CostHeader = ["mode", "shape", "target", "events", "CPU µs/event", "bytes/event", "work items/event", "lock contentions/event"];
 
     private static IEnumerable<string[]> CostRows(IEnumerable<CostScenario.Row> rows) => rows.Select(r => new[]
@@ -111,12 +122,7 @@ internal sealed class BenchResults(bool quick)
         Show("Latency (append to receipt, one subscriber)", ["mode", "target", "ev/s", "received", "p50 ms", "p90 ms", "p99 ms", "max ms"],
             Latency.Select(r => new[] { r.Mode, r.Target, N(r.Rate), $"{r.Received}/{r.Sent}", F(r.P50Ms), F(r.P90Ms), F(r.P99Ms), F(r.MaxMs) }));
         Show("Throughput (appends/s through IStreamManager, 200-byte events)",
-            ["mode", "producers", "appends/s", "redis-benchmark rpush", "pipelined (-P 16)", "ratio", "conditional/s", "exactly-once cost"],
-            Throughput.Select(r => new[]
-            {
-                r.Mode, N(r.Producers), N(r.AppendsPerSecond), N(r.RedisBenchmarkRpush), N(r.RedisBenchmarkRpushPipelined), r.Ratio is { } x ? $"{x:F2}×" : "—",
-                N(r.ConditionalAppendsPerSecond), $"{r.ConditionalRatio:F2}×",
-            }));
+            ThroughputHeader, ThroughputRows(Throughput));
         Show("Fan-out (one node)", ["mode", "connections", "streams", "target", "delivered/s", "p50 ms", "p99 ms", "server KiB/conn"],
             Fanout.Select(r => new[] { r.Mode, N(r.Connections), r.Layout, r.Target, N(r.DeliveredPerSecond), F(r.P50Ms), F(r.P99Ms), F(r.MemoryPerConnectionKiB) }));
         Show("Idle subscribers", ["mode", "target", "subscribers", "Redis cmd/s", "per subscriber/s", "server CPU %"],
@@ -167,12 +173,7 @@ internal sealed class BenchResults(bool quick)
         md.AppendLine(CultureInfo.InvariantCulture, $"\n## {started:yyyy-MM-dd HH:mm} UTC — {(quick ? "quick" : "full")} run, {Environment.ProcessorCount} cores\n");
         Table(md, ["mode", "target", "ev/s", "p50 ms", "p90 ms", "p99 ms", "max ms"],
             Latency.Select(r => new[] { r.Mode, r.Target, N(r.Rate), F(r.P50Ms), F(r.P90Ms), F(r.P99Ms), F(r.MaxMs) }));
-        Table(md, ["mode", "producers", "appends/s", "redis-benchmark rpush", "pipelined", "ratio", "conditional/s", "exactly-once cost"],
-            Throughput.Select(r => new[]
-            {
-                r.Mode, N(r.Producers), N(r.AppendsPerSecond), N(r.RedisBenchmarkRpush), N(r.RedisBenchmarkRpushPipelined), r.Ratio is { } x ? $"{x:F2}×" : "—",
-                N(r.ConditionalAppendsPerSecond), $"{r.ConditionalRatio:F2}×",
-            }));
+        Table(md, ThroughputHeader, ThroughputRows(Throughput));
         Table(md, ["mode", "connections", "streams", "target", "delivered/s", "p99 ms", "KiB/conn"],
             Fanout.Select(r => new[] { r.Mode, N(r.Connections), r.Layout, r.Target, N(r.DeliveredPerSecond), F(r.P99Ms), F(r.MemoryPerConnectionKiB) }));
         Table(md, ["mode", "target", "subscribers", "Redis cmd/s", "server CPU %"],
@@ -229,4 +230,6 @@ internal sealed class BenchResults(bool quick)
     private static string N(double? value) => value is { } v ? v.ToString("N0", CultureInfo.InvariantCulture) : "—";
 
     private static string F(double value) => value.ToString("F2", CultureInfo.InvariantCulture);
+
+    private static string F(double? value) => value is { } v ? F(v) : "—";
 }

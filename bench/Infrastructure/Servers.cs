@@ -144,6 +144,19 @@ internal sealed class BenchRedis : IAsyncDisposable
         return total;
     }
 
+    /// <summary>CPU seconds (user and system) Redis has used so far, over every node.</summary>
+    public async Task<double> CpuSecondsAsync()
+    {
+        double total = 0;
+        foreach (var port in _ports)
+        {
+            var info = (await Connection.GetServer($"127.0.0.1:{port}").InfoAsync("cpu")).SelectMany(g => g).ToList();
+            total += info.Where(kv => kv.Key is "used_cpu_user" or "used_cpu_sys").Sum(kv => double.Parse(kv.Value, CultureInfo.InvariantCulture));
+        }
+
+        return total;
+    }
+
     public async ValueTask DisposeAsync()
     {
         await Connection.DisposeAsync();

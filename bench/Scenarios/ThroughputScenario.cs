@@ -15,13 +15,15 @@ namespace HubStreams.Bench.Scenarios;
 /// <summary>
 /// Appends per second through IStreamManager with 1, 8 and 64 concurrent producers and 200-byte events, plain and
 /// conditional (each at its offset, with its id: exactly-once appends), against redis-benchmark RPUSH at the same
-/// concurrency and size, not pipelined and pipelined (16).
+/// concurrency and size, not pipelined and pipelined (16); in Redis mode, with the mean number of appends per script
+/// call (the group commit's batch size), and the CPU Redis spent per append and per redis-benchmark RPUSH (INFO cpu):
+/// on a machine where the client and Redis share the cores, that is what shows what Redis alone could sustain.
 /// </summary>
 internal static class ThroughputScenario
 {
     public sealed record Row(
         string Mode, int Producers, double AppendsPerSecond, double? RedisBenchmarkRpush, double? RedisBenchmarkRpushPipelined, double? Ratio,
-        double ConditionalAppendsPerSecond)
+        double ConditionalAppendsPerSecond, double? AppendsPerCall, double? RedisCpuUsPerAppend, double? RedisCpuUsPerRpush)
     {
         /// <summary>Conditional appends/s over plain appends/s: what exactly-once costs.</summary>
         public double ConditionalRatio => AppendsPerSecond > 0 ? ConditionalAppendsPerSecond / AppendsPerSecond : 0;
@@ -56,18 +58,24 @@ internal static class ThroughputScenario
             foreach (var producers in new[] { 1, 8, 64 })
             {
                 run.Report($"throughput: {producers} producers through IStreamManager");
+                var (calls, committed) = (metrics.RedisAppendCalls, metrics.RedisAppendsCommitted);
+                var cpu = run.Redis is { } r0 ? await r0.CpuSecondsAsync() : 0;
                 var perSecond = await AppendAsFastAsPossibleAsync(manager, producers, run.Window(2, 10), conditional: false);
+                double? appendsPerCall = metrics.RedisAppendCalls > calls ? (metrics.RedisAppendsCommitted - committed) / (double)(metrics.RedisAppendCalls - calls) : null;
+                double? cpuPerAppend = run.Redis is { } r1 ? (await r1.CpuSecondsAsync() - cpu) * 1e6 / (metrics.RedisAppendsCommitted - committed) : null;
                 run.Report($"throughput: {producers} producers, conditional appends");
                 var conditional = await AppendAsFastAsPossibleAsync(manager, producers, run.Window(2, 10), conditional: true);
-                double? plain = null, pipelined = null;
+                double? plain = null, pipelined = null, cpuPerRpush = null;
                 if (run.Redis is { } r)
                 {
                     run.Report($"throughput: redis-benchmark rpush -c {producers}");
-                    plain = await RedisBenchmarkAsync(r, producers, pipeline: 1, run.Quick);
-                    pipelined = await RedisBenchmarkAsync(r, producers, pipeline: 16, run.Quick);
+                    var cpuBefore = await r.CpuSecondsAsync();
+                    (plain, var requests) = await RedisBenchmarkAsync(r, producers, pipeline: 1, run.Quick);
+                    cpuPerRpush = (await r.CpuSecondsAsync() - cpuBefore) * 1e6 / requests;
+                    (pipelined, _) = await RedisBenchmarkAsync(r, producers, pipeline: 16, run.Quick);
                 }
 
-                rows.Add(new Row(run.Mode.ToString(), producers, perSecond, plain, pipelined, plain is > 0 ? perSecond / plain : null, conditional));
+                rows.Add(new Row(run.Mode.ToString(), producers, perSecond, plain, pipelined, plain is > 0 ? perSecond / plain : null, conditional, appendsPerCall, cpuPerAppend, cpuPerRpush));
             }
         }
         finally
@@ -115,7 +123,8 @@ internal static class ThroughputScenario
         return total / clock.Elapsed.TotalSeconds;
     }
 
-    private static async Task<double> RedisBenchmarkAsync(BenchRedis redis, int clients, int pipeline, bool quick)
+    // Requests per second, and how many requests it sent.
+    private static async Task<(double PerSecond, int Requests)> RedisBenchmarkAsync(BenchRedis redis, int clients, int pipeline, bool quick)
     {
         var requests = (clients, pipeline, quick) switch
         {
@@ -141,6 +150,6 @@ internal static class ThroughputScenario
         var output = await process.StandardOutput.ReadToEndAsync();
         await process.WaitForExitAsync();
         var line = output.Split('\n').First(l => l.StartsWith("\"RPUSH\"", StringComparison.Ordinal));
-        return double.Parse(line.Split(',')[1].Trim('"'), CultureInfo.InvariantCulture);
+        return (double.Parse(line.Split(',')[1].Trim('"'), CultureInfo.InvariantCulture), requests);
     }
 }

@@ -26,28 +26,30 @@ internal sealed class PendingAppend(StreamKey key, string redisKey, byte[] json,
 }
 
 /// <summary>
-/// Group commit of the appends to one commit group (all of one Redis, or one slot of a cluster): at most one call
-/// is in flight, and the appends that arrive meanwhile queue and go together in the next call. An append that
-/// finds nothing in flight is sent at once, so a quiet node adds no wait; a busy one sends fewer, larger calls.
+/// Group commit of the appends to one commit group (all of one Redis, or one slot of a cluster): at most
+/// <c>maxInFlight</c> calls are in flight, and the appends that arrive while they all are queue and go together in
+/// the next call. An append that finds a call free is sent at once, so a quiet node adds no wait; a busy one sends
+/// fewer, larger calls. Calls of one group go over one connection to one server, which runs them in the order sent, so
+/// appends to a stream are stored in the order they were queued.
 /// </summary>
-internal sealed class AppendGroupCommit(Func<List<PendingAppend>, Task> commit, int maxBatch, int maxBatchBytes)
+internal sealed class AppendGroupCommit(Func<List<PendingAppend>, Task> commit, int maxInFlight, int maxBatch, int maxBatchBytes)
 {
     private readonly Lock _lock = new();
     private List<PendingAppend> _queued = [];
-    private bool _inFlight;
+    private int _inFlight;
 
-    /// <summary>Queues <paramref name="append"/>; when no call is in flight, sends it (and whatever joins it) now.</summary>
+    /// <summary>Queues <paramref name="append"/>; when a call is free, sends it (and whatever joins it) now.</summary>
     public Task<long> Enqueue(PendingAppend append)
     {
         lock (_lock)
         {
             _queued.Add(append);
-            if (_inFlight)
+            if (_inFlight == maxInFlight)
             {
                 return append.Result;
             }
 
-            _inFlight = true;
+            _inFlight++;
         }
 
         _ = CommitQueuedAsync();
@@ -70,14 +72,14 @@ internal sealed class AppendGroupCommit(Func<List<PendingAppend>, Task> commit, 
         }
     }
 
-    // The queued appends, up to the batch limits, in arrival order; null (and nothing in flight) when none wait.
+    // The queued appends, up to the batch limits, in arrival order; null (and one call fewer in flight) when none wait.
     private List<PendingAppend>? TakeBatch()
     {
         lock (_lock)
         {
             if (_queued.Count == 0)
             {
-                _inFlight = false;
+                _inFlight--;
                 return null;
             }
 

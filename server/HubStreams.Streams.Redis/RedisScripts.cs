@@ -26,7 +26,7 @@ internal static class RedisScripts
     /// conditional append). Returns one result per event: the new offset; -1 when the stream is completed, -2 when it is
     /// full; for a conditional append whose offset holds another event or is past the end, -3 - length (so that the
     /// caller can say the next offset without a second round trip).
-    /// Each stream that grew gets its TTL renewed and one wake-up: <c>{prefix}{newLength}</c>, followed, when the events
+    /// The events a stream takes go in with one RPUSH. Each stream that grew gets its TTL renewed and one wake-up: <c>{prefix}{newLength}</c>, followed, when the events
     /// this call stored there fit the byte budget, by <c>:{identity}</c> and each event's JSON on a line of its own, so
     /// that a reader already at the end takes them from the wake-up instead of reading the stream.
     /// </summary>
@@ -50,7 +50,8 @@ internal static class RedisScripts
             at = tonumber(at)
             result = -3 - s.length
             if at < s.length then
-              local ok, stored = pcall(cjson.decode, redis.call('LINDEX', KEYS[i], at))
+              local element = at < s.before and redis.call('LINDEX', KEYS[i], at) or s.stored[at - s.before + 1]
+              local ok, stored = pcall(cjson.decode, element)
               if ok and type(stored) == 'table' and stored['id'] == ARGV[e + 4] then result = at end
             end
           elseif s.done then
@@ -58,9 +59,9 @@ internal static class RedisScripts
           elseif s.length >= (complete and limit or limit - 1) then
             result = -2
           else
-            s.length = redis.call('RPUSH', KEYS[i], json)
-            s.done = complete
             s.stored[#s.stored + 1] = json
+            s.length = s.length + 1
+            s.done = complete
             s.bytes = s.bytes + #json
             if string.find(json, '\n', 1, true) then s.bytes = carry + 1 end
             result = s.length - 1
@@ -70,6 +71,7 @@ internal static class RedisScripts
         for i = 1, #KEYS do
           local s = streams[i]
           if s.length > s.before then
+            redis.call('RPUSH', KEYS[i], unpack(s.stored))
             redis.call('PEXPIRE', KEYS[i], ARGV[1])
             local message = ARGV[4 + 2 * i] .. s.length
             if s.bytes <= carry then

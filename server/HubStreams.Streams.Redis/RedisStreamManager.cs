@@ -84,8 +84,14 @@ public sealed partial class RedisStreamManager : IStreamManager, IAsyncDisposabl
     {
         _clustered ??= _redis.GetServers().Any(server => server.ServerType == ServerType.Cluster);
         var group = _clustered.Value ? _redis.HashSlot(redisKey) : 0;
-        return _commitGroups.GetOrAdd(group, static (_, manager) => new AppendGroupCommit(manager.CommitAsync, MaxBatch, MaxBatchBytes), this);
+        return _commitGroups.GetOrAdd(group, static (_, manager) => new AppendGroupCommit(manager.CommitAsync, MaxCallsInFlight, MaxBatch, MaxBatchBytes), this);
     }
+
+    /// <summary>
+    /// The most append script calls of one commit group in flight at once. One would leave Redis idle while each answer
+    /// travels back; measured on two cores, 1, 2, 4 and 8 gave 36k, 43k, 48k and 43k appends/s with 64 producers.
+    /// </summary>
+    internal const int MaxCallsInFlight = 4;
 
     /// <summary>The most appends one script call stores.</summary>
     internal const int MaxBatch = 256;
