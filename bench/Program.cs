@@ -2,13 +2,13 @@ using HubStreams.Bench.Infrastructure;
 using HubStreams.Bench.Scenarios;
 using Spectre.Console;
 
-// dotnet run -c Release --project bench -- [latency|throughput|fanout|idle|resume|wakeups|durable|cost …] [--quick] [--cluster] [--memory|--redis]
+// dotnet run -c Release --project bench -- [latency|throughput|fanout|streams|memory|idle|resume|wakeups|durable|cost …] [--quick] [--cluster] [--memory|--redis]
 if (args.FirstOrDefault() == BenchHost.Argument)
 {
     return await BenchHost.RunAsync(args[1..]);
 }
 
-string[] known = ["latency", "throughput", "fanout", "idle", "resume", "wakeups", "durable", "cost"];
+string[] known = ["latency", "throughput", "fanout", "streams", "memory", "idle", "resume", "wakeups", "durable", "cost"];
 string[] options = ["--quick", "--cluster", "--memory", "--redis"];
 var quick = args.Contains("--quick");
 var cluster = args.Contains("--cluster");
@@ -54,6 +54,8 @@ await AnsiConsole.Status().StartAsync("starting", async context =>
         if (scenarios.Contains("latency")) results.Latency.AddRange(await LatencyScenario.RunAsync(run));
         if (scenarios.Contains("throughput")) results.Throughput.AddRange(await ThroughputScenario.RunAsync(run));
         if (scenarios.Contains("fanout")) results.Fanout.AddRange(await FanoutScenario.RunAsync(run));
+        if (scenarios.Contains("streams")) results.Streams.AddRange(await StreamsScenario.RunAsync(run));
+        if (scenarios.Contains("memory")) results.Memory.AddRange(await MemoryScenario.RunAsync(run));
         if (scenarios.Contains("idle")) results.Idle.AddRange(await IdleScenario.RunAsync(run));
         if (scenarios.Contains("resume")) results.Resume.AddRange(await ResumeScenario.RunAsync(run));
         if (scenarios.Contains("wakeups")) results.WakeUps.AddRange(await WakeUpScenario.RunAsync(run));
@@ -64,7 +66,7 @@ await AnsiConsole.Status().StartAsync("starting", async context =>
 
 results.Print();
 await results.SaveAsync(benchDirectory, started);
-AnsiConsole.MarkupLine($"Finished in {DateTimeOffset.UtcNow - started:mm\\:ss}. Wrote {Markup.Escape(Path.Combine(benchDirectory, "results", "latest.json"))} and appended to RESULTS.md.");
+AnsiConsole.MarkupLine($"Finished in {DateTimeOffset.UtcNow - started:mm\\:ss}. Wrote {Markup.Escape(Path.Combine(benchDirectory, "results", "latest.json"))} and the charts beside it, and appended to RESULTS.md.");
 return 0;
 
 // The bench/ folder of the checkout, whatever the working directory.

@@ -19,6 +19,23 @@ internal sealed class BenchRun(bool quick, Action<string> progress)
 
     public TimeSpan Window(double quickSeconds, double fullSeconds) => TimeSpan.FromSeconds(Quick ? quickSeconds : fullSeconds);
 
+    /// <summary>
+    /// <paramref name="count"/> subscribers of <paramref name="target"/>: hub connections opened now, a few at a time, or
+    /// for SSE, readers whose request opens its own connection when they follow.
+    /// </summary>
+    public async Task<List<Subscriber>> OpenSubscribersAsync(Target target, int count) => target == Target.Sse
+        ? [.. Enumerable.Range(0, count).Select(_ => new Subscriber(null, SseClient))]
+        : [.. (await ConnectManyAsync(target, count)).Select(c => new Subscriber(c, null))];
+
+    /// <summary>The HTTP client of every SSE reader: one connection per open stream, as many as they need.</summary>
+    private HttpClient SseClient => _sseClient ??= new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = int.MaxValue })
+    {
+        BaseAddress = Server.BaseAddress,
+        Timeout = Timeout.InfiniteTimeSpan,
+    };
+
+    private HttpClient? _sseClient;
+
     /// <summary>Opens <paramref name="count"/> connections to <paramref name="target"/>, a few at a time.</summary>
     public async Task<List<HubConnection>> ConnectManyAsync(Target target, int count)
     {
@@ -38,6 +55,9 @@ internal sealed class BenchRun(bool quick, Action<string> progress)
         }));
         return [.. connections];
     }
+
+    public static Task DisposeAllAsync(IEnumerable<Subscriber> subscribers) =>
+        DisposeAllAsync(subscribers.Select(s => s.Connection).OfType<HubConnection>());
 
     public static async Task DisposeAllAsync(IEnumerable<HubConnection> connections)
     {
@@ -91,4 +111,41 @@ internal sealed class BenchRun(bool quick, Action<string> progress)
     }
 
     public static StreamEvent Event(string content) => new() { Type = EventTypes.Answer, Content = content };
+}
+
+/// <summary>One subscriber: a hub connection, or an SSE reader.</summary>
+internal sealed class Subscriber(HubConnection? connection, HttpClient? sse)
+{
+    public HubConnection? Connection { get; } = connection;
+
+    /// <summary>Follows a stream from offset 0 in the background, handing each event to <paramref name="onEvent"/>, until cancelled.</summary>
+    public Task Follow(string sessionId, string messageId, Action<StreamEvent> onEvent, CancellationToken cancellationToken) =>
+        Connection is not null
+            ? BenchRun.Follow(Connection, sessionId, messageId, onEvent, cancellationToken)
+            : Task.Run(() => FollowSseAsync(sse!, sessionId, messageId, onEvent, cancellationToken), CancellationToken.None);
+
+    private static readonly System.Text.Json.JsonSerializerOptions Json = new(System.Text.Json.JsonSerializerDefaults.Web);
+
+    private static async Task FollowSseAsync(HttpClient http, string sessionId, string messageId, Action<StreamEvent> onEvent, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var response = await http.GetAsync(
+                new Uri($"/api/sessions/{sessionId}/messages/{messageId}/stream?fromOffset=0", UriKind.Relative),
+                HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+            response.EnsureSuccessStatusCode();
+            using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cancellationToken));
+            while (await reader.ReadLineAsync(cancellationToken) is { } line)
+            {
+                if (line.StartsWith("data: ", StringComparison.Ordinal))
+                {
+                    onEvent(System.Text.Json.JsonSerializer.Deserialize<StreamEvent>(line.AsSpan(6), Json)!);
+                }
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException or HttpRequestException)
+        {
+            // The measurement is over, or the server went away.
+        }
+    }
 }

@@ -14,6 +14,9 @@ internal sealed class LatencyRecorder
 
     public static string Stamp() => Stopwatch.GetTimestamp().ToString(CultureInfo.InvariantCulture);
 
+    /// <summary>The Stopwatch timestamp in <paramref name="stamp"/>, or 0.</summary>
+    public static long StampOf(string? stamp) => long.TryParse(stamp, NumberStyles.Integer, CultureInfo.InvariantCulture, out var sent) ? sent : 0;
+
     public void Record(string? stamp)
     {
         if (long.TryParse(stamp, NumberStyles.Integer, CultureInfo.InvariantCulture, out var sent))

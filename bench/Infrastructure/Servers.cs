@@ -15,10 +15,14 @@ internal enum StoreMode
     RedisCluster,
 }
 
-/// <summary>The three stream methods compared: HubStreams, the original design's polling, and raw SignalR.</summary>
+/// <summary>
+/// The stream methods compared: HubStreams over its hub, HubStreams over Server-Sent Events (the original design's
+/// transport; produced through the hub), the original design's polling, and raw SignalR.
+/// </summary>
 internal enum Target
 {
     HubStreams,
+    Sse,
     Polling,
     Raw,
 }
@@ -259,7 +263,7 @@ internal sealed class BenchServer : IAsyncDisposable
 
     public async Task<HubConnection> ConnectAsync(Target target)
     {
-        var path = target switch { Target.HubStreams => "/hubs/streams", Target.Polling => "/hubs/polling", _ => "/hubs/raw" };
+        var path = target switch { Target.HubStreams or Target.Sse => "/hubs/streams", Target.Polling => "/hubs/polling", _ => "/hubs/raw" };
         var connection = new HubConnectionBuilder()
             .WithUrl(new Uri(BaseAddress, path), o => { o.SkipNegotiation = true; o.Transports = HttpTransportType.WebSockets; })
             .Build();

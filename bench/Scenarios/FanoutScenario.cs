@@ -5,51 +5,49 @@ using Microsoft.AspNetCore.SignalR.Client;
 namespace HubStreams.Bench.Scenarios;
 
 /// <summary>
-/// Many WebSocket subscribers on one node, each on its own connection: one shared stream (every event goes to
-/// every subscriber) or a stream each. Delivered events/s, p99 latency and server memory per connection,
-/// HubStreams against raw SignalR.
+/// Fan-out capacity: one stream, many subscribers on one node, each on its own connection (every event goes to every
+/// subscriber). The offered rate rises step by step past what the node can deliver; each step reports what was
+/// delivered while it ran, so the table shows the ceiling, and whether delivery holds there (a plateau) or falls (a
+/// collapse). HubStreams over the hub and over SSE, against raw SignalR.
 /// </summary>
 internal static class FanoutScenario
 {
-    public sealed record Row(string Mode, int Connections, string Layout, string Target, long Delivered, double DeliveredPerSecond,
-        double P50Ms, double P99Ms, double MemoryPerConnectionKiB);
+    public sealed record Row(string Mode, int Connections, string Target, double OfferedPerSecond, double DeliveredPerSecond, double P50Ms, double P99Ms);
 
-    // Offered load: a shared stream gets 100,000 deliveries/s in all; streams of their own get 2,000 appends/s in all.
-    private const double SharedDeliveriesPerSecond = 100_000;
-    private const double OwnStreamsAppendsPerSecond = 2_000;
+    /// <summary>Offered deliveries/s (events/s times subscribers), step by step.</summary>
+    private static readonly double[] Steps = [50_000, 100_000, 200_000, 400_000];
 
     public static async Task<List<Row>> RunAsync(BenchRun run)
     {
         var rows = new List<Row>();
-        foreach (var connections in run.Quick ? new[] { 1000 } : [1000, 5000])
+        foreach (var connections in new[] { 1000, 5000 })
         {
-            foreach (var shared in new[] { true, false })
+            // SSE readers each hold an HTTP connection of the benchmark's own client: at 1,000.
+            var targets = connections <= 1000 ? new[] { Target.HubStreams, Target.Sse, Target.Raw } : [Target.HubStreams, Target.Raw];
+            foreach (var target in targets)
             {
-                foreach (var target in new[] { Target.HubStreams, Target.Raw })
-                {
-                    run.Report($"fanout: {connections} connections, {(shared ? "one shared stream" : "a stream each")}, {target}");
-                    rows.Add(await MeasureAsync(run, target, connections, shared));
-                }
+                rows.AddRange(await MeasureAsync(run, target, connections));
             }
         }
 
         return rows;
     }
 
-    private static async Task<Row> MeasureAsync(BenchRun run, Target target, int count, bool shared)
-    {
-        var before = run.Server.ResidentBytes();
-        var subscribers = await run.ConnectManyAsync(target, count);
-        await using var producer = await run.Server.ConnectAsync(target);
-        var prefix = $"{target}-{Guid.NewGuid():N}";
-        string StreamOf(int i) => shared ? prefix : $"{prefix}-{i}";
+    /// <summary>The highest deliveries/s a target reached over the steps, in one mode and at one size.</summary>
+    public static double Capacity(IEnumerable<Row> rows, string mode, int connections, string target) =>
+        rows.Where(r => r.Mode == mode && r.Connections == connections && r.Target == target).Select(r => r.DeliveredPerSecond).DefaultIfEmpty(0).Max();
 
-        var recorder = new LatencyRecorder();
-        long delivered = 0, lastDelivery = 0;
+    private static async Task<List<Row>> MeasureAsync(BenchRun run, Target target, int count)
+    {
+        run.Report($"fanout: {count:N0} connections on one stream, {target}: connecting");
+        var subscribers = await run.OpenSubscribersAsync(target, count);
+        await using var producer = await run.Server.ConnectAsync(target);
+        var messageId = $"{target}-{Guid.NewGuid():N}";
+        LatencyRecorder recorder = new();
+        long delivered = 0;
         var warm = new bool[count];
-        var clock = Stopwatch.StartNew();
         using var stop = new CancellationTokenSource();
-        var following = subscribers.Select((connection, i) => BenchRun.Follow(connection, "fanout", StreamOf(i), e =>
+        var following = subscribers.Select((subscriber, i) => subscriber.Follow("fanout", messageId, e =>
         {
             if (e.Content == "warmup")
             {
@@ -57,37 +55,40 @@ internal static class FanoutScenario
                 return;
             }
 
-            recorder.Record(e.Content);
+            Volatile.Read(ref recorder).Record(e.Content);
             Interlocked.Increment(ref delivered);
-            Interlocked.Exchange(ref lastDelivery, clock.ElapsedTicks);
         }, stop.Token)).ToList();
 
         // Every subscription is live once it has seen a warm-up event.
         while (warm.Any(w => !Volatile.Read(ref w)))
         {
-            var cold = shared ? [0] : Enumerable.Range(0, count).Where(i => !Volatile.Read(ref warm[i])).ToArray();
-            foreach (var i in cold)
-            {
-                await producer.SendAsync("AppendEvent", "fanout", StreamOf(i), BenchRun.Event("warmup"));
-            }
-
+            await producer.SendAsync("AppendEvent", "fanout", messageId, BenchRun.Event("warmup"));
             await BenchRun.WaitForAsync(() => warm.All(w => w), TimeSpan.FromMilliseconds(500));
         }
 
-        var memoryPerConnection = (run.Server.ResidentBytes() - before) / (double)count / 1024;
-        var rate = shared ? SharedDeliveriesPerSecond / count : OwnStreamsAppendsPerSecond;
-        var started = clock.ElapsedTicks;
-        var sent = await Pacer.RunAsync(rate, run.Window(3, 10), i =>
-            producer.SendAsync("AppendEvent", "fanout", StreamOf((int)(i % count)), BenchRun.Event(LatencyRecorder.Stamp())));
-        var expected = shared ? sent * count : sent;
-        await BenchRun.WaitForAsync(() => Interlocked.Read(ref delivered) >= expected, TimeSpan.FromSeconds(30));
+        var rows = new List<Row>();
+        long sentInAll = 0;
+        foreach (var offered in Steps)
+        {
+            run.Report($"fanout: {count:N0} connections, {target}, {offered:N0} deliveries/s offered");
+            Volatile.Write(ref recorder, new LatencyRecorder());
+            var before = Interlocked.Read(ref delivered);
+            var clock = Stopwatch.StartNew();
+            var sent = await Pacer.RunAsync(offered / count, run.Window(3, 6), _ =>
+                producer.SendAsync("AppendEvent", "fanout", messageId, BenchRun.Event(LatencyRecorder.Stamp())));
+            var inWindow = Interlocked.Read(ref delivered) - before;
+            var seconds = clock.Elapsed.TotalSeconds;
+            sentInAll += sent;
+
+            // What is still on its way drains before the next step, so that each step starts from an empty queue.
+            await BenchRun.WaitForAsync(() => Interlocked.Read(ref delivered) >= sentInAll * count, TimeSpan.FromSeconds(30));
+            var s = recorder.Summary();
+            rows.Add(new Row(run.Mode.ToString(), count, target.ToString(), offered, inWindow / seconds, s.P50, s.P99));
+        }
+
         await stop.CancelAsync();
         await Task.WhenAll(following);
-
-        var seconds = TimeSpan.FromTicks((long)((Interlocked.Read(ref lastDelivery) - started) * (TimeSpan.TicksPerSecond / (double)Stopwatch.Frequency))).TotalSeconds;
-        var s = recorder.Summary();
         await BenchRun.DisposeAllAsync(subscribers);
-        return new Row(run.Mode.ToString(), count, shared ? "shared" : "own", target.ToString(), delivered,
-            seconds > 0 ? delivered / seconds : 0, s.P50, s.P99, memoryPerConnection);
+        return rows;
     }
 }
