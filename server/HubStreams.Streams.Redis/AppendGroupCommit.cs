@@ -29,12 +29,19 @@ internal sealed class PendingAppend(StreamKey key, string redisKey, byte[] json,
 /// Group commit of the appends to one commit group (all of one Redis, or one slot of a cluster): at most
 /// <c>maxInFlight</c> calls are in flight, and the appends that arrive while they all are queue and go together in
 /// the next call. An append that finds a call free is sent at once, so a quiet node adds no wait; a busy one sends
-/// fewer, larger calls. Calls of one group go over one connection to one server, which runs them in the order sent, so
-/// appends to a stream are stored in the order they were queued.
+/// fewer, larger calls. Batches are taken and sent under one lock, in arrival order, and the calls of a group go over
+/// one connection to one server, which runs them in the order sent: appends to a stream are stored in the order they
+/// were queued.
 /// </summary>
-internal sealed class AppendGroupCommit(Func<List<PendingAppend>, Task> commit, int maxInFlight, int maxBatch, int maxBatchBytes)
+/// <param name="ready">Awaited before each batch is taken (what the calls need to know first).</param>
+/// <param name="send">Sends a batch's call before it returns (so that calls go out in the order taken) and answers every append of it.</param>
+/// <param name="maxInFlight">The most calls in flight at once.</param>
+/// <param name="maxBatch">The most appends in one call.</param>
+/// <param name="maxBatchBytes">The most bytes of events in one call (a single larger event still goes, alone).</param>
+internal sealed class AppendGroupCommit(Func<ValueTask> ready, Func<List<PendingAppend>, Task> send, int maxInFlight, int maxBatch, int maxBatchBytes)
 {
     private readonly Lock _lock = new();
+    private readonly Lock _sending = new();
     private List<PendingAppend> _queued = [];
     private int _inFlight;
 
@@ -58,17 +65,52 @@ internal sealed class AppendGroupCommit(Func<List<PendingAppend>, Task> commit, 
 
     private async Task CommitQueuedAsync()
     {
-        while (TakeBatch() is { } batch)
+        while (true)
         {
+            Exception? notReady = null;
             try
             {
-                await commit(batch);
+                await ready();
             }
             catch (Exception e)
             {
-                // commit answers every append of its batch; whatever escapes it still must not strand one.
+                notReady = e;
+            }
+
+            List<PendingAppend>? batch;
+            Task sent;
+            lock (_sending)
+            {
+                batch = TakeBatch();
+                if (batch is null)
+                {
+                    return;
+                }
+
+                sent = notReady is null ? SendAsync(batch) : Task.FromException(notReady);
+            }
+
+            try
+            {
+                await sent;
+            }
+            catch (Exception e)
+            {
+                // send answers every append of its batch; whatever escapes it still must not strand one.
                 batch.ForEach(append => append.Fail(e));
             }
+        }
+    }
+
+    private Task SendAsync(List<PendingAppend> batch)
+    {
+        try
+        {
+            return send(batch);
+        }
+        catch (Exception e)
+        {
+            return Task.FromException(e);
         }
     }
 

@@ -139,6 +139,7 @@ public sealed partial class RedisStreamManager
         var key = wakeUp.Key;
         var length = wakeUp.Length;
         var maxCount = Math.Min(StreamSubscription.PageSize, _options.MaxPageEvents);
+        _watches.Remember(key, wakeUp.PageAt(wakeUp.FirstCarriedOffset, int.MaxValue));
         var (offsets, waiting) = _watches.WaitingBelow(key, length);
         var uncovered = offsets.Where(offset => offset < wakeUp.FirstCarriedOffset).ToList();
         if (uncovered.Count == 0 || waiting < 2)
@@ -158,7 +159,7 @@ public sealed partial class RedisStreamManager
         {
             foreach (var offset in offsets)
             {
-                pages[offset] = await ReadAsync(wakeUp.Key, offset, StreamSubscription.PageSize);
+                pages[offset] = await _watches.ReadAsync(wakeUp.Key, offset, StreamSubscription.PageSize, CancellationToken.None);
             }
         }
         catch (Exception e) when (e is StreamException or RedisException or ObjectDisposedException)

@@ -38,7 +38,7 @@ public sealed partial class RedisStreamManager : IStreamManager, IAsyncDisposabl
         _redis = redis;
         _replicated = replicatedAppends;
         _metrics = metrics;
-        _watches = new StreamWatches(ReadAsync, metrics);
+        _watches = new StreamWatches(ReadAsync, metrics, RecentEventsPerStream);
         _subscriptions = new WakeUpSubscriptions(SubscribeAsync, UnsubscribeAsync);
         _options = options;
         _redisOptions = redisOptions;
@@ -84,7 +84,8 @@ public sealed partial class RedisStreamManager : IStreamManager, IAsyncDisposabl
     {
         _clustered ??= _redis.GetServers().Any(server => server.ServerType == ServerType.Cluster);
         var group = _clustered.Value ? _redis.HashSlot(redisKey) : 0;
-        return _commitGroups.GetOrAdd(group, static (_, manager) => new AppendGroupCommit(manager.CommitAsync, MaxCallsInFlight, MaxBatch, MaxBatchBytes), this);
+        return _commitGroups.GetOrAdd(group, static (_, manager) => new AppendGroupCommit(
+            async () => await manager.DetectWakeUpPublishingAsync(), manager.CommitAsync, MaxCallsInFlight, MaxBatch, MaxBatchBytes), this);
     }
 
     /// <summary>
@@ -99,13 +100,17 @@ public sealed partial class RedisStreamManager : IStreamManager, IAsyncDisposabl
     /// <summary>The most bytes of events one script call stores (a single larger event still goes alone).</summary>
     internal const int MaxBatchBytes = 1024 * 1024;
 
+    /// <summary>How many of a watched stream's newest events a node keeps for its readers that fall behind.</summary>
+    internal const int RecentEventsPerStream = 256;
+
     /// <summary>The most bytes of events a wake-up carries; more, and readers read them from the stream.</summary>
     internal const int MaxCarriedBytes = 16 * 1024;
 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<int, AppendGroupCommit> _commitGroups = new();
     private bool? _clustered;
 
-    // One script call for the whole batch: every event under the rules it would meet alone, in arrival order.
+    // One script call for the whole batch: every event under the rules it would meet alone, in arrival order. The call
+    // is sent before the first await (the group commit sends its batches in order); the publishing mode is known by then.
     private async Task CommitAsync(List<PendingAppend> batch)
     {
         var keys = new List<RedisKey>();
@@ -133,7 +138,7 @@ public sealed partial class RedisStreamManager : IStreamManager, IAsyncDisposabl
         long[] results;
         try
         {
-            arguments[2] = await DetectWakeUpPublishingAsync() == WakeUpPublishing.Sharded ? "SPUBLISH" : "PUBLISH";
+            arguments[2] = _publishing!.Result == WakeUpPublishing.Sharded ? "SPUBLISH" : "PUBLISH";
             var database = _replicated?.Connection.GetDatabase() ?? Database;
             results = (long[])(await Run(batch[0].Key, () => database.ScriptEvaluateAsync(RedisScripts.Append, [.. keys], [.. arguments])))!;
             _metrics.RedisBatchCommitted(batch.Count);
@@ -192,6 +197,9 @@ public sealed partial class RedisStreamManager : IStreamManager, IAsyncDisposabl
     internal long ReadsSent => Interlocked.Read(ref _readsSent);
 
     private long _readsSent;
+
+    /// <summary>The length of <paramref name="key"/> as this node last heard it (0 when no one here watches it).</summary>
+    internal long KnownLength(StreamKey key) => _watches.KnownLength(key);
 
     /// <summary>How many watches of <paramref name="key"/> wait on this node right now for the event at <paramref name="offset"/>.</summary>
     internal int WaitingWatches(StreamKey key, long offset) =>

@@ -6,7 +6,11 @@ namespace HubStreams.Streams.Watching;
 /// The open watches of this process, grouped by stream. A store tells it of every append it learns of (directly
 /// in memory mode, through a notification in Redis mode) and of every reason to read again.
 /// </summary>
-internal sealed class StreamWatches(StreamReadFunction read, StreamMetrics metrics)
+/// <remarks>
+/// With <paramref name="recentEvents"/> above 0, each watched stream keeps that many of its newest events seen on this
+/// node (<see cref="RecentEvents"/>), for a store whose reads cost a round trip.
+/// </remarks>
+internal sealed class StreamWatches(StreamReadFunction read, StreamMetrics metrics, int recentEvents = 0)
 {
     private readonly ConcurrentDictionary<StreamKey, Group> _groups = new();
     private int _openCount;
@@ -16,6 +20,20 @@ internal sealed class StreamWatches(StreamReadFunction read, StreamMetrics metri
 
     /// <summary>The streams that have at least one watch.</summary>
     public ICollection<StreamKey> WatchedStreams => _groups.Keys;
+
+    /// <summary>The length of <paramref name="key"/> as this node last heard it, while it is watched; else 0.</summary>
+    public long KnownLength(StreamKey key)
+    {
+        if (!_groups.TryGetValue(key, out var group))
+        {
+            return 0;
+        }
+
+        lock (group)
+        {
+            return group.KnownLength;
+        }
+    }
 
     /// <summary>Starts a watch: from now on every append reported for <paramref name="key"/> reaches it.</summary>
     public StreamWatch Open(StreamKey key)
@@ -65,6 +83,14 @@ internal sealed class StreamWatches(StreamReadFunction read, StreamMetrics metri
     /// </summary>
     public void NotifyLength(StreamKey key, long length, Func<long, StreamPage?>? pageAt = null)
     {
+        if (_groups.TryGetValue(key, out var group))
+        {
+            lock (group)
+            {
+                group.KnownLength = Math.Max(group.KnownLength, length);
+            }
+        }
+
         // One page per offset, handed to every watch waiting there: readers of one stream share one read and its events.
         Dictionary<long, StreamPage?>? pages = null;
         var shared = pageAt is null ? null : (Func<long, StreamPage?>)(offset =>
@@ -101,12 +127,36 @@ internal sealed class StreamWatches(StreamReadFunction read, StreamMetrics metri
             }
         }
 
+        if (woken > 0)
+        {
+            // The stream is not what this node thought (it grew unheard, or expired): keep nothing from before.
+            Forget(key);
+        }
+
         metrics.WatchesWoken(woken);
+    }
+
+    /// <summary>
+    /// Keeps the events of <paramref name="page"/> (carried by a wake-up, say) for the readers of this node that reach
+    /// their offsets later.
+    /// </summary>
+    public void Remember(StreamKey key, StreamPage? page)
+    {
+        if (recentEvents > 0 && page is not null && _groups.TryGetValue(key, out var group))
+        {
+            lock (group)
+            {
+                group.Recent ??= new RecentEvents(recentEvents);
+                group.Recent.Add(page);
+                group.KnownLength = Math.Max(group.KnownLength, page.Length);
+            }
+        }
     }
 
     /// <summary>Every watch of one stream reads again, for example when it expired.</summary>
     public void WakeStream(StreamKey key)
     {
+        Forget(key);
         var woken = 0;
         foreach (var watch in Members(key))
         {
@@ -125,8 +175,41 @@ internal sealed class StreamWatches(StreamReadFunction read, StreamMetrics metri
         }
     }
 
-    internal Task<StreamPage> ReadAsync(StreamKey key, long fromOffset, int maxCount, CancellationToken cancellationToken) =>
-        read(key, fromOffset, maxCount, cancellationToken);
+    internal Task<StreamPage> ReadAsync(StreamKey key, long fromOffset, int maxCount, CancellationToken cancellationToken)
+    {
+        if (recentEvents == 0 || !_groups.TryGetValue(key, out var group))
+        {
+            return read(key, fromOffset, maxCount, cancellationToken);
+        }
+
+        lock (group)
+        {
+            if (group.Recent?.PageAt(fromOffset, maxCount, group.KnownLength) is { } recent)
+            {
+                return Task.FromResult(recent);
+            }
+        }
+
+        return ReadAndRememberAsync(key, fromOffset, maxCount, cancellationToken);
+    }
+
+    private async Task<StreamPage> ReadAndRememberAsync(StreamKey key, long fromOffset, int maxCount, CancellationToken cancellationToken)
+    {
+        var page = await read(key, fromOffset, maxCount, cancellationToken);
+        Remember(key, page);
+        return page;
+    }
+
+    private void Forget(StreamKey key)
+    {
+        if (_groups.TryGetValue(key, out var group))
+        {
+            lock (group)
+            {
+                group.Recent?.Clear();
+            }
+        }
+    }
 
     private StreamWatch[] Members(StreamKey key)
     {
@@ -169,6 +252,11 @@ internal sealed class StreamWatches(StreamReadFunction read, StreamMetrics metri
     {
         public HashSet<StreamWatch> Members { get; } = [];
         public bool Removed { get; set; }
+
+        /// <summary>The stream's length as this node last heard it.</summary>
+        public long KnownLength { get; set; }
+
+        public RecentEvents? Recent { get; set; }
     }
 }
 

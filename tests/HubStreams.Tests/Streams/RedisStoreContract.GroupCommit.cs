@@ -96,4 +96,28 @@ public abstract partial class RedisStoreContract
 
         Assert.InRange(reads, 1, 2);
     }
+
+    [Fact]
+    public async Task A_reader_that_was_busy_when_the_wake_up_came_reads_the_events_it_carried_from_the_node_not_from_redis()
+    {
+        var reader = Create();
+        var writer = Create();
+        var key = NewKey();
+        using var busy = await reader.WatchAsync(key);
+        using var waiting = await reader.WatchAsync(key);
+        var woken = waiting.WaitAsync(0, CancellationToken.None).AsTask();
+        await WaitUntil(() => reader.WaitingWatches(key, 0) == 1);
+
+        await writer.AppendAsync(key, Answer("first"));
+        await writer.AppendAsync(key, Answer("second"));
+        await woken.WaitAsync(SafetyTimeout);
+        await WaitUntil(() => reader.KnownLength(key) == 2);
+
+        var before = reader.ReadsSent;
+        var page = await busy.ReadAsync(0, 100, CancellationToken.None);
+        Assert.Equal(["first", "second"], page.Events.Select(e => e.Content));
+        Assert.True(page.ReachedEnd);
+        Assert.NotNull(page.StreamId);
+        Assert.Equal(before, reader.ReadsSent);
+    }
 }
