@@ -135,31 +135,36 @@ public sealed partial class RedisStreamManager
             return;
         }
 
-        // A reader waiting where the carried events begin (a reader that is caught up) takes them from the wake-up.
+        // A reader waiting at an offset the wake-up carries, or that this node holds from earlier ones (a reader that
+        // is caught up, or just behind), takes its page from there.
         var key = wakeUp.Key;
         var length = wakeUp.Length;
         var maxCount = Math.Min(StreamSubscription.PageSize, _options.MaxPageEvents);
         _watches.Remember(key, wakeUp.PageAt(wakeUp.FirstCarriedOffset, int.MaxValue));
+        StreamPage? Held(long offset) => wakeUp.PageAt(offset, maxCount) ?? _watches.RecentPage(key, offset, maxCount);
+
         var (offsets, waiting) = _watches.WaitingBelow(key, length);
-        var uncovered = offsets.Where(offset => offset < wakeUp.FirstCarriedOffset).ToList();
+        var uncovered = offsets.Where(offset => Held(offset) is null).ToList();
         if (uncovered.Count == 0 || waiting < 2)
         {
-            _watches.NotifyLength(key, length, offset => wakeUp.PageAt(offset, maxCount));
+            // Woken from the thread pool, so that the readers' continuations queue on that worker's own queue and an
+            // append's answer from Redis, in the shared queue, is not served behind all of them.
+            ThreadPool.UnsafeQueueUserWorkItem<object?>(_ => _watches.NotifyLength(key, length, Held), null, preferLocal: false);
             return;
         }
 
-        // Several readers of this stream wait here behind the carried events: read once for all of them, not once each.
-        _ = ReadAheadAndNotifyAsync(wakeUp, uncovered, maxCount);
+        // Several readers of this stream wait here further behind: read once for all of them, not once each.
+        _ = ReadAheadAndNotifyAsync(key, length, uncovered, Held);
     }
 
-    private async Task ReadAheadAndNotifyAsync(WakeUpMessage wakeUp, List<long> offsets, int maxCount)
+    private async Task ReadAheadAndNotifyAsync(StreamKey key, long length, List<long> offsets, Func<long, StreamPage?> held)
     {
         var pages = new Dictionary<long, StreamPage>();
         try
         {
             foreach (var offset in offsets)
             {
-                pages[offset] = await _watches.ReadAsync(wakeUp.Key, offset, StreamSubscription.PageSize, CancellationToken.None);
+                pages[offset] = await _watches.ReadAsync(key, offset, StreamSubscription.PageSize, CancellationToken.None);
             }
         }
         catch (Exception e) when (e is StreamException or RedisException or ObjectDisposedException)
@@ -168,7 +173,7 @@ public sealed partial class RedisStreamManager
         }
         finally
         {
-            _watches.NotifyLength(wakeUp.Key, wakeUp.Length, offset => pages.GetValueOrDefault(offset) ?? wakeUp.PageAt(offset, maxCount));
+            _watches.NotifyLength(key, length, offset => pages.GetValueOrDefault(offset) ?? held(offset));
         }
     }
 

@@ -63,6 +63,10 @@ public static class HubStreamsHostingExtensions
                 o.AddFilter<HubErrorFilter>();
                 // Room for an event of the full size limit, even when the client escapes every character.
                 o.MaximumReceiveMessageSize = MaxHubMessageBytes(settings.Streams);
+
+                // A producer's appends do not wait for one another's store round trip: each is queued for its store
+                // call (in the order they came) as its invocation starts, and the next invocation starts meanwhile.
+                o.MaximumParallelInvocationsPerClient = ParallelInvocationsPerClient;
             })
             .AddJsonProtocol(o => WireJsonContext.Apply(o.PayloadSerializerOptions));
 
@@ -140,5 +144,8 @@ public static class HubStreamsHostingExtensions
     /// The largest hub message accepted: an event at the size limit whose every character the client escaped
     /// (up to six bytes each), plus the invocation's envelope.
     /// </summary>
+    /// <summary>How many hub invocations of one connection run at once (SignalR's default is one at a time).</summary>
+    internal const int ParallelInvocationsPerClient = 32;
+
     internal static long MaxHubMessageBytes(StreamOptions streams) => (streams.MaxEventBytes * 6L) + 16 * 1024;
 }

@@ -153,6 +153,20 @@ internal sealed class StreamWatches(StreamReadFunction read, StreamMetrics metri
         }
     }
 
+    /// <summary>The page a read at <paramref name="offset"/> would get from the events this node holds of the stream, or null.</summary>
+    public StreamPage? RecentPage(StreamKey key, long offset, int maxCount)
+    {
+        if (recentEvents == 0 || !_groups.TryGetValue(key, out var group))
+        {
+            return null;
+        }
+
+        lock (group)
+        {
+            return group.Recent?.PageAt(offset, maxCount, group.KnownLength);
+        }
+    }
+
     /// <summary>Every watch of one stream reads again, for example when it expired.</summary>
     public void WakeStream(StreamKey key)
     {
@@ -177,20 +191,14 @@ internal sealed class StreamWatches(StreamReadFunction read, StreamMetrics metri
 
     internal Task<StreamPage> ReadAsync(StreamKey key, long fromOffset, int maxCount, CancellationToken cancellationToken)
     {
-        if (recentEvents == 0 || !_groups.TryGetValue(key, out var group))
+        if (recentEvents == 0)
         {
             return read(key, fromOffset, maxCount, cancellationToken);
         }
 
-        lock (group)
-        {
-            if (group.Recent?.PageAt(fromOffset, maxCount, group.KnownLength) is { } recent)
-            {
-                return Task.FromResult(recent);
-            }
-        }
-
-        return ReadAndRememberAsync(key, fromOffset, maxCount, cancellationToken);
+        return RecentPage(key, fromOffset, maxCount) is { } recent
+            ? Task.FromResult(recent)
+            : ReadAndRememberAsync(key, fromOffset, maxCount, cancellationToken);
     }
 
     private async Task<StreamPage> ReadAndRememberAsync(StreamKey key, long fromOffset, int maxCount, CancellationToken cancellationToken)
