@@ -147,9 +147,7 @@ public sealed partial class RedisStreamManager
         var uncovered = offsets.Where(offset => Held(offset) is null).ToList();
         if (uncovered.Count == 0 || waiting < 2)
         {
-            // Woken from the thread pool, so that the readers' continuations queue on that worker's own queue and an
-            // append's answer from Redis, in the shared queue, is not served behind all of them.
-            ThreadPool.UnsafeQueueUserWorkItem<object?>(_ => _watches.NotifyLength(key, length, Held), null, preferLocal: false);
+            _watches.NotifyLength(key, length, Held);
             return;
         }
 
