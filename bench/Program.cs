@@ -26,7 +26,7 @@ var benchDirectory = FindBenchDirectory();
 
 await AnsiConsole.Status().StartAsync("starting", async context =>
 {
-    var run = new BenchRun(quick, status =>
+    using var run = new BenchRun(quick, status =>
     {
         context.Status(Markup.Escape($"{DateTimeOffset.UtcNow - started:mm\\:ss} {status}"));
         Console.Error.WriteLine($"{DateTimeOffset.UtcNow - started:mm\\:ss} {status}");

@@ -5,8 +5,10 @@ using Microsoft.AspNetCore.SignalR.Client;
 namespace HubStreams.Bench.Infrastructure;
 
 /// <summary>One benchmark run: its size (quick or full), its progress line, and the servers of the current mode.</summary>
-internal sealed class BenchRun(bool quick, Action<string> progress)
+internal sealed class BenchRun(bool quick, Action<string> progress) : IDisposable
 {
+    public void Dispose() => _sseClient?.Dispose();
+
     public bool Quick { get; } = quick;
 
     public StoreMode Mode { get; set; }
@@ -27,12 +29,24 @@ internal sealed class BenchRun(bool quick, Action<string> progress)
         ? [.. Enumerable.Range(0, count).Select(_ => new Subscriber(null, SseClient))]
         : [.. (await ConnectManyAsync(target, count)).Select(c => new Subscriber(c, null))];
 
-    /// <summary>The HTTP client of every SSE reader: one connection per open stream, as many as they need.</summary>
-    private HttpClient SseClient => _sseClient ??= new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = int.MaxValue })
+    /// <summary>The HTTP client of every SSE reader of the current server: one connection per open stream, as many as they need.</summary>
+    private HttpClient SseClient
     {
-        BaseAddress = Server.BaseAddress,
-        Timeout = Timeout.InfiniteTimeSpan,
-    };
+        get
+        {
+            if (_sseClient?.BaseAddress != Server.BaseAddress)
+            {
+                _sseClient?.Dispose();
+                _sseClient = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = int.MaxValue })
+                {
+                    BaseAddress = Server.BaseAddress,
+                    Timeout = Timeout.InfiniteTimeSpan,
+                };
+            }
+
+            return _sseClient;
+        }
+    }
 
     private HttpClient? _sseClient;
 
@@ -92,6 +106,29 @@ internal sealed class BenchRun(bool quick, Action<string> progress)
                 // The measurement is over.
             }
         }, CancellationToken.None);
+
+    /// <summary>
+    /// Sends a warm-up event to each stream whose subscriber has not seen one yet (<paramref name="warm"/>), until every
+    /// subscription is live; a subscriber that sees none in a minute (its request failed, say) stops the run.
+    /// </summary>
+    public static async Task WarmUpAsync(bool[] warm, Func<int, Task> sendTo, bool oneStream = false)
+    {
+        var deadline = DateTime.UtcNow.AddMinutes(1);
+        while (warm.Any(w => !Volatile.Read(ref w)))
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"{warm.Count(w => !w)} of {warm.Length} subscribers saw no warm-up event in a minute.");
+            }
+
+            foreach (var i in oneStream ? [0] : Enumerable.Range(0, warm.Length).Where(i => !Volatile.Read(ref warm[i])))
+            {
+                await sendTo(i);
+            }
+
+            await WaitForAsync(() => warm.All(w => w), TimeSpan.FromMilliseconds(500));
+        }
+    }
 
     /// <summary>Waits for a condition, checking every 20 ms, up to <paramref name="limit"/>; says whether it held.</summary>
     public static async Task<bool> WaitForAsync(Func<bool> condition, TimeSpan limit)

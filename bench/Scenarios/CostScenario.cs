@@ -46,11 +46,7 @@ internal static class CostScenario
 
             Interlocked.Increment(ref delivered);
         }, stop.Token)).ToList();
-        while (warm.Any(w => !Volatile.Read(ref w)))
-        {
-            await producer.SendAsync("AppendEvent", "cost", messageId, BenchRun.Event("warmup"));
-            await BenchRun.WaitForAsync(() => warm.All(w => w), TimeSpan.FromMilliseconds(500));
-        }
+        await BenchRun.WarmUpAsync(warm, _ => producer.SendAsync("AppendEvent", "cost", messageId, BenchRun.Event("warmup")), oneStream: true);
 
         // A second of load first, so that the window measures the steady state, not the first calls' JIT.
         await Pacer.RunAsync(rate, TimeSpan.FromSeconds(1), _ => producer.SendAsync("AppendEvent", "cost", messageId, BenchRun.Event("x")));

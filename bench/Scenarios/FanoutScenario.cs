@@ -60,11 +60,7 @@ internal static class FanoutScenario
         }, stop.Token)).ToList();
 
         // Every subscription is live once it has seen a warm-up event.
-        while (warm.Any(w => !Volatile.Read(ref w)))
-        {
-            await producer.SendAsync("AppendEvent", "fanout", messageId, BenchRun.Event("warmup"));
-            await BenchRun.WaitForAsync(() => warm.All(w => w), TimeSpan.FromMilliseconds(500));
-        }
+        await BenchRun.WarmUpAsync(warm, _ => producer.SendAsync("AppendEvent", "fanout", messageId, BenchRun.Event("warmup")), oneStream: true);
 
         var rows = new List<Row>();
         long sentInAll = 0;

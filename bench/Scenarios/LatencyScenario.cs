@@ -66,18 +66,7 @@ internal static class LatencyScenario
         }, stop.Token)).ToList();
 
         // The subscriptions are live once a warm-up event arrives (raw SignalR drops what comes before).
-        while (warm.Any(w => !Volatile.Read(ref w)))
-        {
-            for (var i = 0; i < streams; i++)
-            {
-                if (!Volatile.Read(ref warm[i]))
-                {
-                    await producer.InvokeAsync<long>("AppendEvent", "latency", messageIds[i], BenchRun.Event("warmup"));
-                }
-            }
-
-            await BenchRun.WaitForAsync(() => warm.All(w => w), TimeSpan.FromMilliseconds(300));
-        }
+        await BenchRun.WarmUpAsync(warm, i => producer.InvokeAsync<long>("AppendEvent", "latency", messageIds[i], BenchRun.Event("warmup")));
 
         // A second at the rate first, not measured: the first row of a run would otherwise pay for the JIT.
         await Pacer.RunAsync(rate * streams, TimeSpan.FromSeconds(1), i =>

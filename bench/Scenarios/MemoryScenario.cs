@@ -31,15 +31,7 @@ internal static class MemoryScenario
             // Subscribed once each has received one event (raw SignalR drops what comes before); then idle.
             await using (var producer = await run.Server.ConnectAsync(target))
             {
-                while (warm.Any(w => !Volatile.Read(ref w)))
-                {
-                    foreach (var i in Enumerable.Range(0, Connections).Where(i => !Volatile.Read(ref warm[i])))
-                    {
-                        await producer.SendAsync("AppendEvent", "memory", $"{prefix}-{i}", BenchRun.Event("warmup"));
-                    }
-
-                    await BenchRun.WaitForAsync(() => warm.All(w => w), TimeSpan.FromMilliseconds(500));
-                }
+                await BenchRun.WarmUpAsync(warm, i => producer.SendAsync("AppendEvent", "memory", $"{prefix}-{i}", BenchRun.Event("warmup")));
             }
 
             var after = await run.Server.CollectAsync();

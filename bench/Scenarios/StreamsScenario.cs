@@ -71,15 +71,7 @@ internal static class StreamsScenario
             Interlocked.Increment(ref delivered);
         }, stop.Token)).ToList();
 
-        while (warm.Any(w => !Volatile.Read(ref w)))
-        {
-            foreach (var i in Enumerable.Range(0, count).Where(i => !Volatile.Read(ref warm[i])))
-            {
-                await producers[i % Producers].SendAsync("AppendEvent", "streams", $"{prefix}-{i}", BenchRun.Event("warmup"));
-            }
-
-            await BenchRun.WaitForAsync(() => warm.All(w => w), TimeSpan.FromMilliseconds(500));
-        }
+        await BenchRun.WarmUpAsync(warm, i => producers[i % Producers].SendAsync("AppendEvent", "streams", $"{prefix}-{i}", BenchRun.Event("warmup")));
 
         var offered = count * EventsPerStreamPerSecond;
         var clock = Stopwatch.StartNew();
