@@ -80,10 +80,15 @@ public sealed partial class RedisStreamManager : IStreamManager, IAsyncDisposabl
     }
 
     // One commit group for a single Redis; one per slot in a cluster, where a script may only touch the keys of one slot.
+    // Until a server has answered, whether it is a cluster is not known: a group per slot is right for both.
     private AppendGroupCommit CommitGroupOf(string redisKey)
     {
-        _clustered ??= _redis.GetServers().Any(server => server.ServerType == ServerType.Cluster);
-        var group = _clustered.Value ? _redis.HashSlot(redisKey) : 0;
+        if (_clustered is null && _redis.GetServers() is var servers && servers.Any(server => server.IsConnected))
+        {
+            _clustered = servers.Any(server => server.ServerType == ServerType.Cluster);
+        }
+
+        var group = _clustered == false ? 0 : _redis.HashSlot(redisKey);
         return _commitGroups.GetOrAdd(group, static (_, manager) => new AppendGroupCommit(
             async () => await manager.DetectWakeUpPublishingAsync(), manager.CommitAsync, MaxCallsInFlight, MaxBatch, MaxBatchBytes), this);
     }
