@@ -5,11 +5,12 @@ namespace HubStreams.Streams.Redis;
 // Wake-ups: every append call publishes "{sessionId}:{messageId}:{newLength}" on its stream's own channel, with the
 // events it stored when they are small (see WakeUpMessage), and a process subscribes to a stream's channel only while
 // it has a watcher of that stream (WakeUpSubscriptions), so a node hears only about the streams its readers follow.
-// On Redis 7 and later the publish is sharded (SPUBLISH): in a cluster it stays on the shard that holds the stream. A reader that is caught up takes the new events from the wake-up, decoded
-// once for every reader of the node, and reads nothing; when several readers wait further behind, the node reads once
-// for all of them. The wake-up stays a hint: pub/sub is at-most-once, so two safety nets catch a lost one: every watch
-// reads again when a connection is restored, and a slow timer checks each watched stream's length with one LLEN (not
-// one per reader) per interval.
+// On Redis 7 and later the publish is sharded (SPUBLISH): in a cluster it stays on the shard that holds the stream.
+// A reader that is caught up, or a few events behind, takes the new events from the wake-up or from the events the
+// node keeps, decoded once for every reader of the node, and reads nothing; when several readers wait further behind,
+// the node reads once for all of them. The wake-up stays a hint: pub/sub is at-most-once, so two safety nets catch a
+// lost one: every watch reads again when a connection is restored, and a slow timer checks each watched stream's
+// length with one LLEN (not one per reader) per interval.
 public sealed partial class RedisStreamManager
 {
     private readonly CancellationTokenSource _stopping = new();

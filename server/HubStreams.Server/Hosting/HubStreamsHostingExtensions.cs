@@ -140,12 +140,12 @@ public static class HubStreamsHostingExtensions
 
     internal const string ReadinessTag = "ready";
 
+    /// <summary>How many hub invocations of one connection run at once (SignalR's default is one at a time).</summary>
+    internal const int ParallelInvocationsPerClient = 32;
+
     /// <summary>
     /// The largest hub message accepted: an event at the size limit whose every character the client escaped
     /// (up to six bytes each), plus the invocation's envelope.
     /// </summary>
-    /// <summary>How many hub invocations of one connection run at once (SignalR's default is one at a time).</summary>
-    internal const int ParallelInvocationsPerClient = 32;
-
     internal static long MaxHubMessageBytes(StreamOptions streams) => (streams.MaxEventBytes * 6L) + 16 * 1024;
 }

@@ -34,18 +34,18 @@ public sealed class MemoryStreamManager : IStreamManager, IDisposable
 
     /// <inheritdoc />
     public Task<long> AppendAsync(StreamKey key, StreamEvent streamEvent, CancellationToken cancellationToken = default) =>
-        Complete(() => Append(key, streamEvent, atOffset: null));
+        AsTask(() => Append(key, streamEvent, atOffset: null));
 
     /// <inheritdoc />
     public Task<long> AppendAtAsync(StreamKey key, StreamEvent streamEvent, long offset, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(streamEvent);
         StreamRules.EnsureConditionalAppendable(streamEvent, offset);
-        return Complete(() => Append(key, streamEvent, offset));
+        return AsTask(() => Append(key, streamEvent, offset));
     }
 
     // A refusal in the task, as from a store that answers later, not thrown at the call.
-    private static Task<long> Complete(Func<long> append)
+    private static Task<long> AsTask(Func<long> append)
     {
         try
         {
