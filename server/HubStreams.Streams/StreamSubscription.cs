@@ -90,8 +90,7 @@ public sealed class StreamSubscription : IAsyncEnumerable<StreamEvent>, IDisposa
         var watch = await manager.WatchAsync(key, cancellationToken);
         try
         {
-            var firstPage = await watch.ReadAsync(fromOffset, PageSize, cancellationToken);
-            StreamRules.EnsureSameStream(key, streamId, firstPage.StreamId);
+            var firstPage = await ReadIdentifiedAsync(manager, key, streamId, () => watch.ReadAsync(fromOffset, PageSize, cancellationToken), cancellationToken);
             return new StreamSubscription(key, fromOffset, firstPage, watch) { StreamId = firstPage.StreamId ?? streamId };
         }
         catch
@@ -112,9 +111,30 @@ public sealed class StreamSubscription : IAsyncEnumerable<StreamEvent>, IDisposa
     {
         ArgumentNullException.ThrowIfNull(manager);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxCount, 1);
-        var page = await manager.ReadAsync(key, fromOffset, maxCount, cancellationToken);
-        StreamRules.EnsureSameStream(key, streamId, page.StreamId);
-        return page;
+        return await ReadIdentifiedAsync(manager, key, streamId, () => manager.ReadAsync(key, fromOffset, maxCount, cancellationToken), cancellationToken);
+    }
+
+    /// <summary>
+    /// Reads a page for a reader that presents <paramref name="streamId"/>, refusing another stream's with
+    /// <see cref="StreamErrorCode.StreamReset"/>. A stream created again may be shorter than where the reader was, so
+    /// an offset past its end asks the stream's identity too: the reader is told the stream is another one, not that
+    /// its offset is wrong.
+    /// </summary>
+    private static async Task<StreamPage> ReadIdentifiedAsync(
+        IStreamManager manager, StreamKey key, string? streamId, Func<Task<StreamPage>> read, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var page = await read();
+            StreamRules.EnsureSameStream(key, streamId, page.StreamId);
+            return page;
+        }
+        catch (StreamException e) when (e.Code == StreamErrorCode.OffsetBeyondEnd && streamId is not null)
+        {
+            var start = await manager.ReadAsync(key, 0, 1, cancellationToken);
+            StreamRules.EnsureSameStream(key, streamId, start.StreamId);
+            throw;
+        }
     }
 
     /// <summary>

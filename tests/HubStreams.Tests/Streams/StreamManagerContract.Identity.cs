@@ -49,4 +49,33 @@ public abstract partial class StreamManagerContract
         using var resumed = await StreamSubscription.OpenAsync(manager, key, 1, current);
         Assert.Equal(current, resumed.StreamId);
     }
+
+    [Fact]
+    public async Task A_reader_resuming_past_the_end_of_a_shorter_stream_created_again_gets_StreamReset_not_OffsetBeyondEnd()
+    {
+        var manager = CreateManager(new StreamOptions { Ttl = TimeSpan.FromSeconds(2) });
+        var key = NewKey();
+        for (var i = 0; i < 5; i++)
+        {
+            await manager.AppendAsync(key, Answer($"old {i}"));
+        }
+
+        var first = (await manager.ReadAsync(key, 0)).StreamId;
+        await Eventually.True(async () => (await manager.ReadAsync(key, 0)).StreamId is null);
+        await manager.AppendAsync(key, Answer("new 0"));
+
+        // The reader saw five events of the first stream; the new one holds one, so offset 5 is past its end. (The TTL
+        // leaves the new stream the time to be read before it expires in its turn.)
+        var error = await Assert.ThrowsAsync<StreamException>(() => StreamSubscription.OpenAsync(manager, key, 5, first));
+        Assert.Equal(StreamErrorCode.StreamReset, error.Code);
+        var page = await Assert.ThrowsAsync<StreamException>(() => StreamSubscription.ReadPageAsync(manager, key, 5, 10, first));
+        Assert.Equal(StreamErrorCode.StreamReset, page.Code);
+
+        // Past the end of the same stream is still OffsetBeyondEnd, with or without the identity.
+        var current = (await manager.ReadAsync(key, 0)).StreamId;
+        var beyond = await Assert.ThrowsAsync<StreamException>(() => StreamSubscription.OpenAsync(manager, key, 5, current));
+        Assert.Equal(StreamErrorCode.OffsetBeyondEnd, beyond.Code);
+        var beyondPage = await Assert.ThrowsAsync<StreamException>(() => StreamSubscription.ReadPageAsync(manager, key, 5, 10));
+        Assert.Equal(StreamErrorCode.OffsetBeyondEnd, beyondPage.Code);
+    }
 }
