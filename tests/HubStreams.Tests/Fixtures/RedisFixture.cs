@@ -132,6 +132,24 @@ public sealed class RedisServerProcess : IDisposable
         _process.WaitForExit();
     }
 
+    /// <summary>
+    /// Freezes the server (SIGSTOP), as a stalled machine would be: it reads, writes and answers nothing until
+    /// <see cref="ResumeAsync"/>, while the kernel still buffers what is sent to it.
+    /// </summary>
+    public Task PauseAsync() => SignalAsync("STOP");
+
+    /// <summary>Lets a paused server run again (SIGCONT).</summary>
+    public Task ResumeAsync() => SignalAsync("CONT");
+
+    private async Task SignalAsync(string signal)
+    {
+        var result = await Shell.RunAsync($"kill -{signal} {_process.Id}");
+        if (result.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"kill -{signal} redis-server on port {Port}: {result}");
+        }
+    }
+
     /// <summary>Starts the server again on the same port and data folder; waits until it answers PING unless told not to.</summary>
     public async Task RestartAsync(bool appendOnly = false, bool waitUntilReady = true)
     {

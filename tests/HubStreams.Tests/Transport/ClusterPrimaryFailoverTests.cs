@@ -135,7 +135,7 @@ public sealed class ClusterPrimaryFailoverTests(ITestOutputHelper output)
     // Waits until the killed primary's replica has been promoted (a surviving node lists it as a master), then restarts
     // the killed node, which rejoins as a replica, and waits until it is in sync. Restarted any earlier, the node (it
     // keeps no data) would come back as the primary of its slots, empty, and its replica would copy that emptiness.
-    private static async Task RejoinAsReplicaAsync(RedisCluster cluster, RedisServerProcess killed, CancellationToken cancellationToken)
+    internal static async Task RejoinAsReplicaAsync(RedisCluster cluster, RedisServerProcess killed, CancellationToken cancellationToken)
     {
         var survivor = cluster.Nodes.First(n => n != killed);
         var nodes = (await RedisCluster.CommandAsync(survivor, "cluster nodes")).Split('\n').Select(line => line.Split(' ')).ToArray();
