@@ -1,5 +1,6 @@
-// Run against a real HubStreams server: HUBSTREAMS_URL (memory mode, demo on), and for the access tests
-// HUBSTREAMS_JWT_URL with HUBSTREAMS_TOKEN_A (grants session "a" only). The project's .NET tests start both.
+// Run against a real HubStreams server: HUBSTREAMS_URL (memory mode, demo on), for the access tests
+// HUBSTREAMS_JWT_URL with HUBSTREAMS_TOKEN_A (grants session "a" only), and for a stream that expires and is created
+// again HUBSTREAMS_SHORT_TTL_URL (memory mode, STREAM_TTL of one second). The project's .NET tests start all three.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { connect, createConnection, createWriter, disconnect, followStream, listenerCount, readStream, reconnect, HubStreamsError } from "@hubstreams/client";
@@ -7,6 +8,7 @@ import { connect, createConnection, createWriter, disconnect, followStream, list
 const url = process.env.HUBSTREAMS_URL;
 const jwtUrl = process.env.HUBSTREAMS_JWT_URL;
 const tokenA = process.env.HUBSTREAMS_TOKEN_A;
+const shortTtlUrl = process.env.HUBSTREAMS_SHORT_TTL_URL;
 const unique = prefix => `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
 
 async function startDemo(sessionId, messageId) {
@@ -125,5 +127,36 @@ test("a writer stores each event once, steps past a reader's stop, and its stop 
   assert.equal(page.events.at(-1).type, "complete");
   assert.equal(new Set(page.events.map(e => e.id)).size, page.events.length);
   await disconnect(reader);
+  await disconnect(connection);
+});
+
+test("a writer whose stream expired and was created again by someone else ends with StreamReset", { skip: !shortTtlUrl }, async () => {
+  const events = messageId => `${shortTtlUrl}/api/sessions/js-reset/messages/${messageId}/events`;
+  const post = async (messageId, body) => {
+    const response = await fetch(events(messageId), { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    assert.equal(response.status, 201);
+  };
+  const expired = async messageId => {
+    while ((await (await fetch(events(messageId))).json()).nextOffset > 0) await new Promise(resolve => setTimeout(resolve, 100));
+  };
+
+  const connection = createConnection(`${shortTtlUrl}/hubs/streams`);
+  await connect(connection);
+  // The new stream longer than the writer's (its next offset holds another event), and shorter (it is past the end).
+  for (const [messageId, others] of [[unique("longer"), 5], [unique("shorter"), 1]]) {
+    const writer = await createWriter(connection, "js-reset", messageId);
+    for (let i = 0; i < 3; i++) await writer.append({ type: "answer", content: `mine ${i}` });
+    await expired(messageId);
+    for (let i = 0; i < others; i++) await post(messageId, { type: "answer", content: `theirs ${i}` });
+
+    await assert.rejects(writer.append({ type: "answer", content: "mine 3" }), error => {
+      assert.ok(error instanceof HubStreamsError);
+      assert.equal(error.code, "StreamReset");
+      return true;
+    });
+    writer.close();
+    const page = await (await fetch(events(messageId))).json();
+    assert.equal(page.events.length, others, "the writer went on in the other stream");
+  }
   await disconnect(connection);
 });

@@ -18,9 +18,11 @@ public sealed partial class JsClientTests(ITestOutputHelper output)
         EnsureInstalled();
         await using var open = await HubStreamsServer.StartAsync(("DEMO_CHUNK_INTERVAL", "00:00:00.002"));
         await using var guarded = await HubStreamsServer.StartAsync(Tokens.Settings);
+        await using var shortTtl = await HubStreamsServer.StartAsync(("STREAM_TTL", "00:00:01"));
         var run = await Shell.RunAsync("node --test test/", Package,
         [
             ("HUBSTREAMS_URL", open.BaseAddress.ToString().TrimEnd('/')),
+            ("HUBSTREAMS_SHORT_TTL_URL", shortTtl.BaseAddress.ToString().TrimEnd('/')),
             ("HUBSTREAMS_JWT_URL", guarded.BaseAddress.ToString().TrimEnd('/')),
             ("HUBSTREAMS_TOKEN_A", Tokens.Mint("js-user", ["a"])),
         ]);
