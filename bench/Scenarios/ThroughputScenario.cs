@@ -112,9 +112,15 @@ internal static class ThroughputScenario
                 }
 
                 var offset = mine % 500_000;
-                _ = conditional
-                    ? await manager.AppendAtAsync(key, streamEvent with { Id = $"e{offset}" }, offset)
-                    : await manager.AppendAsync(key, streamEvent);
+                if (conditional)
+                {
+                    await manager.AppendAtAsync(key, streamEvent with { Id = $"e{offset}" }, offset);
+                }
+                else
+                {
+                    await manager.AppendAsync(key, streamEvent);
+                }
+
                 mine++;
             }
 

@@ -3,7 +3,7 @@ namespace HubStreams.Streams.Redis;
 /// <summary>One append waiting for its group commit: its stream, its stored JSON, its conditions, and who waits for its result.</summary>
 internal sealed class PendingAppend(StreamKey key, string redisKey, byte[] json, bool isComplete, long? atOffset, string? id)
 {
-    private readonly TaskCompletionSource<long> _result = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<(long Result, bool AlreadyStored)> _result = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public StreamKey Key { get; } = key;
 
@@ -17,10 +17,13 @@ internal sealed class PendingAppend(StreamKey key, string redisKey, byte[] json,
 
     public string? Id { get; } = id;
 
-    /// <summary>The script's result for this event (an offset, or a negative refusal code).</summary>
-    public Task<long> Result => _result.Task;
+    /// <summary>
+    /// The script's result for this event (an offset, or a negative refusal code), and whether it is a conditional append
+    /// an earlier try had stored already.
+    /// </summary>
+    public Task<(long Result, bool AlreadyStored)> Result => _result.Task;
 
-    public void Succeed(long result) => _result.TrySetResult(result);
+    public void Succeed(long result, bool alreadyStored) => _result.TrySetResult((result, alreadyStored));
 
     public void Fail(Exception error) => _result.TrySetException(error);
 }
@@ -46,7 +49,7 @@ internal sealed class AppendGroupCommit(Func<ValueTask> ready, Func<List<Pending
     private int _inFlight;
 
     /// <summary>Queues <paramref name="append"/>; when a call is free, sends it (and whatever joins it) now.</summary>
-    public Task<long> Enqueue(PendingAppend append)
+    public Task<(long Result, bool AlreadyStored)> Enqueue(PendingAppend append)
     {
         lock (_lock)
         {

@@ -23,9 +23,10 @@ internal static class RedisScripts
     /// stream's slot, or <c>PUBLISH</c>), the most bytes of events a wake-up carries; then for each stream its wake-up
     /// channel and wake-up message prefix (<c>sessionId:messageId:</c>); then five per event: the index of its stream in
     /// KEYS, its JSON, '1' when it is 'complete', the offset it must land at ('' for any: the end), its id (for a
-    /// conditional append). Returns one result per event: the new offset; -1 when the stream is completed, -2 when it is
-    /// full; for a conditional append whose offset holds another event or is past the end, -3 - length (so that the
-    /// caller can say the next offset without a second round trip).
+    /// conditional append). Returns two arrays: one result per event (its offset; -1 when the stream is completed, -2 when
+    /// it is full; for a conditional append whose offset holds another event or is past the end, -3 - length, so that the
+    /// caller can say the next offset without a second round trip); and the positions, from 1, of the conditional appends
+    /// that found their event already stored by an earlier try (nothing stored for them now).
     /// The events a stream takes go in with one RPUSH. Each stream that grew gets its TTL renewed and one wake-up: <c>{prefix}{newLength}</c>, followed, when the events
     /// this call stored there fit the byte budget, by <c>:{identity}</c> and each event's JSON on a line of its own, so
     /// that a reader already at the end takes them from the wake-up instead of reading the stream.
@@ -41,6 +42,7 @@ internal static class RedisScripts
                          done = length > 0 and is_complete(redis.call('LINDEX', KEYS[i], -1)) }
         end
         local results = {}
+        local retried = {}
         for e = 5 + 2 * #KEYS, #ARGV, 5 do
           local i = tonumber(ARGV[e])
           local s = streams[i]
@@ -52,7 +54,10 @@ internal static class RedisScripts
             if at < s.length then
               local element = at < s.before and redis.call('LINDEX', KEYS[i], at) or s.stored[at - s.before + 1]
               local ok, stored = pcall(cjson.decode, element)
-              if ok and type(stored) == 'table' and stored['id'] == ARGV[e + 4] then result = at end
+              if ok and type(stored) == 'table' and stored['id'] == ARGV[e + 4] then
+                result = at
+                retried[#retried + 1] = #results + 1
+              end
             end
           elseif s.done then
             result = -1
@@ -81,7 +86,7 @@ internal static class RedisScripts
             redis.call(ARGV[3], ARGV[3 + 2 * i], message)
           end
         end
-        return results
+        return { results, retried }
         """;
 
     /// <summary>

@@ -53,26 +53,26 @@ public sealed partial class RedisStreamManager : IStreamManager, IAsyncDisposabl
     private IDatabase Database => _redis.GetDatabase();
 
     /// <inheritdoc />
-    public Task<long> AppendAsync(StreamKey key, StreamEvent streamEvent, CancellationToken cancellationToken = default) =>
-        AppendAsync(key, streamEvent, atOffset: null);
+    public async Task<long> AppendAsync(StreamKey key, StreamEvent streamEvent, CancellationToken cancellationToken = default) =>
+        (await AppendAsync(key, streamEvent, atOffset: null)).Offset;
 
     /// <inheritdoc />
-    public Task<long> AppendAtAsync(StreamKey key, StreamEvent streamEvent, long offset, CancellationToken cancellationToken = default)
+    public Task<ConditionalAppend> AppendAtAsync(StreamKey key, StreamEvent streamEvent, long offset, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(streamEvent);
         StreamRules.EnsureConditionalAppendable(streamEvent, offset);
         return AppendAsync(key, streamEvent, offset);
     }
 
-    private async Task<long> AppendAsync(StreamKey key, StreamEvent streamEvent, long? atOffset)
+    private async Task<ConditionalAppend> AppendAsync(StreamKey key, StreamEvent streamEvent, long? atOffset)
     {
         // Queued at once, with no await before: appends made together are committed in the order they were made.
         var (prepared, json) = StoredEventJson.Prepare(streamEvent, _options, _time);
         var redisKey = _redisOptions.StreamKeyFor(key);
-        var result = await CommitGroupOf(redisKey).Enqueue(new PendingAppend(key, redisKey, json, prepared.IsComplete, atOffset, prepared.Id));
+        var (result, alreadyStored) = await CommitGroupOf(redisKey).Enqueue(new PendingAppend(key, redisKey, json, prepared.IsComplete, atOffset, prepared.Id));
         return result switch
         {
-            >= 0 => result,
+            >= 0 => new ConditionalAppend(result, alreadyStored),
             -1 => throw StreamRules.Completed(key),
             -2 => throw StreamRules.Full(key, _options.MaxEvents),
             _ => throw StreamRules.OffsetConflict(key, atOffset ?? 0, -result - 3),
@@ -141,11 +141,14 @@ public sealed partial class RedisStreamManager : IStreamManager, IAsyncDisposabl
         }
 
         long[] results;
+        HashSet<long> alreadyStored;
         try
         {
             arguments[2] = _publishing!.Result == WakeUpPublishing.Sharded ? "SPUBLISH" : "PUBLISH";
             var database = _replicated?.Connection.GetDatabase() ?? Database;
-            results = (long[])(await Run(batch[0].Key, () => database.ScriptEvaluateAsync(RedisScripts.Append, [.. keys], [.. arguments])))!;
+            var reply = (RedisResult[])(await Run(batch[0].Key, () => database.ScriptEvaluateAsync(RedisScripts.Append, [.. keys], [.. arguments])))!;
+            results = (long[])reply[0]!;
+            alreadyStored = [.. (long[])reply[1]!];
             _metrics.RedisBatchCommitted(batch.Count);
         }
         catch (StreamException e)
@@ -168,7 +171,7 @@ public sealed partial class RedisStreamManager : IStreamManager, IAsyncDisposabl
             }
             else
             {
-                batch[i].Succeed(results[i]);
+                batch[i].Succeed(results[i], alreadyStored.Contains(i + 1));
             }
         }
     }

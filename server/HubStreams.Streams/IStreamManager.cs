@@ -21,13 +21,14 @@ public interface IStreamManager
     /// Stores one event at exactly <paramref name="offset"/>, in one atomic step, so that a producer can retry an append
     /// whose answer it lost without storing it twice: when the stream's length is <paramref name="offset"/>, the event is
     /// stored there; when the event at <paramref name="offset"/> has the same <see cref="StreamEvent.Id"/>, that was this
-    /// append, and its offset is returned with nothing stored (a retried <c>complete</c> too).
+    /// append, and nothing is stored (a retried <c>complete</c> too): the result says
+    /// <see cref="ConditionalAppend.AlreadyStored"/>, so that a retry is neither counted nor announced twice.
     /// </summary>
     /// <exception cref="StreamException">
     /// <see cref="StreamErrorCode.OffsetConflict"/>: the offset holds another event or is past the end (the message says
     /// the next offset); <see cref="StreamErrorCode.InvalidEvent"/> without an id; otherwise as <see cref="AppendAsync"/>.
     /// </exception>
-    Task<long> AppendAtAsync(StreamKey key, StreamEvent streamEvent, long offset, CancellationToken cancellationToken = default);
+    Task<ConditionalAppend> AppendAtAsync(StreamKey key, StreamEvent streamEvent, long offset, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Reads up to <paramref name="maxCount"/> events starting at <paramref name="fromOffset"/>.

@@ -26,9 +26,15 @@ public sealed class StreamAppender(IStreamManager streams, StreamMetrics metrics
     public async Task<long> AppendAsync(StreamKey key, StreamEvent streamEvent, long? atOffset, CancellationToken cancellationToken = default)
     {
         var started = Stopwatch.GetTimestamp();
-        var offset = atOffset is { } at
+        var (offset, alreadyStored) = atOffset is { } at
             ? await streams.AppendAtAsync(key, streamEvent, at, cancellationToken)
-            : await streams.AppendAsync(key, streamEvent, cancellationToken);
+            : new ConditionalAppend(await streams.AppendAsync(key, streamEvent, cancellationToken), AlreadyStored: false);
+        if (alreadyStored)
+        {
+            // A retry of an append that landed: counted and announced when it did.
+            return offset;
+        }
+
         metrics.EventAppended(Stopwatch.GetElapsedTime(started));
         var group = hub.Clients.Group(SessionGroup(key.SessionId));
         if (offset == 0)

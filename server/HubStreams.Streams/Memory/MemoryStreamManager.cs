@@ -34,10 +34,10 @@ public sealed class MemoryStreamManager : IStreamManager, IDisposable
 
     /// <inheritdoc />
     public Task<long> AppendAsync(StreamKey key, StreamEvent streamEvent, CancellationToken cancellationToken = default) =>
-        AsTask(() => Append(key, streamEvent, atOffset: null));
+        AsTask(() => Append(key, streamEvent, atOffset: null).Offset);
 
     /// <inheritdoc />
-    public Task<long> AppendAtAsync(StreamKey key, StreamEvent streamEvent, long offset, CancellationToken cancellationToken = default)
+    public Task<ConditionalAppend> AppendAtAsync(StreamKey key, StreamEvent streamEvent, long offset, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(streamEvent);
         StreamRules.EnsureConditionalAppendable(streamEvent, offset);
@@ -45,7 +45,7 @@ public sealed class MemoryStreamManager : IStreamManager, IDisposable
     }
 
     // A refusal in the task, as from a store that answers later, not thrown at the call.
-    private static Task<long> AsTask(Func<long> append)
+    private static Task<T> AsTask<T>(Func<T> append)
     {
         try
         {
@@ -53,11 +53,11 @@ public sealed class MemoryStreamManager : IStreamManager, IDisposable
         }
         catch (StreamException e)
         {
-            return Task.FromException<long>(e);
+            return Task.FromException<T>(e);
         }
     }
 
-    private long Append(StreamKey key, StreamEvent streamEvent, long? atOffset)
+    private ConditionalAppend Append(StreamKey key, StreamEvent streamEvent, long? atOffset)
     {
         var (prepared, json) = StoredEventJson.Prepare(streamEvent, _options, _time);
         while (true)
@@ -88,7 +88,9 @@ public sealed class MemoryStreamManager : IStreamManager, IDisposable
                 if (atOffset is { } at && at != offset)
                 {
                     // A retry of an append that landed, or another writer's event in the way.
-                    return at < offset && stream.Events[(int)at].Id == prepared.Id ? at : throw StreamRules.OffsetConflict(key, at, offset);
+                    return at < offset && stream.Events[(int)at].Id == prepared.Id
+                        ? new ConditionalAppend(at, AlreadyStored: true)
+                        : throw StreamRules.OffsetConflict(key, at, offset);
                 }
 
                 EnsureAppendable(key, stream.Events, prepared);
@@ -100,7 +102,7 @@ public sealed class MemoryStreamManager : IStreamManager, IDisposable
 
             // The readers that wait get the new events read once for all of them.
             _watches.NotifyLength(key, length, offset => ReadForWatches(key, offset));
-            return length - 1;
+            return new ConditionalAppend(length - 1, AlreadyStored: false);
         }
     }
 

@@ -106,6 +106,39 @@ public sealed partial class MetricsAndHealthTests
     }
 
     [Fact]
+    public async Task A_retried_conditional_append_is_neither_counted_nor_announced_again()
+    {
+        await using var server = await HubStreamsServer.StartAsync();
+        using var appended = new MetricCollector<long>(server.Services.GetRequiredService<IMeterFactory>(), StreamMetrics.MeterName, "hubstreams.events.appended");
+        await using var listener = await server.ConnectAsync();
+        var heard = HubStreaming.ListenToSessions(listener);
+        await listener.InvokeAsync("JoinSession", "retried");
+        using var http = server.CreateHttpClient();
+
+        // Each append is sent twice, as a producer does that lost the first answer: stored once, announced once.
+        foreach (var body in new object[] { new { id = "e0", type = "answer", offset = 0 }, new { id = "e1", type = "complete", offset = 1 } })
+        {
+            for (var attempt = 0; attempt < 2; attempt++)
+            {
+                using var response = await http.PostAsJsonAsync(new Uri("/api/sessions/retried/messages/m1/events", UriKind.Relative), body);
+                Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+            }
+        }
+
+        // Another message's start marks the end of what the first one announced.
+        (await http.PostAsJsonAsync(new Uri("/api/sessions/retried/messages/m2/events", UriKind.Relative), new { type = "answer" })).EnsureSuccessStatusCode();
+        var announced = new List<string>();
+        while (announced.LastOrDefault() != "started retried/m2")
+        {
+            announced.Add(await heard.ReadAsync().AsTask().WaitAsync(Eventually.SafetyTimeout));
+        }
+
+        Assert.Equal(["started retried/m1", "completed retried/m1", "started retried/m2"], announced);
+        appended.RecordObservableInstruments();
+        Assert.Equal(3, appended.LastMeasurement?.Value);
+    }
+
+    [Fact]
     public async Task The_seconds_histograms_have_sub_millisecond_buckets_that_appends_land_in()
     {
         await using var server = await HubStreamsServer.StartAsync();

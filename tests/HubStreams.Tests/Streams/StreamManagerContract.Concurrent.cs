@@ -58,8 +58,8 @@ public abstract partial class StreamManagerContract
         var conflicting = manager.AppendAtAsync(key, Answer("other") with { Id = "other" }, 3);
         var ahead = manager.AppendAtAsync(key, Event(9), 9);
 
-        Assert.Equal(new long[] { 0, 1, 2, 3, 4, 5 }, await Task.WhenAll(appends));
-        Assert.Equal(2, await retried);
+        Assert.Equal(Enumerable.Range(0, 6).Select(i => new ConditionalAppend(i, AlreadyStored: false)), await Task.WhenAll(appends));
+        Assert.Equal(new ConditionalAppend(2, AlreadyStored: true), await retried);
         var conflict = await Assert.ThrowsAsync<StreamException>(() => conflicting);
         Assert.Equal(StreamErrorCode.OffsetConflict, conflict.Code);
         Assert.Equal(StreamErrorCode.OffsetConflict, (await Assert.ThrowsAsync<StreamException>(() => ahead)).Code);

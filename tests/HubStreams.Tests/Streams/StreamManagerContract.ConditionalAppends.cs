@@ -13,21 +13,21 @@ public abstract partial class StreamManagerContract
     {
         var manager = CreateManager();
         var key = NewKey();
-        Assert.Equal(0, await manager.AppendAtAsync(key, Chunk("a", "first"), 0));
-        Assert.Equal(1, await manager.AppendAtAsync(key, Chunk("b", "second"), 1));
+        Assert.Equal(new ConditionalAppend(0, AlreadyStored: false), await manager.AppendAtAsync(key, Chunk("a", "first"), 0));
+        Assert.Equal(new ConditionalAppend(1, AlreadyStored: false), await manager.AppendAtAsync(key, Chunk("b", "second"), 1));
         Assert.Equal(["first", "second"], (await manager.ReadAsync(key, 0)).Events.Select(e => e.Content));
     }
 
     [Fact]
-    public async Task A_retry_of_an_append_that_landed_returns_its_offset_and_stores_nothing()
+    public async Task A_retry_of_an_append_that_landed_returns_its_offset_says_it_was_stored_already_and_stores_nothing()
     {
         var manager = CreateManager();
         var key = NewKey();
         await manager.AppendAtAsync(key, Chunk("a", "first"), 0);
         await manager.AppendAtAsync(key, Chunk("b", "second"), 1);
 
-        Assert.Equal(0, await manager.AppendAtAsync(key, Chunk("a", "first"), 0));
-        Assert.Equal(1, await manager.AppendAtAsync(key, Chunk("b", "second"), 1));
+        Assert.Equal(new ConditionalAppend(0, AlreadyStored: true), await manager.AppendAtAsync(key, Chunk("a", "first"), 0));
+        Assert.Equal(new ConditionalAppend(1, AlreadyStored: true), await manager.AppendAtAsync(key, Chunk("b", "second"), 1));
         Assert.Equal(2, (await manager.ReadAsync(key, 0)).NextOffset);
     }
 
@@ -38,8 +38,8 @@ public abstract partial class StreamManagerContract
         var key = NewKey();
         await manager.AppendAtAsync(key, Chunk("a", "only"), 0);
         var complete = new StreamEvent { Id = "end", Type = EventTypes.Complete };
-        Assert.Equal(1, await manager.AppendAtAsync(key, complete, 1));
-        Assert.Equal(1, await manager.AppendAtAsync(key, complete, 1));
+        Assert.Equal(new ConditionalAppend(1, AlreadyStored: false), await manager.AppendAtAsync(key, complete, 1));
+        Assert.Equal(new ConditionalAppend(1, AlreadyStored: true), await manager.AppendAtAsync(key, complete, 1));
 
         // A new event after it is still refused as the stream being completed.
         var error = await Assert.ThrowsAsync<StreamException>(() => manager.AppendAtAsync(key, Chunk("c", "late"), 2));
@@ -83,7 +83,7 @@ public abstract partial class StreamManagerContract
         {
             try
             {
-                return await manager.AppendAtAsync(key, Chunk($"racer-{i}", $"{i}"), 1);
+                return (await manager.AppendAtAsync(key, Chunk($"racer-{i}", $"{i}"), 1)).Offset;
             }
             catch (StreamException e) when (e.Code == StreamErrorCode.OffsetConflict)
             {
