@@ -20,6 +20,7 @@ namespace HubStreams.Tests.Streams;
 /// events again. Writes a "failover: under load" line with the events lost; with REDIS_WAIT_REPLICAS=1 there must be
 /// none. Either way every stream ends whole, each event once and at its offset.
 /// </summary>
+[Collection(nameof(LoadedFailover))]
 public sealed partial class ClusterFailoverUnderLoadTests(ITestOutputHelper output)
 {
     private const int Producers = 16;
@@ -183,3 +184,10 @@ public sealed partial class ClusterFailoverUnderLoadTests(ITestOutputHelper outp
     [System.Text.RegularExpressions.GeneratedRegex(@"next offset is (\d+)")]
     private static partial System.Text.RegularExpressions.Regex NextOffset();
 }
+
+/// <summary>
+/// The failover under load takes both cores for its producers and six Redis servers: it runs alone, so that neither its
+/// figures nor other tests' timing are disturbed.
+/// </summary>
+[CollectionDefinition(nameof(LoadedFailover), DisableParallelization = true)]
+public sealed class LoadedFailover;
