@@ -62,7 +62,8 @@ public sealed class MessageWriter : IStreamEventWriter, IAsyncDisposable
     /// </summary>
     /// <exception cref="HubStreamsException">
     /// A final refusal: the stream is completed, full, or the event is invalid; or <see cref="StreamErrorCode.StreamReset"/>:
-    /// the stream was lost and created again, and this writer's events are not in it.
+    /// the stream was lost and created again, and this writer's events are not in it, or it lost events it had
+    /// acknowledged (a Redis failover without <c>REDIS_WAIT_REPLICAS</c>).
     /// </exception>
     public async Task<long> AppendAsync(StreamEvent streamEvent, CancellationToken cancellationToken = default)
     {
@@ -84,10 +85,18 @@ public sealed class MessageWriter : IStreamEventWriter, IAsyncDisposable
                 // Someone else's event (a reader's stop) holds the offset: this one did not land; it goes after. But a
                 // stream that was lost and created again is not this writer's to go on with.
                 var info = await StreamInfoAsync(cancellationToken);
-                if (info.NextOffset < offset || (_streamId is not null && info.StreamId != _streamId))
+                if (_streamId is not null && info.StreamId != _streamId)
                 {
                     throw new HubStreamsException(StreamErrorCode.StreamReset,
                         $"Stream {_sessionId}/{_messageId} was lost and created again (it holds {info.NextOffset} events now): this writer's events are not in it.", e);
+                }
+
+                if (info.NextOffset < offset)
+                {
+                    // The same stream, shorter than what it acknowledged: a Redis failover lost its last events. The
+                    // writer keeps none to append again; the producer decides.
+                    throw new HubStreamsException(StreamErrorCode.StreamReset,
+                        $"Stream {_sessionId}/{_messageId} lost events it had acknowledged (a Redis failover): it holds {info.NextOffset} events now, and this writer had stored up to offset {offset - 1}.", e);
                 }
 
                 if (info.NextOffset == offset)

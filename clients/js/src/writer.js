@@ -57,8 +57,13 @@ export async function createWriter(connection, sessionId, messageId) {
         // Someone else's event (a reader's stop) holds the offset: this one did not land; it goes after. But a stream
         // that was lost and created again is not this writer's to go on with.
         const now = await call(() => connection.invoke("GetStreamInfo", sessionId, messageId));
-        if (now.nextOffset < offset || (streamId !== null && now.streamId !== streamId)) {
+        if (streamId !== null && now.streamId !== streamId) {
           throw new HubStreamsError("StreamReset", `Stream ${sessionId}/${messageId} was lost and created again: this writer's events are not in it.`, error);
+        }
+        if (now.nextOffset < offset) {
+          // The same stream, shorter than what it acknowledged: a Redis failover lost its last events. The writer keeps
+          // none to append again; the producer decides.
+          throw new HubStreamsError("StreamReset", `Stream ${sessionId}/${messageId} lost events it had acknowledged (a Redis failover): it holds ${now.nextOffset} events now, and this writer had stored up to offset ${offset - 1}.`, error);
         }
         if (now.nextOffset === offset) throw error;
         nextOffset = now.nextOffset;

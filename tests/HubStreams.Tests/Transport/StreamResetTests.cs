@@ -87,4 +87,28 @@ public sealed class StreamResetTests
         // Without an identity, and with the right one, the new stream reads as it is.
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(new Uri($"/api/sessions/lost/messages/m1/events?fromOffset=3&streamId={current}", UriKind.Relative))).StatusCode);
     }
+
+    [Fact]
+    public async Task A_writer_whose_stream_lost_its_last_events_stops_with_StreamReset_saying_so()
+    {
+        using var redis = await RedisServerProcess.StartAsync(appendOnly: false);
+        var prefix = RedisFixture.UniquePrefix();
+        await using var server = await HubStreamsServer.StartAsync(("STREAM_MANAGER_TYPE", "redis"), ("REDIS_ADDR", redis.Address), ("REDIS_PREFIX", prefix));
+        var client = new HubStreams.Client.HubStreamsClient(new HubStreams.Client.HubStreamsClientOptions { HubUrls = { new Uri(server.BaseAddress, "/hubs/streams") } });
+        await using var writer = await client.OpenWriterAsync("tail", "m1");
+        for (var i = 0; i < 5; i++)
+        {
+            await writer.AppendAsync(new StreamEvent { Type = EventTypes.Answer, Content = $"{i}" });
+        }
+
+        // The stream keeps its first events, and so its identity, but not its last two: as a promoted replica that had
+        // not received them would.
+        var trim = await Shell.RunAsync($"redis-cli -p {redis.Port} ltrim {prefix}:tail:m1 0 2");
+        Assert.True(trim.ExitCode == 0, trim.ToString());
+
+        var lost = await Assert.ThrowsAsync<HubStreams.Client.HubStreamsException>(() => writer.AppendAsync(new StreamEvent { Type = EventTypes.Answer, Content = "5" }));
+        Assert.Equal(StreamErrorCode.StreamReset, lost.Code);
+        Assert.Contains("lost events it had acknowledged", lost.Message, StringComparison.Ordinal);
+        Assert.Contains("it holds 3 events now, and this writer had stored up to offset 4", lost.Message, StringComparison.Ordinal);
+    }
 }
