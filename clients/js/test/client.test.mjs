@@ -1,6 +1,9 @@
 // Run against a real HubStreams server: HUBSTREAMS_URL (memory mode, demo on), for the access tests
 // HUBSTREAMS_JWT_URL with HUBSTREAMS_TOKEN_A (grants session "a" only), and for a stream that expires and is created
-// again HUBSTREAMS_SHORT_TTL_URL (memory mode, STREAM_TTL of one second). The project's .NET tests start all three.
+// again HUBSTREAMS_SHORT_TTL_URL (memory mode, STREAM_TTL of one second), and for a stream that loses its last events
+// HUBSTREAMS_REDIS_URL (redis mode, on the redis-server at HUBSTREAMS_REDIS_PORT, keys under HUBSTREAMS_REDIS_PREFIX).
+// The project's .NET tests start all four.
+import { execFileSync } from "node:child_process";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { connect, createConnection, createWriter, disconnect, followStream, listenerCount, readStream, reconnect, HubStreamsError } from "@hubstreams/client";
@@ -9,6 +12,7 @@ const url = process.env.HUBSTREAMS_URL;
 const jwtUrl = process.env.HUBSTREAMS_JWT_URL;
 const tokenA = process.env.HUBSTREAMS_TOKEN_A;
 const shortTtlUrl = process.env.HUBSTREAMS_SHORT_TTL_URL;
+const redisUrl = process.env.HUBSTREAMS_REDIS_URL;
 const unique = prefix => `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
 
 async function startDemo(sessionId, messageId) {
@@ -142,21 +146,53 @@ test("a writer whose stream expired and was created again by someone else ends w
 
   const connection = createConnection(`${shortTtlUrl}/hubs/streams`);
   await connect(connection);
-  // The new stream longer than the writer's (its next offset holds another event), and shorter (it is past the end).
-  for (const [messageId, others] of [[unique("longer"), 5], [unique("shorter"), 1]]) {
-    const writer = await createWriter(connection, "js-reset", messageId);
-    for (let i = 0; i < 3; i++) await writer.append({ type: "answer", content: `mine ${i}` });
-    await expired(messageId);
-    for (let i = 0; i < others; i++) await post(messageId, { type: "answer", content: `theirs ${i}` });
+  try {
+    // The new stream longer than the writer's (its next offset holds another event), and shorter (it is past the end).
+    for (const [messageId, others] of [[unique("longer"), 5], [unique("shorter"), 1]]) {
+      const writer = await createWriter(connection, "js-reset", messageId);
+      try {
+        for (let i = 0; i < 3; i++) await writer.append({ type: "answer", content: `mine ${i}` });
+        await expired(messageId);
+        for (let i = 0; i < others; i++) await post(messageId, { type: "answer", content: `theirs ${i}` });
 
-    await assert.rejects(writer.append({ type: "answer", content: "mine 3" }), error => {
+        await assert.rejects(writer.append({ type: "answer", content: "mine 3" }), error => {
+          assert.ok(error instanceof HubStreamsError);
+          assert.equal(error.code, "StreamReset");
+          assert.match(error.message, /was lost and created again/);
+          return true;
+        });
+      } finally {
+        writer.close();
+      }
+      const page = await (await fetch(events(messageId))).json();
+      assert.equal(page.events.length, others, "the writer went on in the other stream");
+    }
+  } finally {
+    await disconnect(connection);
+  }
+});
+
+test("a writer whose stream lost its last events ends with StreamReset saying so", { skip: !redisUrl }, async () => {
+  const messageId = unique("tail");
+  const connection = createConnection(`${redisUrl}/hubs/streams`);
+  await connect(connection);
+  const writer = await createWriter(connection, "js-tail", messageId);
+  try {
+    for (let i = 0; i < 5; i++) await writer.append({ type: "answer", content: `${i}` });
+
+    // The stream keeps its first events, and so its identity, but not its last two: as a promoted replica that had
+    // not received them would.
+    const key = `${process.env.HUBSTREAMS_REDIS_PREFIX}:js-tail:${messageId}`;
+    execFileSync("redis-cli", ["-p", process.env.HUBSTREAMS_REDIS_PORT, "ltrim", key, "0", "2"]);
+
+    await assert.rejects(writer.append({ type: "answer", content: "5" }), error => {
       assert.ok(error instanceof HubStreamsError);
       assert.equal(error.code, "StreamReset");
+      assert.match(error.message, /lost events it had acknowledged .* it holds 3 events now, and this writer had stored up to offset 4/);
       return true;
     });
+  } finally {
     writer.close();
-    const page = await (await fetch(events(messageId))).json();
-    assert.equal(page.events.length, others, "the writer went on in the other stream");
+    await disconnect(connection);
   }
-  await disconnect(connection);
 });

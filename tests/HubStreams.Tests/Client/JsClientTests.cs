@@ -19,10 +19,16 @@ public sealed partial class JsClientTests(ITestOutputHelper output)
         await using var open = await HubStreamsServer.StartAsync(("DEMO_CHUNK_INTERVAL", "00:00:00.002"));
         await using var guarded = await HubStreamsServer.StartAsync(Tokens.Settings);
         await using var shortTtl = await HubStreamsServer.StartAsync(("STREAM_TTL", "00:00:01"));
+        using var redis = await RedisServerProcess.StartAsync();
+        var prefix = RedisFixture.UniquePrefix();
+        await using var onRedis = await HubStreamsServer.StartAsync(("STREAM_MANAGER_TYPE", "redis"), ("REDIS_ADDR", redis.Address), ("REDIS_PREFIX", prefix));
         var run = await Shell.RunAsync("node --test test/", Package,
         [
             ("HUBSTREAMS_URL", open.BaseAddress.ToString().TrimEnd('/')),
             ("HUBSTREAMS_SHORT_TTL_URL", shortTtl.BaseAddress.ToString().TrimEnd('/')),
+            ("HUBSTREAMS_REDIS_URL", onRedis.BaseAddress.ToString().TrimEnd('/')),
+            ("HUBSTREAMS_REDIS_PORT", redis.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            ("HUBSTREAMS_REDIS_PREFIX", prefix),
             ("HUBSTREAMS_JWT_URL", guarded.BaseAddress.ToString().TrimEnd('/')),
             ("HUBSTREAMS_TOKEN_A", Tokens.Mint("js-user", ["a"])),
         ]);
