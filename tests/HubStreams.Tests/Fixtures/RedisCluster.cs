@@ -57,14 +57,31 @@ public sealed class RedisCluster : IAsyncDisposable
     public async Task<RedisServerProcess> PrimaryOfAsync(RedisKey key)
     {
         var slot = await CommandAsync(Nodes[0], $"cluster keyslot {key}");
-        var owner = (await CommandAsync(Nodes[0], "cluster nodes"))
-            .Split('\n', StringSplitOptions.RemoveEmptyEntries)
-            .Select(line => line.Split(' '))
-            .Single(fields => fields[2].Contains("master", StringComparison.Ordinal) && !fields[2].Contains("fail", StringComparison.Ordinal)
+        var owner = (await NodesAsync(Nodes[0])).Single(fields => fields[2].Contains("master", StringComparison.Ordinal) && !fields[2].Contains("fail", StringComparison.Ordinal)
                 && fields.Skip(8).Any(range => InRange(range, int.Parse(slot, CultureInfo.InvariantCulture))));
         var port = int.Parse(owner[1].Split('@')[0].Split(':')[1], CultureInfo.InvariantCulture);
         return Nodes.Single(n => n.Port == port);
     }
+
+    /// <summary>The node that replicates <paramref name="primary"/>, as another node lists it (so the primary may be dead).</summary>
+    public async Task<RedisServerProcess> ReplicaOfAsync(RedisServerProcess primary)
+    {
+        var nodes = await NodesAsync(Nodes.First(n => n != primary));
+        var primaryId = nodes.Single(fields => IsNode(fields, primary))[0];
+        var replica = nodes.Single(fields => fields[3] == primaryId);
+        return Nodes.Single(n => IsNode(replica, n));
+    }
+
+    /// <summary>Whether <paramref name="node"/>, as <paramref name="asked"/> lists it now, is a primary.</summary>
+    public static async Task<bool> IsPrimaryAsync(RedisServerProcess asked, RedisServerProcess node) =>
+        (await NodesAsync(asked)).Single(fields => IsNode(fields, node))[2].Split(',').Contains("master");
+
+    /// <summary>CLUSTER NODES as <paramref name="asked"/> answers it: for each node, its id, address, flags, primary id, ….</summary>
+    private static async Task<string[][]> NodesAsync(RedisServerProcess asked) =>
+        [.. (await CommandAsync(asked, "cluster nodes")).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => line.Split(' '))];
+
+    private static bool IsNode(string[] fields, RedisServerProcess node) =>
+        fields[1].StartsWith($"127.0.0.1:{node.Port}@", StringComparison.Ordinal);
 
     /// <summary>Runs a redis-cli command on one node and returns its raw output.</summary>
     public static async Task<string> CommandAsync(RedisServerProcess node, string command)

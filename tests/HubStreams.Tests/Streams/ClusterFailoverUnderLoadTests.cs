@@ -46,7 +46,7 @@ public sealed partial class ClusterFailoverUnderLoadTests(ITestOutputHelper outp
 
         // Streams that all live on one primary: the one that dies.
         var victim = await cluster.PrimaryOfAsync(options.StreamKeyFor(StreamKey.Create("loaded", "s0")));
-        var replica = await ReplicaOfAsync(cluster, victim);
+        var replica = await cluster.ReplicaOfAsync(victim);
         var keys = new List<StreamKey>();
         for (var i = 0; keys.Count < Producers; i++)
         {
@@ -125,15 +125,6 @@ public sealed partial class ClusterFailoverUnderLoadTests(ITestOutputHelper outp
             Assert.Equal(EventsPerStream, events.Count);
             Assert.All(events, e => Assert.Equal($"e{e.Offset}", e.Id));
         }
-    }
-
-    // The replica that follows a primary.
-    private static async Task<RedisServerProcess> ReplicaOfAsync(RedisCluster cluster, RedisServerProcess primary)
-    {
-        var nodes = (await RedisCluster.CommandAsync(primary, "cluster nodes")).Split('\n').Select(line => line.Split(' ')).ToArray();
-        var primaryId = nodes.Single(fields => fields[1].StartsWith($"127.0.0.1:{primary.Port}@", StringComparison.Ordinal))[0];
-        var address = nodes.Single(fields => fields[3] == primaryId)[1];
-        return cluster.Nodes.Single(n => address.StartsWith($"127.0.0.1:{n.Port}@", StringComparison.Ordinal));
     }
 
     private sealed record ProducerRun(int Lost, int Refused);

@@ -138,16 +138,9 @@ public sealed class ClusterPrimaryFailoverTests(ITestOutputHelper output)
     internal static async Task RejoinAsReplicaAsync(RedisCluster cluster, RedisServerProcess killed, CancellationToken cancellationToken)
     {
         var survivor = cluster.Nodes.First(n => n != killed);
-        var nodes = (await RedisCluster.CommandAsync(survivor, "cluster nodes")).Split('\n').Select(line => line.Split(' ')).ToArray();
-        var killedId = nodes.Single(fields => fields[1].StartsWith($"127.0.0.1:{killed.Port}@", StringComparison.Ordinal))[0];
-        var replicaId = nodes.Single(fields => fields[3] == killedId)[0];
-        await Eventually.True(async () =>
-        {
-            var replica = (await RedisCluster.CommandAsync(survivor, "cluster nodes")).Split('\n')
-                .Select(line => line.Split(' ')).Single(fields => fields[0] == replicaId);
-            return replica[2].Split(',').Contains("master")
-                && (await RedisCluster.CommandAsync(survivor, "cluster info")).Contains("cluster_state:ok", StringComparison.Ordinal);
-        });
+        var replica = await cluster.ReplicaOfAsync(killed);
+        await Eventually.True(async () => await RedisCluster.IsPrimaryAsync(survivor, replica)
+            && (await RedisCluster.CommandAsync(survivor, "cluster info")).Contains("cluster_state:ok", StringComparison.Ordinal));
         await killed.RestartAsync();
         await Eventually.True(async () => (await RedisCluster.CommandAsync(killed, "info replication")).Contains("master_link_status:up", StringComparison.Ordinal));
         cancellationToken.ThrowIfCancellationRequested();
