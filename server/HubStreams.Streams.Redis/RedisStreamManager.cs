@@ -141,14 +141,14 @@ public sealed partial class RedisStreamManager : IStreamManager, IAsyncDisposabl
         }
 
         long[] results;
-        HashSet<long> alreadyStored;
+        long[] alreadyStored;
         try
         {
             arguments[2] = _publishing!.Result == WakeUpPublishing.Sharded ? "SPUBLISH" : "PUBLISH";
             var database = _replicated?.Connection.GetDatabase() ?? Database;
             var reply = (RedisResult[])(await Run(batch[0].Key, () => database.ScriptEvaluateAsync(RedisScripts.Append, [.. keys], [.. arguments])))!;
             results = (long[])reply[0]!;
-            alreadyStored = [.. (long[])reply[1]!];
+            alreadyStored = (long[])reply[1]!;
             _metrics.RedisBatchCommitted(batch.Count);
         }
         catch (StreamException e)
@@ -171,7 +171,7 @@ public sealed partial class RedisStreamManager : IStreamManager, IAsyncDisposabl
             }
             else
             {
-                batch[i].Succeed(results[i], alreadyStored.Contains(i + 1));
+                batch[i].Succeed(results[i], Array.IndexOf(alreadyStored, i + 1L) >= 0);
             }
         }
     }

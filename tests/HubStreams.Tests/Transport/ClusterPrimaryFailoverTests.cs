@@ -225,7 +225,8 @@ public sealed class ClusterPrimaryFailoverTests(ITestOutputHelper output)
         return new FailoverRun(recovered ?? TimeSpan.Zero, firstRefusal ?? TimeSpan.Zero, slowestRefusal, refused, lost, transientConflicts);
     }
 
-    private static long NextOffset(string detail)
+    /// <summary>The next offset an OffsetConflict's message names.</summary>
+    internal static long NextOffset(string detail)
     {
         var match = System.Text.RegularExpressions.Regex.Match(detail, @"next offset is (\d+)");
         Assert.True(match.Success, $"No next offset in '{detail}'.");
