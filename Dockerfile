@@ -4,6 +4,10 @@ WORKDIR /src
 COPY global.json Directory.Build.props Directory.Packages.props ./
 COPY server/ server/
 COPY wwwroot/ wwwroot/
+# The server references the .NET client packages (its demo writes through HubStreams.Client.AI) and serves the
+# JavaScript client's source to the page.
+COPY clients/dotnet/ clients/dotnet/
+COPY clients/js/src/ clients/js/src/
 RUN dotnet publish server/HubStreams.Server/HubStreams.Server.csproj -c Release -o /app
 
 FROM mcr.microsoft.com/dotnet/aspnet:10.0

@@ -3,6 +3,12 @@ using HubStreams.Client;
 using HubStreams.ClientSample;
 
 // dotnet run --project client-sample -- --url http://localhost:5000 --session S --message M [--from N] [--demo] [--token T]
+// dotnet run --project client-sample -- token --sub USER --sessions S [--producer]   (a token to try AUTH_MODE=jwt with)
+if (args is ["token", .. var tokenArguments])
+{
+    return TestToken.Run(tokenArguments, Environment.GetEnvironmentVariable);
+}
+
 if (!ClientArguments.TryParse(args, out var arguments, out var problem, Environment.GetEnvironmentVariable("HUBSTREAMS_TOKEN")))
 {
     Console.Error.WriteLine($"error: {problem}");
@@ -51,7 +57,9 @@ try
 }
 catch (HubStreamsException e)
 {
-    Console.Error.WriteLine($"\nerror: {e.Code}: {e.Message}");
+    // The server's message starts with its code already; one the client made may not.
+    var message = e.Message.StartsWith($"{e.Code}:", StringComparison.Ordinal) ? e.Message : $"{e.Code}: {e.Message}";
+    Console.Error.WriteLine($"\nerror: {message}");
     return 3;
 }
 catch (OperationCanceledException) when (cancel.IsCancellationRequested)

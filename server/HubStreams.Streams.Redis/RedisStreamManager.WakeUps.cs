@@ -10,7 +10,8 @@ namespace HubStreams.Streams.Redis;
 // node keeps, decoded once for every reader of the node, and reads nothing; when several readers wait further behind,
 // the node reads once for all of them. The wake-up stays a hint: pub/sub is at-most-once, so two safety nets catch a
 // lost one: every watch reads again when a connection is restored, and a slow timer checks each watched stream's
-// length with one LLEN (not one per reader) per interval.
+// length with one LLEN (not one per reader) per interval. A watched stream's expiry reaches its readers through
+// StreamExpiryChecks, which knows from the wake-ups when each stream expires.
 public sealed partial class RedisStreamManager
 {
     private readonly CancellationTokenSource _stopping = new();
@@ -19,6 +20,8 @@ public sealed partial class RedisStreamManager
     private volatile Task<WakeUpPublishing>? _publishing;
     private string? _channelScope;
     private Task _safetyNet = Task.CompletedTask;
+    private readonly StreamExpiryChecks _expiries;
+    private Task _expiryChecks = Task.CompletedTask;
 
     /// <summary>How many safety-net checks have run; each costs one LLEN per watched stream.</summary>
     internal long SafetyNetChecks => Interlocked.Read(ref _safetyNetChecks);
@@ -98,6 +101,7 @@ public sealed partial class RedisStreamManager
         _redis.ConnectionFailed -= OnConnectionFailed;
         await _stopping.CancelAsync();
         await _safetyNet;
+        await _expiryChecks;
         await _subscriptions.DisposeAsync();
         _stopping.Dispose();
         _detecting.Dispose();
@@ -120,6 +124,7 @@ public sealed partial class RedisStreamManager
         _redis.ConnectionRestored += OnConnectionRestored;
         _redis.ConnectionFailed += OnConnectionFailed;
         _safetyNet = RunSafetyNetAsync(_stopping.Token);
+        _expiryChecks = _expiries.RunAsync(_stopping.Token);
     }
 
     private async Task SubscribeAsync(StreamKey key) =>
@@ -140,6 +145,7 @@ public sealed partial class RedisStreamManager
         // is caught up, or just behind), takes its page from there.
         var key = wakeUp.Key;
         var length = wakeUp.Length;
+        _expiries.Appended(key);
         var maxCount = Math.Min(StreamSubscription.PageSize, _options.MaxPageEvents);
         _watches.Remember(key, wakeUp.PageAt(wakeUp.FirstCarriedOffset, int.MaxValue));
         StreamPage? Held(long offset) => wakeUp.PageAt(offset, maxCount) ?? _watches.RecentPage(key, offset, maxCount);

@@ -44,6 +44,7 @@ public sealed partial class RedisStreamManager : IStreamManager, IAsyncDisposabl
         _redisOptions = redisOptions;
         _logger = logger;
         _time = timeProvider ?? TimeProvider.System;
+        _expiries = new StreamExpiryChecks(options.Ttl, _time, _watches.IsWatched, RemainingMillisecondsAsync, _watches.WakeStream);
         StartWakeUps();
     }
 
@@ -261,8 +262,14 @@ public sealed partial class RedisStreamManager : IStreamManager, IAsyncDisposabl
             throw;
         }
 
-        return new SubscribedWatch(_watches.Open(key), () => _subscriptions.Release(key));
+        var watch = new SubscribedWatch(_watches.Open(key), () => _subscriptions.Release(key));
+        _expiries.Watched(key);
+        return watch;
     }
+
+    // PTTL: the milliseconds the stream has left, -1 for a list without expiry, -2 for one that is gone.
+    private async Task<long> RemainingMillisecondsAsync(StreamKey key) =>
+        (long)await Run(key, () => Database.ExecuteAsync("PTTL", (RedisKey)_redisOptions.StreamKeyFor(key)));
 
     private async Task<T> Run<T>(StreamKey key, Func<Task<T>> operation)
     {

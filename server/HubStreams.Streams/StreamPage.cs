@@ -14,4 +14,10 @@ public sealed record StreamPage(IReadOnlyList<StreamEvent> Events, long NextOffs
 
     /// <summary>The stream's identity (see <see cref="StreamEvent.StreamId"/>), or null when the stream holds nothing.</summary>
     public string? StreamId { get; init; }
+
+    /// <summary>
+    /// Whether nothing follows <see cref="NextOffset"/>, ever: the stream is completed and this page reached its end.
+    /// A page of a completed stream cut short by the page caps is not finished; read on from <see cref="NextOffset"/>.
+    /// </summary>
+    public bool Finished => Completed && ReachedEnd;
 }

@@ -196,7 +196,7 @@ public sealed class StreamSubscription : IAsyncEnumerable<StreamEvent>, IDisposa
                     }
                 }
 
-                if (page.Events.Count == 0 && page.Completed)
+                if (page.Events.Count == 0 && page.Finished)
                 {
                     // Only reachable when resuming exactly at the end of a completed stream.
                     EndReason = Completed;

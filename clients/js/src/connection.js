@@ -12,7 +12,8 @@ function stateOf(connection) {
     connection.onreconnecting(error => emit(connection, "reconnecting", error));
     connection.onreconnected(() => emit(connection, "connected"));
     connection.onclose(error => {
-      emit(connection, "reconnecting", error);
+      // Closed by disconnect: it stays closed. Closed otherwise: it is started again.
+      emit(connection, state.keep ? "reconnecting" : "disconnected", error);
       if (state.keep) startWithRetry(connection);
     });
   }
@@ -66,8 +67,8 @@ export function createConnection(url, { accessToken, transport, skipNegotiation,
 
 /**
  * Starts the connection and keeps it connected: retried until the server answers, reconnected after any drop, and
- * started again after a close, until `disconnect`. Resolves once connected. `onStatus` hears "connected" and
- * "reconnecting".
+ * started again after a close, until `disconnect`. Resolves once connected. `onStatus` hears "connected",
+ * "reconnecting", and "disconnected" once `disconnect` has closed it.
  */
 export function connect(connection, onStatus) {
   const state = stateOf(connection);
@@ -99,7 +100,7 @@ export async function disconnect(connection) {
   await connection.stop();
 }
 
-/** Listens to the connection's comings and goings ("connected", "reconnecting"); returns the way to stop listening. */
+/** Listens to the connection's comings and goings ("connected", "reconnecting", "disconnected"); returns the way to stop listening. */
 export function onConnectionChange(connection, listener) {
   const { listeners } = stateOf(connection);
   listeners.add(listener);

@@ -27,7 +27,7 @@ export function followStream(connection, sessionId, messageId, { fromOffset = 0,
       subscribe();
     } else {
       subscription = null; // The connection took it down with it.
-      onStatus?.("reconnecting");
+      onStatus?.(event === "disconnected" ? "disconnected" : "reconnecting");
     }
   });
 

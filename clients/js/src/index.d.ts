@@ -55,7 +55,7 @@ export interface ConnectionOptions {
   maxRetryDelay?: number;
 }
 
-export type ConnectionEvent = "connected" | "reconnecting";
+export type ConnectionEvent = "connected" | "reconnecting" | "disconnected";
 
 export declare function createConnection(url: string, options?: ConnectionOptions): HubConnection;
 export declare function connect(connection: HubConnection, onStatus?: (event: ConnectionEvent) => void): Promise<void>;
@@ -113,3 +113,25 @@ export interface Writer {
 }
 
 export declare function createWriter(connection: HubConnection, sessionId: string, messageId: string): Promise<Writer>;
+
+export interface SessionOptions {
+  /** A message of the session started (its first event was stored), on any node. */
+  onStarted?: (messageId: string, sessionId: string) => void;
+  /** A message of the session completed. */
+  onCompleted?: (messageId: string, sessionId: string) => void;
+  /** After each join: the first, and each one after a reconnect (notifications sent meanwhile are not replayed). */
+  onJoined?: () => void;
+  /** A final refusal when joining again after a reconnect (the token no longer grants the session, say). */
+  onError?: (error: HubStreamsError) => void;
+}
+
+export interface JoinedSession {
+  /** Stops hearing the session, and leaves it on the server. */
+  leave(): Promise<void>;
+}
+
+/**
+ * Hears a session's notifications, joining it again after every reconnect; resolves once joined, rejects with a
+ * HubStreamsError when the session cannot be joined.
+ */
+export declare function joinSession(connection: HubConnection, sessionId: string, options?: SessionOptions): Promise<JoinedSession>;

@@ -2,4 +2,5 @@
 export { createConnection, connect, reconnect, disconnect, onConnectionChange, whenConnected, listenerCount } from "./connection.js";
 export { followStream, readStream } from "./follow.js";
 export { createWriter } from "./writer.js";
+export { joinSession } from "./session.js";
 export { errorCodes, errorCode, isFinal, serverMessage, HubStreamsError } from "./errors.js";

@@ -6,7 +6,7 @@
 import { execFileSync } from "node:child_process";
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { connect, createConnection, createWriter, disconnect, followStream, listenerCount, readStream, reconnect, HubStreamsError } from "@hubstreams/client";
+import { connect, createConnection, createWriter, disconnect, followStream, joinSession, listenerCount, readStream, reconnect, HubStreamsError } from "@hubstreams/client";
 
 const url = process.env.HUBSTREAMS_URL;
 const jwtUrl = process.env.HUBSTREAMS_JWT_URL;
@@ -14,6 +14,9 @@ const tokenA = process.env.HUBSTREAMS_TOKEN_A;
 const shortTtlUrl = process.env.HUBSTREAMS_SHORT_TTL_URL;
 const redisUrl = process.env.HUBSTREAMS_REDIS_URL;
 const unique = prefix => `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+
+// Resolves once the signal has fired, at once when it already has (an "abort" listener added late never hears it).
+const aborted = signal => signal.aborted ? Promise.resolve() : new Promise(resolve => signal.addEventListener("abort", resolve, { once: true }));
 
 async function startDemo(sessionId, messageId) {
   const response = await fetch(`${url}/api/demo/sessions/${sessionId}/messages/${messageId}`, { method: "POST" });
@@ -89,6 +92,62 @@ test("AccessDenied ends the reader at once with its code, without retrying", { s
   await disconnect(connection);
 });
 
+test("joinSession hears the session's messages, and still does after the connection dropped and came back", { skip: !url }, async () => {
+  const sessionId = unique("js-session");
+  const connection = createConnection(`${url}/hubs/streams`);
+  await connect(connection);
+  const heard = [];
+  const waiters = [];
+  const hear = (kind, messageId) => {
+    heard.push(`${kind} ${messageId}`);
+    for (const waiter of [...waiters]) waiter();
+  };
+  const until = entry => new Promise(resolve => {
+    const check = () => { if (heard.includes(entry)) { waiters.splice(waiters.indexOf(check), 1); resolve(); } };
+    waiters.push(check);
+    check();
+  });
+  let joins = 0;
+  const session = await joinSession(connection, sessionId, {
+    onStarted: messageId => hear("started", messageId),
+    onCompleted: messageId => hear("completed", messageId),
+    onJoined: () => hear("joined", String(++joins)),
+  });
+
+  await startDemo(sessionId, "before");
+  await until("started before");
+  await until("completed before");
+
+  // The server forgets a connection's sessions with the connection: the package joins again once it is back.
+  await reconnect(connection);
+  await until("joined 2");
+  await startDemo(sessionId, "after");
+  await until("started after");
+  await until("completed after");
+
+  await session.leave();
+  await startDemo(sessionId, "left");
+  const page = async () => (await (await fetch(`${url}/api/sessions/${sessionId}/messages/left/events`)).json());
+  while (!(await page()).completed) await new Promise(resolve => setTimeout(resolve, 50));
+  assert.ok(!heard.includes("started left"), heard.join(", "));
+  await disconnect(connection);
+});
+
+test("joinSession refuses a session the token does not grant", { skip: !jwtUrl }, async () => {
+  const connection = createConnection(`${jwtUrl}/hubs/streams`, { accessToken: () => tokenA });
+  await connect(connection);
+  await assert.rejects(joinSession(connection, "b"), error => error instanceof HubStreamsError && error.code === "AccessDenied");
+  await disconnect(connection);
+});
+
+test("disconnect reports disconnected, not reconnecting", { skip: !url }, async () => {
+  const connection = createConnection(`${url}/hubs/streams`);
+  const statuses = [];
+  await connect(connection, status => statuses.push(status));
+  await disconnect(connection);
+  assert.deepEqual(statuses, ["connected", "disconnected"]);
+});
+
 test("a signal stops the reader", { skip: !url }, async () => {
   const connection = createConnection(`${url}/hubs/streams`);
   await connect(connection);
@@ -117,7 +176,8 @@ test("a writer stores each event once, steps past a reader's stop, and its stop 
     if (++chunks === 25) {
       await reader.invoke("StopMessage", "js-writer", messageId);
       stopAt = performance.now();
-      await new Promise(resolve => writer.stopRequested.addEventListener("abort", resolve, { once: true }));
+      // The writer may have seen the stop already, before the reader's call returned: then the signal has fired.
+      await aborted(writer.stopRequested);
       console.log(`stop honoured ${(performance.now() - stopAt).toFixed(1)} ms after the reader's stop was stored`);
     }
   }

@@ -1,5 +1,5 @@
 // Compiled with `tsc --noEmit`: the declarations describe the API as an application uses it.
-import { connect, createConnection, createWriter, errorCodes, followStream, isFinal, readStream, type StreamEvent } from "@hubstreams/client";
+import { connect, createConnection, createWriter, errorCodes, followStream, isFinal, joinSession, readStream, type StreamEvent } from "@hubstreams/client";
 
 async function example(): Promise<string> {
   const connection = createConnection("https://example.com/hubs/streams", { accessToken: async () => "token" });
@@ -15,6 +15,8 @@ async function example(): Promise<string> {
   while (!writer.stopRequested.aborted) await writer.append({ type: "answer", content: "chunk" });
   await writer.complete({ reason: "stopped" });
   writer.close();
+  const session = await joinSession(connection, "s1", { onStarted: messageId => console.log(messageId), onJoined: () => console.log("joined") });
+  await session.leave();
   const final: boolean = errorCodes.StreamNotFound.final && isFinal("AccessDenied");
   return final ? text : "";
 }

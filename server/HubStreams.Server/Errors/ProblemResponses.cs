@@ -39,15 +39,45 @@ internal sealed class ProblemResponses(IProblemDetailsService problems) : IExcep
         });
     }
 
-    /// <summary>Gives a problem response that has no code yet the code of its status.</summary>
-    public static void AddCode(ProblemDetailsContext context)
+    /// <summary>Where the authentication handler leaves why it refused a token, for the 401's detail.</summary>
+    public const string AuthenticationFailureItem = "hubstreams.authentication-failure";
+
+    /// <summary>
+    /// Gives a problem response that has no code yet (a 401 challenge, an unknown route, a wrong method) the code of its
+    /// status as its <c>code</c> and title, and a detail that says what happened; every 429 a <c>type</c> and a
+    /// <c>Retry-After</c>.
+    /// </summary>
+    public static void Complete(ProblemDetailsContext context)
     {
-        var extensions = context.ProblemDetails.Extensions;
-        if (!extensions.ContainsKey(CodeExtension))
+        var problem = context.ProblemDetails;
+        var http = context.HttpContext;
+        var status = problem.Status ?? http.Response.StatusCode;
+        if (!problem.Extensions.ContainsKey(CodeExtension))
         {
-            extensions[CodeExtension] = CodeFor(context.ProblemDetails.Status ?? context.HttpContext.Response.StatusCode).ToString();
+            var code = CodeFor(status);
+            problem.Extensions[CodeExtension] = code.ToString();
+            problem.Title = code.ToString();
+            problem.Detail ??= DetailFor(code, http);
+        }
+
+        if (status == StatusCodes.Status429TooManyRequests)
+        {
+            problem.Type ??= "https://tools.ietf.org/html/rfc6585#section-4";
+            http.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
     }
+
+    /// <summary>How long a client refused with 429 is told to wait before it tries again, in seconds.</summary>
+    internal const int RetryAfterSeconds = 1;
+
+    private static string DetailFor(StreamErrorCode code, HttpContext http) => code switch
+    {
+        StreamErrorCode.AuthenticationRequired => http.Items[AuthenticationFailureItem] as string
+            ?? "This server requires a bearer token (AUTH_MODE=jwt): send it as 'Authorization: Bearer …', or as access_token on the hub's URL.",
+        StreamErrorCode.RouteNotFound => $"No route answers {http.Request.Method} {http.Request.Path}: see the API page for the routes.",
+        StreamErrorCode.MethodNotAllowed => $"{http.Request.Path} does not take {http.Request.Method}: see the API page for the methods each route takes.",
+        _ => $"The request was refused with {http.Response.StatusCode}.",
+    };
 
     private static (StreamErrorCode Code, string Detail)? Describe(Exception exception) => exception switch
     {

@@ -54,7 +54,7 @@ public static class HubStreamsHostingExtensions
             .AddPrometheusExporter());
 
         // One error path per transport, both from the table in StreamErrors.
-        services.AddProblemDetails(o => o.CustomizeProblemDetails = ProblemResponses.AddCode);
+        services.AddProblemDetails(o => o.CustomizeProblemDetails = ProblemResponses.Complete);
         services.AddExceptionHandler<ProblemResponses>();
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         services.ConfigureHttpJsonOptions(o => WireJsonContext.Apply(o.SerializerOptions));

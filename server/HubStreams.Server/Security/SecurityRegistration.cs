@@ -66,6 +66,15 @@ internal static class SecurityRegistration
                     return Task.CompletedTask;
                 },
 
+                // A refused token is answered with why (never the token), in the 401's problem body and in the log.
+                OnChallenge = context =>
+                {
+                    var reason = TokenRefusal.Describe(context.AuthenticateFailure);
+                    context.HttpContext.Items[Errors.ProblemResponses.AuthenticationFailureItem] = reason;
+                    TokenRefusal.Log(context.HttpContext, reason);
+                    return Task.CompletedTask;
+                },
+
                 // Per-user limits count by subject: a token that does not say who it is would escape them, so it is refused.
                 OnTokenValidated = context =>
                 {

@@ -52,10 +52,39 @@ public sealed class StreamAppender(IStreamManager streams, StreamMetrics metrics
 
     /// <summary>
     /// A reader asks the producer to stop: appends a <c>stop</c> event (<c>done: true</c>,
-    /// <c>data.reason: "user_requested"</c>). Refused once the stream is completed.
+    /// <c>data.reason: "user_requested"</c>) to a stream being written. Refused with <c>StreamNotFound</c> when the
+    /// stream holds nothing, and with <c>StreamCompleted</c> once it is completed.
     /// </summary>
-    public Task<long> RequestStopAsync(StreamKey key, CancellationToken cancellationToken = default) =>
-        AppendAsync(key, new StreamEvent { Type = EventTypes.Stop, Done = true, Data = StopReason }, cancellationToken);
+    /// <remarks>
+    /// The stop is a conditional append at the stream's length as just read, so it lands only in a stream that holds
+    /// events: a conditional append above offset 0 never creates one. When a producer's event takes that offset first,
+    /// the length is read again.
+    /// </remarks>
+    public async Task<long> RequestStopAsync(StreamKey key, CancellationToken cancellationToken = default)
+    {
+        var stop = new StreamEvent { Id = $"stop-{Guid.NewGuid():N}", Type = EventTypes.Stop, Done = true, Data = StopReason };
+        for (var attempt = 1; ; attempt++)
+        {
+            var stream = await streams.ReadAsync(key, 0, 1, cancellationToken);
+            if (stream.Length == 0)
+            {
+                throw new StreamException(StreamErrorCode.StreamNotFound,
+                    $"Stream {key} holds nothing (it expired, or was never written), so there is no producer to stop.");
+            }
+
+            try
+            {
+                return await AppendAsync(key, stop, stream.Length, cancellationToken);
+            }
+            catch (StreamException e) when (e.Code == StreamErrorCode.OffsetConflict && attempt < MaxStopAttempts)
+            {
+                // The producer appended in between: the stop goes after its event.
+            }
+        }
+    }
+
+    /// <summary>How many times a stop is tried at a stream's new length while its producer keeps appending first.</summary>
+    internal const int MaxStopAttempts = 32;
 
     private static readonly System.Text.Json.JsonElement StopReason =
         System.Text.Json.JsonDocument.Parse("""{"reason":"user_requested"}""").RootElement.Clone();

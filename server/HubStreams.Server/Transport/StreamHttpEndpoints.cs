@@ -56,6 +56,6 @@ public static class StreamHttpEndpoints
         access.EnsureCanRead(context.User, sessionId);
         var page = await StreamSubscription.ReadPageAsync(
             streams, key, QueryValues.Offset(fromOffset), QueryValues.Limit(limit, options.MaxPageEvents), streamId, context.RequestAborted);
-        return TypedResults.Ok(new EventsPage(page.Events, page.NextOffset, page.Completed, page.StreamId));
+        return TypedResults.Ok(new EventsPage(page.Events, page.NextOffset, page.Finished, page.StreamId));
     }
 }

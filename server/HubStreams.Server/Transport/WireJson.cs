@@ -8,7 +8,10 @@ namespace HubStreams.Server.Transport;
 /// <summary>The body of <c>GET …/events</c>, the original design's <c>GetEvents</c>.</summary>
 /// <param name="Events">The events from the requested offset.</param>
 /// <param name="NextOffset">Where to read next.</param>
-/// <param name="Completed">Whether the stream holds its <c>complete</c> event.</param>
+/// <param name="Completed">
+/// Whether nothing follows <paramref name="NextOffset"/>: the stream is completed and this page holds its last event. A
+/// completed stream's page cut short by the page caps says <c>false</c>: read on from <paramref name="NextOffset"/>.
+/// </param>
 /// <param name="StreamId">The stream's identity: pass it back as <c>streamId</c> to read on only from this same stream.</param>
 public sealed record EventsPage(IReadOnlyList<StreamEvent> Events, long NextOffset, bool Completed, string? StreamId);
 

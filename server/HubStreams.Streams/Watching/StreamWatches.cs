@@ -18,6 +18,9 @@ internal sealed class StreamWatches(StreamReadFunction read, StreamMetrics metri
     /// <summary>The number of watches open now: one per following reader.</summary>
     public int OpenCount => Volatile.Read(ref _openCount);
 
+    /// <summary>Whether <paramref name="key"/> has at least one watch.</summary>
+    public bool IsWatched(StreamKey key) => _groups.ContainsKey(key);
+
     /// <summary>The streams that have at least one watch.</summary>
     public ICollection<StreamKey> WatchedStreams => _groups.Keys;
 

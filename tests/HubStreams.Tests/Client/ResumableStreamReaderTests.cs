@@ -132,6 +132,7 @@ public sealed class ResumableStreamReaderTests(RedisFixture redis)
 
         var denied = await Shell.RunAsync($"dotnet '{Repository.ClientSampleDll}' --url {url} --session other --message m1 --token {token}");
         Assert.Equal(3, denied.ExitCode);
-        Assert.Contains("AccessDenied", denied.Errors, StringComparison.Ordinal);
+        Assert.Contains("error: AccessDenied: The token does not grant session other.", denied.Errors, StringComparison.Ordinal);
+        Assert.DoesNotContain("AccessDenied: AccessDenied", denied.Errors, StringComparison.Ordinal);
     }
 }

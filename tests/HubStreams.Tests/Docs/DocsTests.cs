@@ -82,6 +82,16 @@ public sealed partial class DocsTests
         Assert.Equal(inTable, inModule);
     }
 
+    [Fact]
+    public void The_id_rule_on_the_api_page_is_the_one_the_server_enforces()
+    {
+        var row = Read("docs/api.md").Split('\n').Single(line => line.StartsWith("| `InvalidId` |", StringComparison.Ordinal));
+        var rule = new Regex(Regex.Match(row, @"`(\^[^`]+\$)`").Groups[1].Value);
+        string[] ids = ["a", "s1", "A-b_c.d", "a.b", ".a", "a.", ".", "..", "....", "", "a:b", "a/b", "a b", "é", "{a}",
+            new string('x', 128), new string('x', 129), new string('.', 128)];
+        Assert.All(ids, id => Assert.True(rule.IsMatch(id) == StreamIds.IsValid(id), $"'{id}': the page says {rule.IsMatch(id)}, the server {StreamIds.IsValid(id)}."));
+    }
+
     [Theory]
     [InlineData("Where an event is appended", "AppendAsync")]
     [InlineData("Where an event is read", "GetAsyncEnumerator")]

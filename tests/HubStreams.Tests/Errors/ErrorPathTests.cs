@@ -59,6 +59,7 @@ public sealed class ErrorPathTests : IAsyncLifetime
         { "POST", "/api/sessions/s/messages/m1/events", $$"""{"type":"answer","content":"{{new string('x', 40_000)}}"}""", StreamErrorCode.BodyTooLarge },
         { "POST", "/api/sessions/s/messages/done/events", """{"type":"answer"}""", StreamErrorCode.StreamCompleted },
         { "POST", "/api/sessions/s/messages/done/stop", null, StreamErrorCode.StreamCompleted },
+        { "POST", "/api/sessions/s/messages/never-written/stop", null, StreamErrorCode.StreamNotFound },
         { "POST", "/api/sessions/s/messages/full/events", """{"type":"answer"}""", StreamErrorCode.StreamFull },
         { "POST", "/api/demo/sessions/s/messages/full", null, StreamErrorCode.StreamExists },
         { "GET", "/api/no-such-route", null, StreamErrorCode.RouteNotFound },
@@ -87,6 +88,7 @@ public sealed class ErrorPathTests : IAsyncLifetime
         { "AppendEvent", ["s", "done", new StreamEvent { Type = "answer" }], StreamErrorCode.StreamCompleted },
         { "AppendEvent", ["s", "full", new StreamEvent { Type = "answer" }], StreamErrorCode.StreamFull },
         { "StopMessage", ["s", "done"], StreamErrorCode.StreamCompleted },
+        { "StopMessage", ["s", "never-written"], StreamErrorCode.StreamNotFound },
         { "JoinSession", ["a/b"], StreamErrorCode.InvalidId },
     };
 
@@ -120,6 +122,22 @@ public sealed class ErrorPathTests : IAsyncLifetime
         });
         Assert.Equal(expected, StreamErrors.FromMessage(error.Message));
         Assert.Equal(HubConnectionState.Connected, _hub.State);
+    }
+
+    [Fact]
+    public async Task A_stop_for_a_stream_that_holds_nothing_stores_nothing_on_either_transport()
+    {
+        using var response = await _http.PostAsync(new Uri("/api/sessions/s/messages/no-producer/stop", UriKind.Relative), null);
+        await AssertProblemAsync(response, StreamErrorCode.StreamNotFound);
+        await Assert.ThrowsAsync<HubException>(() => _hub.InvokeAsync<long>("StopMessage", "s", "no-producer"));
+        Assert.Equal(0, (await _server.Streams.ReadAsync(StreamKey.Create("s", "no-producer"), 0)).Length);
+
+        // A stream being written takes the stop at its end, and its producer's next event goes after it.
+        var key = StreamKey.Create("s", "written");
+        await _server.Streams.AppendAsync(key, new StreamEvent { Type = EventTypes.Answer, Content = "hello" });
+        Assert.Equal(1, await _hub.InvokeAsync<long>("StopMessage", "s", "written"));
+        Assert.Equal(2, await _server.Streams.AppendAsync(key, new StreamEvent { Type = EventTypes.Complete }));
+        Assert.Equal([EventTypes.Answer, EventTypes.Stop, EventTypes.Complete], (await _server.Streams.ReadAsync(key, 0)).Events.Select(e => e.Type));
     }
 
     [Fact]
@@ -211,7 +229,16 @@ public sealed class ErrorPathTests : IAsyncLifetime
         Assert.Equal(expected.ToString(), problem.Code);
         Assert.Equal(StreamErrors.Describe(expected).HttpStatus, (int)response.StatusCode);
         Assert.Equal(StreamErrors.Describe(expected).HttpStatus, problem.Status);
+
+        // As the API page says: the code is the title, the detail says what happened, and the type names the status.
+        Assert.Equal(expected.ToString(), problem.Title);
+        Assert.False(string.IsNullOrWhiteSpace(problem.Detail), $"{expected}: no detail.");
+        Assert.False(string.IsNullOrWhiteSpace(problem.Type), $"{expected}: no type.");
+        if (response.StatusCode == HttpStatusCode.TooManyRequests)
+        {
+            Assert.Equal(TimeSpan.FromSeconds(1), response.Headers.RetryAfter?.Delta);
+        }
     }
 
-    private sealed record Problem(string? Title, int Status, string? Detail, string? Code);
+    private sealed record Problem(string? Type, string? Title, int Status, string? Detail, string? Code);
 }

@@ -19,7 +19,8 @@ public static class Tokens
     ];
 
     /// <summary>A token for <paramref name="user"/> granting <paramref name="sessions"/> (or "*"), optionally with the producer role.</summary>
-    public static string Mint(string? user, string[] sessions, bool producer = false, TimeSpan? lifetime = null, string key = Key)
+    public static string Mint(
+        string? user, string[] sessions, bool producer = false, TimeSpan? lifetime = null, string key = Key, string issuer = Issuer, string audience = Audience)
     {
         var claims = new List<Claim>();
         if (user is not null)
@@ -38,7 +39,7 @@ public static class Tokens
         var now = DateTime.UtcNow;
         var expires = now + (lifetime ?? TimeSpan.FromHours(1));
         var notBefore = expires < now ? expires.AddMinutes(-1) : now.AddSeconds(-5);
-        var token = new JwtSecurityToken(Issuer, Audience, claims, notBefore, expires,
+        var token = new JwtSecurityToken(issuer, audience, claims, notBefore, expires,
             new SigningCredentials(new SymmetricSecurityKey(Encoding.UTF8.GetBytes(key)), SecurityAlgorithms.HmacSha256));
         return new JwtSecurityTokenHandler().WriteToken(token);
     }

@@ -41,6 +41,39 @@ public sealed class TokenTests
         Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync(new Uri("/api/sessions/s/messages/m/events", UriKind.Relative))).StatusCode);
     }
 
+    public static TheoryData<string, string?, string> Refusals => new()
+    {
+        { "no token", null, "No bearer token was sent" },
+        { "wrong issuer", Tokens.Mint("kim", ["*"], issuer: "https://login.example.com/"), "issuer ('iss': 'https://login.example.com/') is not the one this server accepts (AUTH_JWT_ISSUER)" },
+        { "wrong audience", Tokens.Mint("kim", ["*"], audience: "another-api"), "audience ('aud') is not the one this server accepts (AUTH_JWT_AUDIENCE)" },
+        { "wrong key", Tokens.Mint("kim", ["*"], key: new string('k', 64)), "signature does not verify" },
+        { "expired", Tokens.Mint("kim", ["*"], lifetime: TimeSpan.FromMinutes(-5)), "The token expired at" },
+        { "no subject", Tokens.Mint(null, ["*"]), "no 'sub' claim" },
+        { "not a JWT", "not-a-token", "not a well-formed JWT" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Refusals))]
+    public async Task A_refused_token_is_answered_with_why_in_the_problem_and_the_log_but_never_repeated(string what, string? token, string reason)
+    {
+        await using var server = await HubStreamsServer.StartAsync(Tokens.Settings);
+        using var http = server.CreateHttpClient(token);
+        using var response = await http.GetAsync(new Uri("/api/sessions/s/messages/m/events", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        var problem = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal("AuthenticationRequired", problem.GetProperty("title").GetString());
+        var detail = problem.GetProperty("detail").GetString() ?? "";
+        Assert.True(detail.Contains(reason, StringComparison.Ordinal), $"{what}: the detail is '{detail}'.");
+
+        await Eventually.True(() => server.Logs.Any(line => line.StartsWith("Information HubStreams.Server.Security.TokenRefusal: Bearer token refused on GET /api/sessions/s/messages/m/events", StringComparison.Ordinal)));
+        Assert.Contains(server.Logs, line => line.Contains(reason, StringComparison.Ordinal));
+        if (token is not null)
+        {
+            Assert.DoesNotContain(server.Logs, line => line.Contains(token, StringComparison.Ordinal));
+            Assert.DoesNotContain(token, problem.ToString(), StringComparison.Ordinal);
+        }
+    }
+
     [Theory]
     [InlineData("*")]
     [InlineData("session-a", "*")]

@@ -264,6 +264,31 @@ public abstract partial class StreamManagerContract
         Assert.Equal(4, (await manager.ReadAsync(key, 0)).Events.Count);
     }
 
+    [Fact]
+    public async Task A_reader_waiting_on_a_stream_that_expires_ends_with_StreamNotFound_a_few_seconds_after_it()
+    {
+        var ttl = TimeSpan.FromSeconds(3);
+        var manager = CreateManager(new StreamOptions { Ttl = ttl });
+        var key = NewKey();
+        await manager.AppendAsync(key, Answer("a"));
+        await manager.AppendAsync(key, Answer("b"));
+        var lastAppend = System.Diagnostics.Stopwatch.StartNew();
+
+        // The reader takes both events, then waits at offset 2 until the stream expires under it.
+        var received = new List<long>();
+        using var safety = new CancellationTokenSource(SafetyTimeout);
+        var error = await Assert.ThrowsAsync<StreamException>(async () =>
+        {
+            await foreach (var streamEvent in manager.FollowAsync(key, 0).WithCancellation(safety.Token))
+            {
+                received.Add(streamEvent.Offset);
+            }
+        });
+        Assert.Equal(StreamErrorCode.StreamNotFound, error.Code);
+        Assert.Equal([0, 1], received);
+        Assert.True(lastAppend.Elapsed < ttl + TimeSpan.FromSeconds(5), $"The reader learnt of the expiry {lastAppend.Elapsed.TotalSeconds:F1} s after the last append, with a TTL of {ttl.TotalSeconds} s.");
+    }
+
     protected static Task<List<StreamEvent>> FollowAll(IStreamManager manager, StreamKey key, long from) => Task.Run(async () =>
     {
         var events = new List<StreamEvent>();
