@@ -10,7 +10,8 @@ internal sealed record ClientArguments(IReadOnlyList<Uri> Urls, string SessionId
         "usage: hubstreams-client --session S --message M [--url http://localhost:5000[,http://node2:5000…]] [--from N] [--demo] [--token T]\n" +
         "  --url    the server, a farm's balancer, or several nodes (comma-separated: tried in turn after a failure)\n" +
         "  --demo   start the server's demo producer on that stream first\n" +
-        "  --token  an access token for a server with AUTH_MODE=jwt (or set HUBSTREAMS_TOKEN)";
+        "  --token  an access token for a server with AUTH_MODE=jwt (or set HUBSTREAMS_TOKEN)\n" +
+        "hubstreams-client token --sub USER --sessions S … mints a token to try such a server with (see its usage)";
 
     /// <summary>The first address: where the demo is started.</summary>
     public Uri Url => Urls[0];

@@ -13,7 +13,8 @@
 # With --cluster: FARM_CLUSTER_PORTS ("7001 7002 7003") and their cluster bus ports FARM_CLUSTER_BUS_PORTS
 # ("17001 17002 17003"); the nodes get every cluster node as a seed in REDIS_ADDR.
 # The nodes trust the balancer's X-Forwarded-For (TRUSTED_PROXIES=127.0.0.1). Needs dotnet, redis-server
-# (and redis-cli for --cluster) and nginx.
+# (and redis-cli for --cluster) and nginx. "up" refuses a port that is in use, naming the setting that moves it, and
+# "status" reports the ports "up" used.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -26,6 +27,21 @@ cluster_ports=(${FARM_CLUSTER_PORTS:-7001 7002 7003})
 cluster_bus_ports=(${FARM_CLUSTER_BUS_PORTS:-17001 17002 17003})
 
 alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+# Whether something already listens on a loopback port.
+in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# Refuses to start when a port the farm needs is taken, naming the setting that moves it.
+ensure_free() { # setting, ports...
+  local setting=$1 taken
+  shift
+  for taken in "$@"; do
+    if in_use "$taken"; then
+      echo "farm: port $taken ($setting) is in use on this machine: set $setting to a free port (or ports), then run up again" >&2
+      exit 1
+    fi
+  done
+}
 
 wait_for() { # url, seconds
   for _ in $(seq 1 $(( $2 * 10 ))); do
@@ -84,6 +100,14 @@ up() {
     echo "farm: already up (scripts/farm.sh status)" >&2
     exit 1
   done
+  ensure_free FARM_PORT "$port"
+  ensure_free FARM_NODE_PORTS "${node_ports[@]}"
+  if [ $cluster = yes ]; then
+    ensure_free FARM_CLUSTER_PORTS "${cluster_ports[@]}"
+    ensure_free FARM_CLUSTER_BUS_PORTS "${cluster_bus_ports[@]}"
+  else
+    ensure_free FARM_REDIS_PORT "$redis_port"
+  fi
   mkdir -p "$dir/app" "$dir/redis" "$dir/nginx/logs" "$dir/logs"
 
   local server_dll=${FARM_SERVER_DLL:-}
@@ -121,11 +145,11 @@ up() {
     wait_for "http://127.0.0.1:$node_port/readyz" 60
   done
   wait_for "http://127.0.0.1:$port/healthz" 20
-  if [ $cluster = yes ]; then
-    echo "farm: up: redis cluster ${cluster_ports[*]}, nodes ${node_ports[*]}, balancer"
-  else
-    echo "farm: up: redis :$redis_port, nodes ${node_ports[*]}, balancer"
-  fi
+  local redis_ports
+  if [ $cluster = yes ]; then redis_ports="cluster ${cluster_ports[*]}"; else redis_ports=":$redis_port"; fi
+  # What "status" reports, whatever the environment it runs in.
+  printf 'balancer=%s\nnodes=%s\nredis=%s\n' "http://127.0.0.1:$port" "${node_ports[*]}" "$redis_ports" >"$dir/farm.env"
+  echo "farm: up: redis $redis_ports, nodes ${node_ports[*]}, balancer"
   echo "http://127.0.0.1:$port"
 }
 
@@ -138,7 +162,12 @@ status() {
     name=$(basename "$pidfile" .pid)
     if alive "$pidfile"; then echo "$name: running (pid $(cat "$pidfile"))"; else echo "$name: stopped"; fi
   done
-  [ $any -eq 1 ] && echo "balancer URL: http://127.0.0.1:$port" || echo "farm: not up"
+  if [ $any -eq 0 ]; then
+    echo "farm: not up"
+  elif [ -f "$dir/farm.env" ]; then
+    # The ports "up" used, not the ones this shell's FARM_* settings would give.
+    sed -e 's/^balancer=/balancer URL: /' -e 's/^nodes=/node ports: /' -e 's/^redis=/redis: /' "$dir/farm.env"
+  fi
 }
 
 down() {
@@ -153,6 +182,7 @@ down() {
     fi
     rm -f "$pidfile"
   done
+  rm -f "$dir/farm.env"
   echo "farm: down"
 }
 

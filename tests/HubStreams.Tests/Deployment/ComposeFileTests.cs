@@ -25,7 +25,8 @@ public sealed class ComposeFileTests
         var (exitCode, output) = await ComposeAsync("docker-compose.yml", "config", option: null, envFile: Path.Combine(Repository.Root, ".env.example"));
         Assert.True(exitCode == 0, output);
 
-        // Both nodes, as compose resolves them from .env.example: the demo off, and only the balancer trusted.
+        // Both nodes, as compose resolves them from .env.example: tokens required, the demo off, and only the balancer trusted.
+        Assert.Equal(2, System.Text.RegularExpressions.Regex.Count(output, @"AUTH_MODE: [""']?jwt"));
         Assert.Equal(2, System.Text.RegularExpressions.Regex.Count(output, @"DEMO_ENABLED: [""']false[""']"));
         Assert.DoesNotMatch(@"DEMO_ENABLED: [""']true", output);
         Assert.Equal(2, System.Text.RegularExpressions.Regex.Count(output, @"TRUSTED_PROXIES: 172\.28\.0\.10"));

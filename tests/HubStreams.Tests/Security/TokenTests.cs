@@ -74,6 +74,51 @@ public sealed class TokenTests
         }
     }
 
+    [Fact]
+    public async Task The_console_samples_test_token_is_accepted_by_a_server_with_the_same_settings()
+    {
+        await using var server = await HubStreamsServer.StartAsync(Tokens.Settings);
+        await server.Streams.AppendAsync(StreamKey.Create("session-1", "m1"), new StreamEvent { Type = EventTypes.Answer });
+        (string, string)[] environment = [("AUTH_JWT_KEY", Tokens.Key), ("AUTH_JWT_ISSUER", Tokens.Issuer), ("AUTH_JWT_AUDIENCE", Tokens.Audience)];
+        var minted = await Shell.RunAsync($"dotnet '{Repository.ClientSampleDll}' token --sub alice --sessions session-1 --producer", environment: environment);
+        Assert.True(minted.ExitCode == 0, minted.ToString());
+        var token = minted.Output.Trim();
+
+        using (var http = server.CreateHttpClient(token))
+        {
+            Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(new Uri("/api/sessions/session-1/messages/m1/events", UriKind.Relative))).StatusCode);
+            Assert.Equal(HttpStatusCode.Forbidden, (await http.GetAsync(new Uri("/api/sessions/other/messages/m1/events", UriKind.Relative))).StatusCode);
+            using var appended = await http.PostAsync(new Uri("/api/sessions/session-1/messages/m1/events", UriKind.Relative),
+                new StringContent("""{"type":"answer"}""", System.Text.Encoding.UTF8, "application/json"));
+            Assert.Equal(HttpStatusCode.Created, appended.StatusCode);
+        }
+
+        // A token minted for another issuer is refused, and the 401 says so.
+        var other = await Shell.RunAsync($"dotnet '{Repository.ClientSampleDll}' token --sub alice --sessions '*' --issuer https://auth.example.com", environment: environment);
+        using (var http = server.CreateHttpClient(other.Output.Trim()))
+        {
+            using var refused = await http.GetAsync(new Uri("/api/sessions/session-1/messages/m1/events", UriKind.Relative));
+            Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+            Assert.Contains("'iss': 'https://auth.example.com'", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        var missing = await Shell.RunAsync($"dotnet '{Repository.ClientSampleDll}' token --sessions '*'", environment: environment);
+        Assert.Equal(2, missing.ExitCode);
+        Assert.Contains("--sub is required", missing.Errors, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_docs_name_one_issuer_for_the_examples()
+    {
+        string Read(string file) => File.ReadAllText(Path.Combine(Repository.Root, file));
+        string[] files = ["docs/security.md", "docs/deployment.md", ".env.example"];
+        var issuers = files
+            .SelectMany(file => System.Text.RegularExpressions.Regex.Matches(Read(file), @"https://(?:auth|login)\.example\.com/?").Select(m => m.Value))
+            .Distinct()
+            .ToList();
+        Assert.Equal(["https://login.example.com/"], issuers);
+    }
+
     [Theory]
     [InlineData("*")]
     [InlineData("session-a", "*")]

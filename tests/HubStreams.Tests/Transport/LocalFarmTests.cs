@@ -107,6 +107,17 @@ public abstract partial class LocalFarmContract(ITestOutputHelper output, bool c
         Assert.Equal(other, ServingNodePort());
     }
 
+    [Fact]
+    public async Task Status_reports_the_ports_up_used_without_the_settings_up_was_given()
+    {
+        var (exitCode, text) = await FarmAsync(["status"], onlyTheFarmsFolder: true);
+        Assert.True(exitCode == 0, text);
+        Assert.Contains($"balancer URL: http://127.0.0.1:{_balancerPort}", text, StringComparison.Ordinal);
+        Assert.Contains($"node ports: {_nodePorts[0]} {_nodePorts[1]}", text, StringComparison.Ordinal);
+        Assert.DoesNotContain(":8080", text, StringComparison.Ordinal);
+        Assert.Equal(cluster ? 3 : 1, Regex.Count(text, @"^redis[-\d]*: running", RegexOptions.Multiline));
+    }
+
     private string[] AccessLog()
     {
         var path = Path.Combine(_farmDirectory, "nginx", "logs", "access.log");
@@ -136,7 +147,25 @@ public abstract partial class LocalFarmContract(ITestOutputHelper output, bool c
     [GeneratedRegex(@"127\.0\.0\.1:(\d+)")]
     private static partial Regex UpstreamPort();
 
-    private async Task<(int ExitCode, string Output)> FarmAsync(string[] arguments)
+    private Task<(int ExitCode, string Output)> FarmAsync(string[] arguments, bool onlyTheFarmsFolder = false) =>
+        FarmScript.RunAsync(arguments, onlyTheFarmsFolder
+            ? [("FARM_DIR", _farmDirectory)]
+            : [
+                ("FARM_DIR", _farmDirectory),
+                ("FARM_PORT", _balancerPort.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                ("FARM_NODE_PORTS", string.Join(' ', _nodePorts)),
+                ("FARM_REDIS_PORT", RedisServerProcess.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                ("FARM_CLUSTER_PORTS", string.Join(' ', _clusterPorts)),
+                ("FARM_CLUSTER_BUS_PORTS", string.Join(' ', _clusterBusPorts)),
+                ("FARM_APPENDONLY", "no"),
+                ("FARM_SERVER_DLL", Path.Combine(AppContext.BaseDirectory, "HubStreams.Server.dll")),
+            ]);
+}
+
+/// <summary>scripts/farm.sh run as a person would, with only the settings given (the environment's FARM_* removed).</summary>
+internal static class FarmScript
+{
+    public static async Task<(int ExitCode, string Output)> RunAsync(string[] arguments, (string Name, string Value)[] settings)
     {
         var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         start.ArgumentList.Add(Path.Combine(Repository.Root, "scripts", "farm.sh"));
@@ -145,18 +174,56 @@ public abstract partial class LocalFarmContract(ITestOutputHelper output, bool c
             start.ArgumentList.Add(argument);
         }
 
-        start.Environment["FARM_DIR"] = _farmDirectory;
-        start.Environment["FARM_PORT"] = _balancerPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        start.Environment["FARM_NODE_PORTS"] = string.Join(' ', _nodePorts);
-        start.Environment["FARM_REDIS_PORT"] = RedisServerProcess.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
-        start.Environment["FARM_CLUSTER_PORTS"] = string.Join(' ', _clusterPorts);
-        start.Environment["FARM_CLUSTER_BUS_PORTS"] = string.Join(' ', _clusterBusPorts);
-        start.Environment["FARM_APPENDONLY"] = "no";
-        start.Environment["FARM_SERVER_DLL"] = Path.Combine(AppContext.BaseDirectory, "HubStreams.Server.dll");
+        foreach (var name in start.Environment.Keys.Where(name => name.StartsWith("FARM_", StringComparison.Ordinal)).ToList())
+        {
+            start.Environment.Remove(name);
+        }
+
+        foreach (var (name, value) in settings)
+        {
+            start.Environment[name] = value;
+        }
+
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(2));
         return (process.ExitCode, (await stdout) + (await stderr));
+    }
+}
+
+/// <summary>scripts/farm.sh on a machine where a port it would use is taken.</summary>
+public sealed class FarmPortTests
+{
+    [Theory]
+    [InlineData("FARM_PORT")]
+    [InlineData("FARM_NODE_PORTS")]
+    [InlineData("FARM_REDIS_PORT")]
+    public async Task Up_refuses_a_port_in_use_naming_the_setting_that_moves_it_and_starts_nothing(string setting)
+    {
+        var folder = Directory.CreateTempSubdirectory("hubstreams-farm-ports-").FullName;
+        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        try
+        {
+            var port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            var free = () => RedisServerProcess.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
+            var ports = new Dictionary<string, string>
+            {
+                ["FARM_PORT"] = free(), ["FARM_NODE_PORTS"] = $"{free()} {free()}", ["FARM_REDIS_PORT"] = free(),
+            };
+            ports[setting] = setting == "FARM_NODE_PORTS" ? $"{free()} {port}" : port;
+            var (exitCode, text) = await FarmScript.RunAsync(["up"],
+                [("FARM_DIR", folder), ("FARM_SERVER_DLL", Path.Combine(AppContext.BaseDirectory, "HubStreams.Server.dll")), .. ports.Select(p => (p.Key, p.Value))]);
+
+            Assert.Equal(1, exitCode);
+            Assert.Contains($"farm: port {port} ({setting}) is in use on this machine: set {setting}", text, StringComparison.Ordinal);
+            Assert.Empty(Directory.GetFiles(folder, "*.pid"));
+        }
+        finally
+        {
+            taken.Stop();
+            Directory.Delete(folder, recursive: true);
+        }
     }
 }
