@@ -89,17 +89,10 @@ public sealed partial class SnippetTests(ITestOutputHelper output)
             await File.WriteAllTextAsync(Path.Combine(work, "run.mjs"), JavaScriptRunner);
             foreach (var snippet in snippets)
             {
-                await File.WriteAllTextAsync(Path.Combine(work, $"{snippet.Identifier}.mjs"), WithHubUrl(snippet.Code, "__HUB_URL__"));
-            }
-
-            foreach (var snippet in snippets)
-            {
-                // The address goes in as the page has it, changed to the test server's.
-                var file = Path.Combine(work, $"{snippet.Identifier}.mjs");
-                var code = await File.ReadAllTextAsync(file);
+                // The snippet as the page has it, with the address changed to the test server's.
                 await RunAsync(snippet, hubUrl =>
                 {
-                    File.WriteAllText(Path.Combine(work, "current.mjs"), code.Replace("__HUB_URL__", hubUrl, StringComparison.Ordinal));
+                    File.WriteAllText(Path.Combine(work, "current.mjs"), WithHubUrl(snippet.Code, hubUrl));
                     return "node run.mjs ./current.mjs";
                 }, work);
             }
