@@ -48,10 +48,10 @@ internal static class DurableAppendScenario
         {
             await using var connection = await ConnectAsync(redis.Address);
             await using var appendConnection = await ConnectAsync(redis.Address);
-            await using var manager = new RedisStreamManager(connection, new StreamOptions { MaxEvents = 1_000_000 },
-                new RedisStreamOptions { Prefix = $"bench:durable:{Guid.NewGuid():N}" },
+            var redisOptions = new RedisStreamOptions { Prefix = $"bench:durable:{Guid.NewGuid():N}", WaitReplicas = replicas, WaitTimeout = TimeSpan.FromSeconds(1) };
+            await using var manager = new RedisStreamManager(connection, new StreamOptions { MaxEvents = 1_000_000 }, redisOptions,
                 new StreamMetrics(services.GetRequiredService<IMeterFactory>()), NullLogger<RedisStreamManager>.Instance,
-                replicatedAppends: replicas > 0 ? new ReplicatedAppends(appendConnection, replicas, TimeSpan.FromSeconds(1)) : null);
+                replicatedAppends: replicas > 0 ? new ReplicatedAppends(appendConnection, redisOptions) : null);
             var label = replicas == 0 ? "by the primary" : "by the primary and 1 replica";
             run.Report($"durable appends: one producer's latency, acknowledged {label}");
             var latencies = await LatenciesAsync(manager, run.Quick ? 5_000 : 20_000);

@@ -39,13 +39,14 @@ internal static class ThroughputScenario
         var options = new StreamOptions { MaxEvents = 1_000_000, Ttl = TimeSpan.FromSeconds(10) };
         await using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
         var metrics = new StreamMetrics(services.GetRequiredService<IMeterFactory>());
+        var redisMetrics = new RedisMetrics(metrics);
         ConnectionMultiplexer? connection = null;
         IStreamManager manager;
         if (run.Redis is { } redis)
         {
             connection = await ConnectionMultiplexer.ConnectAsync(redis.Address);
             manager = new RedisStreamManager(connection, options, new RedisStreamOptions { Prefix = $"bench:tp:{Guid.NewGuid():N}" },
-                metrics, NullLogger<RedisStreamManager>.Instance);
+                metrics, NullLogger<RedisStreamManager>.Instance, redisMetrics: redisMetrics);
         }
         else
         {
@@ -58,11 +59,11 @@ internal static class ThroughputScenario
             foreach (var producers in new[] { 1, 8, 64 })
             {
                 run.Report($"throughput: {producers} producers through IStreamManager");
-                var (calls, committed) = (metrics.RedisAppendCalls, metrics.RedisAppendsCommitted);
+                var (calls, committed) = (redisMetrics.AppendCalls, redisMetrics.AppendsCommitted);
                 var cpu = run.Redis is { } r0 ? await r0.CpuSecondsAsync() : 0;
                 var perSecond = await AppendAsFastAsPossibleAsync(manager, producers, run.Window(2, 10), conditional: false);
-                double? appendsPerCall = metrics.RedisAppendCalls > calls ? (metrics.RedisAppendsCommitted - committed) / (double)(metrics.RedisAppendCalls - calls) : null;
-                double? cpuPerAppend = run.Redis is { } r1 ? (await r1.CpuSecondsAsync() - cpu) * 1e6 / (metrics.RedisAppendsCommitted - committed) : null;
+                double? appendsPerCall = redisMetrics.AppendCalls > calls ? (redisMetrics.AppendsCommitted - committed) / (double)(redisMetrics.AppendCalls - calls) : null;
+                double? cpuPerAppend = run.Redis is { } r1 ? (await r1.CpuSecondsAsync() - cpu) * 1e6 / (redisMetrics.AppendsCommitted - committed) : null;
                 run.Report($"throughput: {producers} producers, conditional appends");
                 var conditional = await AppendAsFastAsPossibleAsync(manager, producers, run.Window(2, 10), conditional: true);
                 double? plain = null, pipelined = null, cpuPerRpush = null;

@@ -69,7 +69,7 @@ internal static class WakeUpScenario
         // The reader node follows none of the streams written now: it receives nothing for them.
         var appends = run.Quick ? 2000 : 10_000;
         run.Report($"wake-ups: {appends} appends to streams the reader node does not watch");
-        var before = readerMetrics.WakeUpsReceived;
+        var before = reader.Metrics.WakeUpsReceived;
         var unwatched = StreamKey.Create("wake", $"unwatched-{Guid.NewGuid():N}");
         var answer = new StreamEvent { Type = EventTypes.Answer, Content = "x" };
         for (var i = 0; i < appends; i++)
@@ -85,7 +85,7 @@ internal static class WakeUpScenario
             await watch.WaitAsync(0, new CancellationTokenSource(TimeSpan.FromSeconds(30)).Token);
         }
 
-        var received = readerMetrics.WakeUpsReceived - before - 1;
+        var received = reader.Metrics.WakeUpsReceived - before - 1;
         return
         [
             new Row(run.Mode.ToString(), publishing.ToString(), Percentile(newStream, 0.5), Percentile(newStream, 0.99),

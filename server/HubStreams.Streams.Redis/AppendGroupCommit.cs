@@ -3,7 +3,7 @@ namespace HubStreams.Streams.Redis;
 /// <summary>One append waiting for its group commit: its stream, its stored JSON, its conditions, and who waits for its result.</summary>
 internal sealed class PendingAppend(StreamKey key, string redisKey, byte[] json, bool isComplete, long? atOffset, string? id)
 {
-    private readonly TaskCompletionSource<(long Result, bool AlreadyStored)> _result = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<AppendReply> _result = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public StreamKey Key { get; } = key;
 
@@ -17,13 +17,10 @@ internal sealed class PendingAppend(StreamKey key, string redisKey, byte[] json,
 
     public string? Id { get; } = id;
 
-    /// <summary>
-    /// The script's result for this event (an offset, or a negative refusal code), and whether it is a conditional append
-    /// an earlier try had stored already.
-    /// </summary>
-    public Task<(long Result, bool AlreadyStored)> Result => _result.Task;
+    /// <summary>What the script answered for this event.</summary>
+    public Task<AppendReply> Result => _result.Task;
 
-    public void Succeed(long result, bool alreadyStored) => _result.TrySetResult((result, alreadyStored));
+    public void Succeed(AppendReply reply) => _result.TrySetResult(reply);
 
     public void Fail(Exception error) => _result.TrySetException(error);
 }
@@ -36,12 +33,11 @@ internal sealed class PendingAppend(StreamKey key, string redisKey, byte[] json,
 /// one connection to one server, which runs them in the order sent: appends to a stream are stored in the order they
 /// were queued.
 /// </summary>
-/// <param name="ready">Awaited before each batch is taken (what the calls need to know first).</param>
 /// <param name="send">Sends a batch's call before it returns (so that calls go out in the order taken) and answers every append of it.</param>
 /// <param name="maxInFlight">The most calls in flight at once.</param>
 /// <param name="maxBatch">The most appends in one call.</param>
 /// <param name="maxBatchBytes">The most bytes of events in one call (a single larger event still goes, alone).</param>
-internal sealed class AppendGroupCommit(Func<ValueTask> ready, Func<List<PendingAppend>, Task> send, int maxInFlight, int maxBatch, int maxBatchBytes)
+internal sealed class AppendGroupCommit(Func<List<PendingAppend>, Task> send, int maxInFlight, int maxBatch, int maxBatchBytes)
 {
     private readonly Lock _lock = new();
     private readonly Lock _sending = new();
@@ -49,7 +45,7 @@ internal sealed class AppendGroupCommit(Func<ValueTask> ready, Func<List<Pending
     private int _inFlight;
 
     /// <summary>Queues <paramref name="append"/>; when a call is free, sends it (and whatever joins it) now.</summary>
-    public Task<(long Result, bool AlreadyStored)> Enqueue(PendingAppend append)
+    public Task<AppendReply> Enqueue(PendingAppend append)
     {
         lock (_lock)
         {
@@ -70,16 +66,6 @@ internal sealed class AppendGroupCommit(Func<ValueTask> ready, Func<List<Pending
     {
         while (true)
         {
-            Exception? notReady = null;
-            try
-            {
-                await ready();
-            }
-            catch (Exception e)
-            {
-                notReady = e;
-            }
-
             List<PendingAppend>? batch;
             Task sent;
             lock (_sending)
@@ -90,7 +76,7 @@ internal sealed class AppendGroupCommit(Func<ValueTask> ready, Func<List<Pending
                     return;
                 }
 
-                sent = notReady is null ? SendAsync(batch) : Task.FromException(notReady);
+                sent = SendAsync(batch);
             }
 
             try

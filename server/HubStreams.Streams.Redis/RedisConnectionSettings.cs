@@ -11,6 +11,9 @@ public sealed partial class RedisConnectionSettings
     public const string DefaultAddress = "localhost:6379";
 
     private string _address = DefaultAddress;
+
+    // The address as read once, when set: every use takes it from here (a copy where it is changed).
+    private ConfigurationOptions _parsed = ParseAddress(DefaultAddress);
     private int? _database;
 
     /// <summary>
@@ -25,7 +28,7 @@ public sealed partial class RedisConnectionSettings
         set
         {
             ArgumentException.ThrowIfNullOrWhiteSpace(value);
-            _ = ParseAddress(value);
+            _parsed = ParseAddress(value);
             _address = value;
         }
     }
@@ -52,7 +55,7 @@ public sealed partial class RedisConnectionSettings
     }
 
     /// <summary>The database in use: <see cref="Database"/>, else the address string's, else 0.</summary>
-    public int EffectiveDatabase => Database ?? ParseAddress(Address).DefaultDatabase ?? 0;
+    public int EffectiveDatabase => Database ?? _parsed.DefaultDatabase ?? 0;
 
     /// <summary>Whether to connect with TLS (<c>REDIS_USE_TLS</c>). Default false.</summary>
     public bool UseTls { get; set; }
@@ -63,7 +66,7 @@ public sealed partial class RedisConnectionSettings
     /// </summary>
     public ConfigurationOptions ToConfigurationOptions()
     {
-        var options = ParseAddress(Address);
+        var options = _parsed.Clone();
         if (!string.IsNullOrEmpty(Username))
         {
             options.User = Username;
@@ -96,15 +99,7 @@ public sealed partial class RedisConnectionSettings
     /// <summary>The endpoints, for logs and error messages: no password, no user.</summary>
     public string DescribeEndpoints()
     {
-        try
-        {
-            var endpoints = ParseAddress(Address).EndPoints.Select(Format);
-            return string.Join(",", endpoints);
-        }
-        catch (Exception e) when (e is ArgumentException or FormatException)
-        {
-            return "(unparseable REDIS_ADDR)";
-        }
+        return string.Join(",", _parsed.EndPoints.Select(Format));
 
         static string Format(EndPoint endPoint) => endPoint switch
         {
@@ -117,20 +112,8 @@ public sealed partial class RedisConnectionSettings
     /// <summary>Removes the password from a text that might quote it, such as a driver's error message.</summary>
     public string Redact(string text)
     {
-        var password = string.IsNullOrEmpty(Password) ? TryParsePassword() : Password;
+        var password = string.IsNullOrEmpty(Password) ? _parsed.Password : Password;
         return string.IsNullOrEmpty(password) ? text : text.Replace(password, "***", StringComparison.Ordinal);
-    }
-
-    private string? TryParsePassword()
-    {
-        try
-        {
-            return ParseAddress(Address).Password;
-        }
-        catch (FormatException)
-        {
-            return null;
-        }
     }
 
     /// <summary>An address as it may be shown: the password in a configuration string or a URL replaced by <c>***</c>.</summary>

@@ -1,3 +1,4 @@
+using System.Globalization;
 using HubStreams.Streams.Watching;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
@@ -8,23 +9,25 @@ namespace HubStreams.Streams.Redis;
 /// Streams in Redis, in the original design's layout: one List per stream at
 /// <c>{prefix}:{sessionId}:{messageId}</c>, each element an event's JSON, the offset its index.
 /// Every append is one Lua script (checks, <c>RPUSH</c>, <c>PEXPIRE</c>, a publish on the stream's own channel); waiting
-/// readers are woken by that publish, with a safety net for lost notifications (see <c>RedisStreamManager.WakeUps.cs</c>).
+/// readers are woken by that publish (<see cref="RedisWakeUps"/>). This class keeps appends, reads and watches.
 /// Any number of processes can share one Redis: each reads the lists itself.
 /// </summary>
-public sealed partial class RedisStreamManager : IStreamManager, IAsyncDisposable
+public sealed class RedisStreamManager : IStreamManager, IAsyncDisposable
 {
     private readonly IConnectionMultiplexer _redis;
     private readonly StreamOptions _options;
     private readonly RedisStreamOptions _redisOptions;
-    private readonly ILogger<RedisStreamManager> _logger;
     private readonly TimeProvider _time;
-    private readonly StreamWatches _watches;
-    private readonly StreamMetrics _metrics;
+    private readonly RedisFailures _failures;
+    private readonly RedisWakeUps _wakeUps;
     private readonly ReplicatedAppends? _replicated;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<int, AppendGroupCommit> _commitGroups = new();
+    private bool? _clustered;
 
     /// <summary>
     /// Creates the manager over the process's shared connection and starts its safety net. With
     /// <paramref name="replicatedAppends"/>, appends go over its connection and are acknowledged once replicas hold them.
+    /// The Redis instruments go to <paramref name="redisMetrics"/>, or to ones of its own on <paramref name="metrics"/>' meter.
     /// </summary>
     public RedisStreamManager(
         IConnectionMultiplexer redis,
@@ -33,23 +36,40 @@ public sealed partial class RedisStreamManager : IStreamManager, IAsyncDisposabl
         StreamMetrics metrics,
         ILogger<RedisStreamManager> logger,
         TimeProvider? timeProvider = null,
-        ReplicatedAppends? replicatedAppends = null)
+        ReplicatedAppends? replicatedAppends = null,
+        RedisMetrics? redisMetrics = null)
     {
+        ArgumentNullException.ThrowIfNull(redis);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(redisOptions);
         _redis = redis;
         _replicated = replicatedAppends;
-        _metrics = metrics;
-        _watches = new StreamWatches(ReadAsync, metrics, RecentEventsPerStream);
-        _subscriptions = new WakeUpSubscriptions(SubscribeAsync, UnsubscribeAsync);
         _options = options;
         _redisOptions = redisOptions;
-        _logger = logger;
         _time = timeProvider ?? TimeProvider.System;
-        _expiries = new StreamExpiryChecks(options.Ttl, _time, _watches.IsWatched, RemainingMillisecondsAsync, _watches.WakeStream);
-        StartWakeUps();
+        Metrics = redisMetrics ?? new RedisMetrics(metrics);
+        _failures = new RedisFailures(Metrics, logger);
+        _wakeUps = new RedisWakeUps(redis, options, redisOptions, ReadAsync, metrics, Metrics, _failures, logger, _time);
     }
 
-    /// <summary>The number of open watches: one per reader following a stream.</summary>
-    internal int OpenWatchCount => _watches.OpenCount;
+    /// <summary>The Redis store's counters: wake-ups, safety net, subscriptions, script calls, reads, failures.</summary>
+    public RedisMetrics Metrics { get; }
+
+    /// <summary>The streams this node's readers watch, and what it knows of each.</summary>
+    internal StreamWatches Watches => _wakeUps.Watches;
+
+    /// <summary>One pass of the safety net for lost wake-ups.</summary>
+    internal Task CheckWatchedStreamsAsync() => _wakeUps.CheckWatchedStreamsAsync();
+
+    /// <summary>
+    /// How appends publish their wake-ups on this Redis, found on first use (the server asks at start-up): sharded
+    /// (<c>SPUBLISH</c>) where the server has it and takes it, else classic <c>PUBLISH</c>.
+    /// </summary>
+    /// <exception cref="StreamException">No Redis server answers (<see cref="StreamErrorCode.StoreUnavailable"/>).</exception>
+    public ValueTask<WakeUpPublishing> DetectWakeUpPublishingAsync() => _wakeUps.DetectPublishingAsync();
+
+    /// <summary>Stops the wake-ups, their safety nets and every subscription.</summary>
+    public ValueTask DisposeAsync() => _wakeUps.DisposeAsync();
 
     private IDatabase Database => _redis.GetDatabase();
 
@@ -67,16 +87,16 @@ public sealed partial class RedisStreamManager : IStreamManager, IAsyncDisposabl
 
     private async Task<ConditionalAppend> AppendAsync(StreamKey key, StreamEvent streamEvent, long? atOffset)
     {
-        // Queued at once, with no await before: appends made together are committed in the order they were made.
         var (prepared, json) = StoredEventJson.Prepare(streamEvent, _options, _time);
         var redisKey = _redisOptions.StreamKeyFor(key);
-        var (result, alreadyStored) = await CommitGroupOf(redisKey).Enqueue(new PendingAppend(key, redisKey, json, prepared.IsComplete, atOffset, prepared.Id));
-        return result switch
+        // Queued with no await before: appends made together are committed in the order they were made.
+        var reply = await CommitGroupOf(redisKey).Enqueue(new PendingAppend(key, redisKey, json, prepared.IsComplete, atOffset, prepared.Id));
+        return reply.Value switch
         {
-            >= 0 => new ConditionalAppend(result, alreadyStored),
-            -1 => throw StreamRules.Completed(key),
-            -2 => throw StreamRules.Full(key, _options.MaxEvents),
-            _ => throw StreamRules.OffsetConflict(key, atOffset ?? 0, -result - 3),
+            >= 0 => new ConditionalAppend(reply.Value, reply.AlreadyStored),
+            AppendReply.Completed => throw StreamRules.Completed(key),
+            AppendReply.Full => throw StreamRules.Full(key, _options.MaxEvents),
+            _ => throw StreamRules.OffsetConflict(key, atOffset ?? 0, reply.ConflictLength),
         };
     }
 
@@ -91,7 +111,7 @@ public sealed partial class RedisStreamManager : IStreamManager, IAsyncDisposabl
 
         var group = _clustered == false ? 0 : _redis.HashSlot(redisKey);
         return _commitGroups.GetOrAdd(group, static (_, manager) => new AppendGroupCommit(
-            async () => await manager.DetectWakeUpPublishingAsync(), manager.CommitAsync, MaxCallsInFlight, MaxBatch, MaxBatchBytes), this);
+            manager.CommitAsync, MaxCallsInFlight, MaxBatch, MaxBatchBytes), this);
     }
 
     /// <summary>
@@ -106,28 +126,22 @@ public sealed partial class RedisStreamManager : IStreamManager, IAsyncDisposabl
     /// <summary>The most bytes of events one script call stores (a single larger event still goes alone).</summary>
     internal const int MaxBatchBytes = 1024 * 1024;
 
-    /// <summary>How many of a watched stream's newest events a node keeps for its readers that fall behind.</summary>
-    internal const int RecentEventsPerStream = 256;
-
     /// <summary>The most bytes of events a wake-up carries; more, and readers read them from the stream.</summary>
     internal const int MaxCarriedBytes = 16 * 1024;
 
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<int, AppendGroupCommit> _commitGroups = new();
-    private bool? _clustered;
-
     // One script call for the whole batch: every event under the rules it would meet alone, in arrival order. The call
-    // is sent before the first await (the group commit sends its batches in order); the publishing mode is known by then.
+    // is sent before the first await (the group commit sends its batches in order). Arguments as append.lua names them.
     private async Task CommitAsync(List<PendingAppend> batch)
     {
         var keys = new List<RedisKey>();
         var keyIndex = new Dictionary<string, int>(StringComparer.Ordinal);
-        var arguments = new List<RedisValue>(4 + 7 * batch.Count) { (long)_options.Ttl.TotalMilliseconds, _options.MaxEvents, "", MaxCarriedBytes };
+        var arguments = new List<RedisValue>(4 + 7 * batch.Count) { (long)_options.Ttl.TotalMilliseconds, _options.MaxEvents, MaxCarriedBytes };
         foreach (var append in batch)
         {
             if (keyIndex.TryAdd(append.RedisKey, keys.Count + 1))
             {
                 keys.Add(append.RedisKey);
-                arguments.Add(PublishedChannel(append.Key));
+                arguments.Add(_wakeUps.PublishedChannel(append.Key));
                 arguments.Add($"{append.Key.SessionId}:{append.Key.MessageId}:");
             }
         }
@@ -137,7 +151,7 @@ public sealed partial class RedisStreamManager : IStreamManager, IAsyncDisposabl
             arguments.Add(keyIndex[append.RedisKey]);
             arguments.Add(append.Json);
             arguments.Add(append.IsComplete ? "1" : "0");
-            arguments.Add(append.AtOffset?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "");
+            arguments.Add(append.AtOffset?.ToString(CultureInfo.InvariantCulture) ?? "");
             arguments.Add(append.Id ?? "");
         }
 
@@ -145,12 +159,11 @@ public sealed partial class RedisStreamManager : IStreamManager, IAsyncDisposabl
         long[] alreadyStored;
         try
         {
-            arguments[2] = _publishing!.Result == WakeUpPublishing.Sharded ? "SPUBLISH" : "PUBLISH";
             var database = _replicated?.Connection.GetDatabase() ?? Database;
-            var reply = (RedisResult[])(await Run(batch[0].Key, () => database.ScriptEvaluateAsync(RedisScripts.Append, [.. keys], [.. arguments])))!;
+            var reply = (RedisResult[])(await _failures.Run(batch[0].Key, () => database.ScriptEvaluateAsync(RedisScripts.Append, [.. keys], [.. arguments])))!;
             results = (long[])reply[0]!;
             alreadyStored = (long[])reply[1]!;
-            _metrics.RedisBatchCommitted(batch.Count);
+            Metrics.BatchCommitted(batch.Count);
         }
         catch (StreamException e)
         {
@@ -172,7 +185,7 @@ public sealed partial class RedisStreamManager : IStreamManager, IAsyncDisposabl
             }
             else
             {
-                batch[i].Succeed(results[i], Array.IndexOf(alreadyStored, i + 1L) >= 0);
+                batch[i].Succeed(new AppendReply(results[i], Array.IndexOf(alreadyStored, i + 1L) >= 0));
             }
         }
     }
@@ -185,13 +198,13 @@ public sealed partial class RedisStreamManager : IStreamManager, IAsyncDisposabl
         try
         {
             var server = replicated.Connection.GetServer((RedisKey)_redisOptions.StreamKeyFor(key));
-            var acknowledged = (long)await Run(key, () => server.ExecuteAsync("WAIT", replicated.Replicas, (long)replicated.Timeout.TotalMilliseconds));
+            var acknowledged = (long)await _failures.Run(key, () => server.ExecuteAsync("WAIT", replicated.Replicas, (long)replicated.Timeout.TotalMilliseconds));
             if (acknowledged >= replicated.Replicas)
             {
                 return null;
             }
 
-            _metrics.RedisFailed();
+            Metrics.Failed();
             return new StreamException(StreamErrorCode.StoreUnavailable,
                 $"The event reached the Redis primary, but {acknowledged} of the {replicated.Replicas} replica(s) REDIS_WAIT_REPLICAS asks for " +
                 $"confirmed it within {replicated.Timeout.TotalMilliseconds:F0} ms. Retry it with the same offset and id.");
@@ -202,25 +215,13 @@ public sealed partial class RedisStreamManager : IStreamManager, IAsyncDisposabl
         }
     }
 
-    /// <summary>How many reads this manager has sent to Redis (read-aheads included).</summary>
-    internal long ReadsSent => Interlocked.Read(ref _readsSent);
-
-    private long _readsSent;
-
-    /// <summary>The length of <paramref name="key"/> as this node last heard it (0 when no one here watches it).</summary>
-    internal long KnownLength(StreamKey key) => _watches.KnownLength(key);
-
-    /// <summary>How many watches of <paramref name="key"/> wait on this node right now for the event at <paramref name="offset"/>.</summary>
-    internal int WaitingWatches(StreamKey key, long offset) =>
-        _watches.WaitingBelow(key, offset + 1).Waiting - _watches.WaitingBelow(key, offset).Waiting;
-
     /// <inheritdoc />
     public async Task<StreamPage> ReadAsync(StreamKey key, long fromOffset, int maxCount = int.MaxValue, CancellationToken cancellationToken = default)
     {
         StreamRules.ValidateOffset(fromOffset);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxCount, 1);
-        Interlocked.Increment(ref _readsSent);
-        var result = await Run(key, () => Database.ScriptEvaluateAsync(
+        Metrics.ReadSent();
+        var result = await _failures.Run(key, () => Database.ScriptEvaluateAsync(
             RedisScripts.Read,
             [_redisOptions.StreamKeyFor(key)],
             [fromOffset, Math.Min(maxCount, _options.MaxPageEvents), _options.MaxPageBytes]));
@@ -247,56 +248,24 @@ public sealed partial class RedisStreamManager : IStreamManager, IAsyncDisposabl
     /// <inheritdoc />
     public async Task<IStreamWatch> WatchAsync(StreamKey key, CancellationToken cancellationToken = default)
     {
-        // Subscribed to the stream's channel before the watch begins: every append published from now on reaches it.
+        // The watch begins at once; it is handed out only once its stream's channel is subscribed, so that every append
+        // published from then on reaches it. Disposed on failure: a stream's last watch leaving lets its channel go.
+        var watch = _wakeUps.Watches.Open(key);
         try
         {
-            await Run(key, async () =>
+            await _failures.Run(key, async () =>
             {
-                await _subscriptions.AcquireAsync(key);
+                await watch.Stream.Ready;
                 return true;
             });
         }
         catch
         {
-            _subscriptions.Release(key);
+            watch.Dispose();
             throw;
         }
 
-        var watch = new SubscribedWatch(_watches.Open(key), () => _subscriptions.Release(key));
-        _expiries.Watched(key);
+        _wakeUps.Watched(key);
         return watch;
-    }
-
-    // PTTL: the milliseconds the stream has left, -1 for a list without expiry, -2 for one that is gone.
-    private async Task<long> RemainingMillisecondsAsync(StreamKey key) =>
-        (long)await Run(key, () => Database.ExecuteAsync("PTTL", (RedisKey)_redisOptions.StreamKeyFor(key)));
-
-    private async Task<T> Run<T>(StreamKey key, Func<Task<T>> operation)
-    {
-        try
-        {
-            return await operation();
-        }
-        catch (Exception e) when (e is RedisConnectionException or RedisTimeoutException || IsPassing(e))
-        {
-            throw Unavailable(key, e);
-        }
-    }
-
-    // What Redis answers while it cannot serve a command for now, such as a cluster slot without a primary during a
-    // failover (CLUSTERDOWN, TRYAGAIN), a primary whose replicas are gone (MASTERDOWN, NOREPLICAS), a replica not yet
-    // promoted (READONLY) or a server loading its data (LOADING): the command may succeed when tried again.
-    private static bool IsPassing(Exception e) =>
-        e is RedisServerException { Message: var message }
-        && PassingErrors.Any(prefix => message.StartsWith(prefix, StringComparison.Ordinal));
-
-    private static readonly string[] PassingErrors = ["CLUSTERDOWN", "TRYAGAIN", "MASTERDOWN", "NOREPLICAS", "READONLY", "LOADING"];
-
-    private StreamException Unavailable(StreamKey? key, Exception e)
-    {
-        _metrics.RedisFailed();
-        Log.RedisOperationFailed(_logger, key?.ToString() ?? "(none)", e.GetType().Name, e.Message);
-        return new StreamException(StreamErrorCode.StoreUnavailable,
-            $"The stream store (Redis) is unavailable: {e.GetType().Name}. Try again shortly.", e);
     }
 }

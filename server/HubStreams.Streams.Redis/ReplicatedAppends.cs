@@ -10,23 +10,27 @@ namespace HubStreams.Streams.Redis;
 /// </summary>
 public sealed class ReplicatedAppends
 {
-    /// <summary>Waits for <paramref name="replicas"/> replicas, at most <paramref name="timeout"/>, over <paramref name="connection"/>.</summary>
-    public ReplicatedAppends(IConnectionMultiplexer connection, int replicas, TimeSpan timeout)
+    /// <summary>
+    /// Waits, over <paramref name="connection"/>, for the replicas <paramref name="options"/> ask for
+    /// (<see cref="RedisStreamOptions.WaitReplicas"/>, at least 1), at most <see cref="RedisStreamOptions.WaitTimeout"/>.
+    /// </summary>
+    public ReplicatedAppends(IConnectionMultiplexer connection, RedisStreamOptions options)
     {
         ArgumentNullException.ThrowIfNull(connection);
-        ArgumentOutOfRangeException.ThrowIfLessThan(replicas, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(timeout, TimeSpan.FromMilliseconds(1));
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.WaitReplicas, 1, nameof(options));
         Connection = connection;
-        Replicas = replicas;
-        Timeout = timeout;
+        _options = options;
     }
+
+    private readonly RedisStreamOptions _options;
 
     /// <summary>The connection the appends and their waits go over: none other uses it.</summary>
     public IConnectionMultiplexer Connection { get; }
 
     /// <summary>How many replicas must hold an append before it is acknowledged.</summary>
-    public int Replicas { get; }
+    public int Replicas => _options.WaitReplicas;
 
     /// <summary>How long to wait for them; past it the append is refused as <c>StoreUnavailable</c>.</summary>
-    public TimeSpan Timeout { get; }
+    public TimeSpan Timeout => _options.WaitTimeout;
 }

@@ -96,8 +96,11 @@ internal sealed class StreamExpiryChecks(
             if (milliseconds == Gone)
             {
                 // Its readers read again and meet the expiry; a stream written again later is heard of by its wake-up.
-                expired(key);
-                _checkAt.TryUpdate(key, now + ttl, at);
+                // An append heard while the answer travelled made the stream anew: its readers have nothing to learn.
+                if (_checkAt.TryUpdate(key, now + ttl, at))
+                {
+                    expired(key);
+                }
             }
             else
             {

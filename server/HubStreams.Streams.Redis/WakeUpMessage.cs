@@ -80,6 +80,9 @@ internal sealed class WakeUpMessage
         };
     }
 
+    /// <summary>The page of every event carried, for the node to hold; null for a bare wake-up.</summary>
+    public StreamPage? Carried() => PageAt(FirstCarriedOffset, int.MaxValue);
+
     private StreamEvent[] Decode()
     {
         var events = new StreamEvent[CarriedCount];

@@ -2,7 +2,9 @@ namespace HubStreams.Streams.Redis;
 
 /// <summary>
 /// The wake-up channels this process listens to: one per stream that has a watcher here. A stream's channel is
-/// subscribed when its first watcher arrives and unsubscribed when its last one leaves. One worker sends the changes
+/// subscribed when its first watcher arrives and unsubscribed when its last one leaves; the watchers themselves are
+/// counted by the stream's <see cref="Watching.WatchedStream"/>, which says only when it wants the channel and when it
+/// no longer does. One worker sends the changes
 /// in batches: everything asked for while a batch is on the wire goes out together in the next one, pipelined, so a
 /// burst of new streams costs one round trip, not one each. A watcher begins only once its stream's subscription is
 /// confirmed, so no append made after that can go unheard.
@@ -17,12 +19,14 @@ internal sealed class WakeUpSubscriptions : IAsyncDisposable
     private readonly Func<StreamKey, Task> _subscribe;
     private readonly Func<StreamKey, Task> _unsubscribe;
     private readonly Task _worker;
-    private long _batches;
 
     /// <param name="subscribe">Subscribes to one stream's channel; completes when Redis confirmed it.</param>
     /// <param name="unsubscribe">Unsubscribes from one stream's channel.</param>
-    public WakeUpSubscriptions(Func<StreamKey, Task> subscribe, Func<StreamKey, Task> unsubscribe)
+    /// <param name="metrics">Where the batches and the channels subscribed are counted.</param>
+    public WakeUpSubscriptions(Func<StreamKey, Task> subscribe, Func<StreamKey, Task> unsubscribe, RedisMetrics metrics)
     {
+        _metrics = metrics;
+        metrics.ObserveSubscribedChannels(() => Subscribed().Length);
         _subscribe = subscribe;
         _unsubscribe = unsubscribe;
         _worker = Task.Run(RunAsync);
@@ -37,12 +41,13 @@ internal sealed class WakeUpSubscriptions : IAsyncDisposable
         }
     }
 
-    /// <summary>How many batches of subscribe and unsubscribe commands have been sent.</summary>
-    public long Batches => Interlocked.Read(ref _batches);
+    private readonly RedisMetrics _metrics;
 
-    /// <summary>A watcher of <paramref name="key"/> arrives; completes once its channel is subscribed.</summary>
-    /// <remarks>Fails as the subscribe failed; the caller then calls <see cref="Release"/>, as for any acquired stream.</remarks>
-    public Task AcquireAsync(StreamKey key)
+    /// <summary>
+    /// <paramref name="key"/> has watchers here: completes once its channel is subscribed, or fails as the subscribe
+    /// failed (asking again tries again).
+    /// </summary>
+    public Task WantAsync(StreamKey key)
     {
         lock (_lock)
         {
@@ -51,7 +56,7 @@ internal sealed class WakeUpSubscriptions : IAsyncDisposable
                 _entries[key] = entry = new Entry();
             }
 
-            entry.Watchers++;
+            entry.Wanted = true;
             if (entry.State == State.Subscribed)
             {
                 return Task.CompletedTask;
@@ -82,13 +87,14 @@ internal sealed class WakeUpSubscriptions : IAsyncDisposable
 
     private (Func<StreamKey, bool> Stranded, Action<StreamKey> Resubscribed)? _repair;
 
-    /// <summary>A watcher of <paramref name="key"/> leaves; after the last one the channel is unsubscribed.</summary>
-    public void Release(StreamKey key)
+    /// <summary><paramref name="key"/>'s last watcher here left: its channel is unsubscribed.</summary>
+    public void Drop(StreamKey key)
     {
         lock (_lock)
         {
-            if (_entries.TryGetValue(key, out var entry) && --entry.Watchers == 0)
+            if (_entries.TryGetValue(key, out var entry) && entry.Wanted)
             {
+                entry.Wanted = false;
                 Schedule(key);
             }
         }
@@ -147,11 +153,11 @@ internal sealed class WakeUpSubscriptions : IAsyncDisposable
                 var entry = _entries[key];
                 switch (entry.State)
                 {
-                    case State.Unsubscribed when entry.Watchers > 0:
+                    case State.Unsubscribed when entry.Wanted:
                         entry.State = State.Subscribing;
                         changes.Add((key, true));
                         break;
-                    case State.Subscribed when entry.Watchers == 0:
+                    case State.Subscribed when !entry.Wanted:
                         // From now on a new watcher waits for a fresh subscribe, after this unsubscribe.
                         entry.State = State.Unsubscribing;
                         changes.Add((key, false));
@@ -173,7 +179,7 @@ internal sealed class WakeUpSubscriptions : IAsyncDisposable
             return;
         }
 
-        Interlocked.Increment(ref _batches);
+        _metrics.SubscriptionBatchSent();
         var sent = changes.Select(c => Outcome(c.Subscribe ? _subscribe(c.Key) : _unsubscribe(c.Key))).ToArray();
         var outcomes = await Task.WhenAll(sent);
         lock (_lock)
@@ -195,14 +201,14 @@ internal sealed class WakeUpSubscriptions : IAsyncDisposable
                     entry.State = State.Subscribed;
                     (entry.Ready, var ready) = (null, entry.Ready);
                     ready?.TrySetResult();
-                    if (entry.Watchers == 0)
+                    if (!entry.Wanted)
                     {
                         Schedule(key);
                     }
                 }
                 else
                 {
-                    // Its watchers learn why, and each one's release schedules the entry's removal.
+                    // Its watchers learn why, and the last one's leaving schedules the entry's removal.
                     entry.State = State.Unsubscribed;
                     (entry.Ready, var ready) = (null, entry.Ready);
                     ready?.TrySetException(error);
@@ -233,7 +239,7 @@ internal sealed class WakeUpSubscriptions : IAsyncDisposable
             return;
         }
 
-        Interlocked.Increment(ref _batches);
+        _metrics.SubscriptionBatchSent();
         var outcomes = await Task.WhenAll(stranded.Select(key => Outcome(ResubscribeAsync(key))));
         for (var i = 0; i < stranded.Length; i++)
         {
@@ -273,7 +279,8 @@ internal sealed class WakeUpSubscriptions : IAsyncDisposable
 
     private sealed class Entry
     {
-        public int Watchers { get; set; }
+        /// <summary>Whether the stream has watchers here.</summary>
+        public bool Wanted { get; set; }
 
         public State State { get; set; }
 

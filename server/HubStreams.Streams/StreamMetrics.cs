@@ -23,17 +23,12 @@ public sealed class StreamMetrics
     private long _delivered;
     private long _activeSubscriptions;
     private long _wakeUps;
-    private long _wakeUpsReceived;
-    private long _safetyNetChecks;
-    private long _redisErrors;
-    private long _redisAppendCalls;
-    private long _redisAppendsCommitted;
 
     /// <summary>Creates the meter and its instruments.</summary>
     public StreamMetrics(IMeterFactory meterFactory)
     {
         ArgumentNullException.ThrowIfNull(meterFactory);
-        var meter = meterFactory.Create(MeterName, "1.0");
+        var meter = Meter = meterFactory.Create(MeterName, "1.0");
         meter.CreateObservableCounter("hubstreams.events.appended", () => Volatile.Read(ref _appended),
             "{event}", "Events stored (any transport, the demo included)");
         meter.CreateObservableCounter("hubstreams.events.delivered", () => Volatile.Read(ref _delivered),
@@ -42,20 +37,15 @@ public sealed class StreamMetrics
             "{subscription}", "Subscriptions open right now (hub and SSE)");
         meter.CreateObservableCounter("hubstreams.wakeups", () => Volatile.Read(ref _wakeUps),
             "{wakeup}", "Waiting readers woken");
-        meter.CreateObservableCounter("hubstreams.wakeups.received", () => Volatile.Read(ref _wakeUpsReceived),
-            "{notification}", "Wake-up notifications this node received from Redis: only for the streams its readers follow (redis mode)");
-        meter.CreateObservableCounter("hubstreams.safety_net.checks", () => Volatile.Read(ref _safetyNetChecks),
-            "{check}", "Safety-net passes for lost wake-ups (redis mode)");
-        meter.CreateObservableCounter("hubstreams.redis.errors", () => Volatile.Read(ref _redisErrors),
-            "{error}", "Redis operations that failed because Redis could not be reached in time");
-        meter.CreateObservableCounter("hubstreams.redis.append_calls", () => Volatile.Read(ref _redisAppendCalls),
-            "{call}", "Append script calls to Redis: each stores the appends that queued while the previous one was in flight (redis mode)");
         var seconds = new InstrumentAdvice<double> { HistogramBucketBoundaries = SecondsBuckets };
         _appendDuration = meter.CreateHistogram("hubstreams.append.duration", "s", "Time to store one event, store round trip included",
             tags: null, advice: seconds);
         _deliveryLag = meter.CreateHistogram("hubstreams.delivery.lag", "s", "From an event's timestamp to its delivery to a live subscriber",
             tags: null, advice: seconds);
     }
+
+    /// <summary>The meter, for the instruments a store adds (the Redis store's, say).</summary>
+    public Meter Meter { get; }
 
     /// <summary>An event was stored in <paramref name="duration"/>.</summary>
     public void EventAppended(TimeSpan duration)
@@ -88,29 +78,4 @@ public sealed class StreamMetrics
             Interlocked.Add(ref _wakeUps, count);
         }
     }
-
-    /// <summary>A wake-up notification arrived from the store.</summary>
-    public void WakeUpReceived() => Interlocked.Increment(ref _wakeUpsReceived);
-
-    /// <summary>How many wake-up notifications arrived from the store.</summary>
-    public long WakeUpsReceived => Volatile.Read(ref _wakeUpsReceived);
-
-    /// <summary>A safety-net pass ran.</summary>
-    public void SafetyNetChecked() => Interlocked.Increment(ref _safetyNetChecks);
-
-    /// <summary>A Redis operation failed for want of Redis.</summary>
-    public void RedisFailed() => Interlocked.Increment(ref _redisErrors);
-
-    /// <summary>One append script call stored a batch of <paramref name="appends"/> appends (a group commit).</summary>
-    public void RedisBatchCommitted(int appends)
-    {
-        Interlocked.Increment(ref _redisAppendCalls);
-        Interlocked.Add(ref _redisAppendsCommitted, appends);
-    }
-
-    /// <summary>How many append script calls went to Redis.</summary>
-    public long RedisAppendCalls => Volatile.Read(ref _redisAppendCalls);
-
-    /// <summary>How many appends those calls carried: over <see cref="RedisAppendCalls"/>, the mean batch size.</summary>
-    public long RedisAppendsCommitted => Volatile.Read(ref _redisAppendsCommitted);
 }

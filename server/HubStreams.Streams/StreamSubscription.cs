@@ -12,7 +12,7 @@ namespace HubStreams.Streams;
 /// <see cref="OpenAsync(IStreamManager, StreamKey, long, string, CancellationToken)"/> watches first, then reads, so a bad offset or an unknown stream fails before a transport
 /// commits to a response, and nothing appended in between is missed. Enumerate it once. Enumerating it to the end,
 /// or disposing it, closes its watch. Transports add what surrounds a delivery with <see cref="EndWith"/>,
-/// <see cref="EndAt"/> and <see cref="Observer"/>.
+/// <see cref="ReleaseWith"/> and <see cref="Observer"/>.
 /// </remarks>
 public sealed class StreamSubscription : IAsyncEnumerable<StreamEvent>, IDisposable
 {
@@ -22,17 +22,10 @@ public sealed class StreamSubscription : IAsyncEnumerable<StreamEvent>, IDisposa
     /// <summary>The longest pause between two reads while the store is unavailable.</summary>
     public static readonly TimeSpan MaxStoreRetryDelay = TimeSpan.FromSeconds(2);
 
-    /// <summary>The reason of a subscription that ended after its <c>complete</c> event.</summary>
-    public const string Completed = "completed";
-
-    /// <summary>The reason of a subscription whose consumer stopped enumerating (the client went away).</summary>
-    public const string ConsumerGone = "client_gone";
-
     private readonly IStreamWatch _watch;
     private readonly StreamPage _firstPage;
     private readonly List<(CancellationToken Token, Func<StreamSubscription, StreamException> Error)> _endConditions = [];
     private readonly List<IDisposable> _owned = [];
-    private (DateTimeOffset At, TimeProvider Time, Func<StreamSubscription, StreamException> Error)? _deadline;
     private int _disposed;
 
     private StreamSubscription(StreamKey key, long fromOffset, StreamPage firstPage, IStreamWatch watch)
@@ -60,10 +53,10 @@ public sealed class StreamSubscription : IAsyncEnumerable<StreamEvent>, IDisposa
     public long Delivered { get; private set; }
 
     /// <summary>
-    /// Why the enumeration ended: <see cref="Completed"/>, <see cref="ConsumerGone"/>, or the code of the error that
-    /// ended it (<c>ServerShuttingDown</c>, <c>StreamNotFound</c>, …).
+    /// Why the enumeration ended: after <c>complete</c>, because its consumer stopped (the client went away), or with the
+    /// error that ended it (<c>ServerShuttingDown</c>, <c>StreamNotFound</c>, …).
     /// </summary>
-    public string EndReason { get; private set; } = ConsumerGone;
+    public SubscriptionEnd EndReason { get; private set; } = SubscriptionEnd.ConsumerGone;
 
     /// <summary>Told when the enumeration starts, delivers and ends. Set it before enumerating.</summary>
     public IStreamSubscriptionObserver? Observer { get; set; }
@@ -139,13 +132,9 @@ public sealed class StreamSubscription : IAsyncEnumerable<StreamEvent>, IDisposa
 
     /// <summary>
     /// Ends the enumeration with the error <paramref name="error"/> makes once <paramref name="signal"/> is cancelled
-    /// (the server stopping, say). Conditions are checked in the order they were added.
+    /// (the server stopping, or a timer at a token's expiry). Conditions are checked in the order they were added.
     /// </summary>
     public void EndWith(Func<StreamSubscription, StreamException> error, CancellationToken signal) => _endConditions.Add((signal, error));
-
-    /// <summary>Ends the enumeration with the error <paramref name="error"/> makes at <paramref name="deadline"/> (a token's expiry, say).</summary>
-    public void EndAt(DateTimeOffset deadline, TimeProvider time, Func<StreamSubscription, StreamException> error) =>
-        _deadline = (deadline, time, error);
 
     /// <summary>Disposes <paramref name="resource"/> (a place in a cap, say) when the subscription is disposed or its enumeration ends.</summary>
     public void ReleaseWith(IDisposable resource) => _owned.Add(resource);
@@ -169,11 +158,7 @@ public sealed class StreamSubscription : IAsyncEnumerable<StreamEvent>, IDisposa
     public async IAsyncEnumerator<StreamEvent> GetAsyncEnumerator(CancellationToken cancellationToken = default)
     {
         using var subscription = this;
-        using var deadline = _deadline is { } d
-            ? new CancellationTokenSource(TimeSpan.FromTicks(Math.Max(0, (d.At - d.Time.GetUtcNow()).Ticks)), d.Time)
-            : null;
-        using var ending = CancellationTokenSource.CreateLinkedTokenSource(
-            [cancellationToken, .. _endConditions.Select(c => c.Token), deadline?.Token ?? CancellationToken.None]);
+        using var ending = CancellationTokenSource.CreateLinkedTokenSource([cancellationToken, .. _endConditions.Select(c => c.Token)]);
         Observer?.OnStarted(this);
         try
         {
@@ -188,10 +173,10 @@ public sealed class StreamSubscription : IAsyncEnumerable<StreamEvent>, IDisposa
                     Observer?.OnDelivered(this, streamEvent);
 
                     // A consumer that was cancelled (a client SignalR aborted, say) may still ask for more: it gets none.
-                    ThrowIfEnded(deadline, ending.Token, cancellationToken);
+                    ThrowIfEnded(ending.Token, cancellationToken);
                     if (streamEvent.IsComplete)
                     {
-                        EndReason = Completed;
+                        EndReason = SubscriptionEnd.Completed;
                         yield break;
                     }
                 }
@@ -199,7 +184,7 @@ public sealed class StreamSubscription : IAsyncEnumerable<StreamEvent>, IDisposa
                 if (page.Events.Count == 0 && page.Finished)
                 {
                     // Only reachable when resuming exactly at the end of a completed stream.
-                    EndReason = Completed;
+                    EndReason = SubscriptionEnd.Completed;
                     yield break;
                 }
 
@@ -210,8 +195,8 @@ public sealed class StreamSubscription : IAsyncEnumerable<StreamEvent>, IDisposa
                     await Task.Yield();
                 }
 
-                ThrowIfEnded(deadline, ending.Token, cancellationToken);
-                page = await NextPageAsync(page, deadline, ending.Token, cancellationToken);
+                ThrowIfEnded(ending.Token, cancellationToken);
+                page = await NextPageAsync(page, ending.Token, cancellationToken);
             }
         }
         finally
@@ -220,7 +205,7 @@ public sealed class StreamSubscription : IAsyncEnumerable<StreamEvent>, IDisposa
         }
     }
 
-    private async Task<StreamPage> NextPageAsync(StreamPage page, CancellationTokenSource? deadline, CancellationToken ending, CancellationToken consumer)
+    private async Task<StreamPage> NextPageAsync(StreamPage page, CancellationToken ending, CancellationToken consumer)
     {
         try
         {
@@ -237,35 +222,35 @@ public sealed class StreamSubscription : IAsyncEnumerable<StreamEvent>, IDisposa
             StreamId ??= next.StreamId;
             return next;
         }
-        catch (OperationCanceledException) when (!consumer.IsCancellationRequested && EndingError(deadline) is { } error)
+        catch (OperationCanceledException) when (!consumer.IsCancellationRequested && EndingError() is { } error)
         {
-            EndReason = error.Code.ToString();
+            EndReason = SubscriptionEnd.Failed(error.Code);
             throw error;
         }
         catch (StreamException e)
         {
-            EndReason = e.Code.ToString();
+            EndReason = SubscriptionEnd.Failed(e.Code);
             throw;
         }
     }
 
-    private void ThrowIfEnded(CancellationTokenSource? deadline, CancellationToken ending, CancellationToken consumer)
+    private void ThrowIfEnded(CancellationToken ending, CancellationToken consumer)
     {
         if (!ending.IsCancellationRequested)
         {
             return;
         }
 
-        if (!consumer.IsCancellationRequested && EndingError(deadline) is { } error)
+        if (!consumer.IsCancellationRequested && EndingError() is { } error)
         {
-            EndReason = error.Code.ToString();
+            EndReason = SubscriptionEnd.Failed(error.Code);
             throw error;
         }
 
         consumer.ThrowIfCancellationRequested();
     }
 
-    private StreamException? EndingError(CancellationTokenSource? deadline)
+    private StreamException? EndingError()
     {
         foreach (var (token, error) in _endConditions)
         {
@@ -275,7 +260,7 @@ public sealed class StreamSubscription : IAsyncEnumerable<StreamEvent>, IDisposa
             }
         }
 
-        return deadline is { IsCancellationRequested: true } ? _deadline!.Value.Error(this) : null;
+        return null;
     }
 
     private async Task<StreamPage> ReadWhenAvailableAsync(long offset, CancellationToken cancellationToken)
@@ -294,4 +279,46 @@ public sealed class StreamSubscription : IAsyncEnumerable<StreamEvent>, IDisposa
             }
         }
     }
+}
+
+/// <summary>Why a <see cref="StreamSubscription"/>'s enumeration ended; its text is the word logs show.</summary>
+public readonly record struct SubscriptionEnd
+{
+    private SubscriptionEnd(SubscriptionEndKind kind, StreamErrorCode? error) => (Kind, Error) = (kind, error);
+
+    /// <summary>It delivered <c>complete</c>: <c>completed</c>.</summary>
+    public static SubscriptionEnd Completed { get; } = new(SubscriptionEndKind.Completed, null);
+
+    /// <summary>Its consumer stopped enumerating (the client went away): <c>client_gone</c>.</summary>
+    public static SubscriptionEnd ConsumerGone { get; } = new(SubscriptionEndKind.ConsumerGone, null);
+
+    /// <summary>It ended with the error <paramref name="code"/>: the code's name.</summary>
+    public static SubscriptionEnd Failed(StreamErrorCode code) => new(SubscriptionEndKind.Error, code);
+
+    /// <summary>Which of the three it is.</summary>
+    public SubscriptionEndKind Kind { get; }
+
+    /// <summary>The error that ended it, for <see cref="SubscriptionEndKind.Error"/>.</summary>
+    public StreamErrorCode? Error { get; }
+
+    /// <inheritdoc />
+    public override string ToString() => Kind switch
+    {
+        SubscriptionEndKind.Completed => "completed",
+        SubscriptionEndKind.ConsumerGone => "client_gone",
+        _ => Error.ToString()!,
+    };
+}
+
+/// <summary>The kinds of <see cref="SubscriptionEnd"/>.</summary>
+public enum SubscriptionEndKind
+{
+    /// <summary>After <c>complete</c>.</summary>
+    Completed,
+
+    /// <summary>Its consumer stopped.</summary>
+    ConsumerGone,
+
+    /// <summary>An error ended it.</summary>
+    Error,
 }

@@ -11,15 +11,15 @@ const validId = value => /^[A-Za-z0-9_.-]{1,128}$/.test(value) && !/^\.+$/.test(
 let current = null;
 let followed = { sessionId: "", messageId: "", finished: true, lastResume: "" };
 
-const setStatus = (text, state = text.split(" ")[0]) => {
+const setStatus = (text, state) => {
   statusBox.textContent = text;
   statusBox.dataset.state = state;
   updateButtons();
 };
 
-const onStreamStatus = text => {
-  if (text.startsWith("resumed at offset")) followed.lastResume = text;
-  setStatus(text);
+const onStreamStatus = status => {
+  if (status.state === "resumed") followed.lastResume = status.text;
+  setStatus(status.text, status.state);
 };
 
 const newId = prefix => `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;

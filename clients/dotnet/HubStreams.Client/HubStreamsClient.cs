@@ -36,6 +36,15 @@ public sealed class HubStreamsClient
 
     internal HubStreamsClientOptions Options => _options;
 
+    /// <summary>The one retry policy of this client: the options', or the capped backoff their delays describe.</summary>
+    internal IRetryPolicy RetryPolicy => _options.RetryPolicy ?? (_backoff ??= new CappedBackoff(_options.InitialRetryDelay, _options.MaxRetryDelay));
+
+    private CappedBackoff? _backoff;
+
+    /// <summary>The pause before the next try after <paramref name="failuresInARow"/> failures, or null to give up.</summary>
+    internal TimeSpan? NextRetryDelay(long failuresInARow, TimeSpan elapsed, Exception? reason) =>
+        RetryPolicy.NextRetryDelay(new RetryContext { PreviousRetryCount = failuresInARow, ElapsedTime = elapsed, RetryReason = reason! });
+
     /// <summary>
     /// Every event of the stream from <paramref name="fromOffset"/> to <c>complete</c>, each exactly once and in order.
     /// Whatever is not final (a dropped connection, a node that dies or shuts down, a restart, the store briefly away,
@@ -73,12 +82,42 @@ public sealed class HubStreamsClient
         await using var connection = CreateConnection(_options.HubUrls[0], reconnectForever: true);
         connection.On<string, string>("MessageStarted", (s, m) => heard.Writer.TryWrite(new(SessionNotificationKind.MessageStarted, s, m)));
         connection.On<string, string>("MessageCompleted", (s, m) => heard.Writer.TryWrite(new(SessionNotificationKind.MessageCompleted, s, m)));
-        connection.Reconnected += _ => connection.InvokeAsync("JoinSession", sessionId, CancellationToken.None);
+        connection.Reconnected += _ => JoinAgainAsync(connection, sessionId, heard.Writer);
         await connection.StartAsync(cancellationToken);
         await ServerCalls.InvokeAsync(() => connection.InvokeAsync("JoinSession", sessionId, cancellationToken));
         await foreach (var notification in heard.Reader.ReadAllAsync(cancellationToken))
         {
             yield return notification;
+        }
+    }
+
+    // After a reconnect the server has forgotten the connection's sessions: join again, paced by the retry policy, until
+    // it is joined, the connection closes, or the policy gives up (then the watch ends with that failure).
+    private async Task JoinAgainAsync(HubConnection connection, string sessionId, ChannelWriter<SessionNotification> heard)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        for (var failures = 0L; connection.State == HubConnectionState.Connected; failures++)
+        {
+            try
+            {
+                await ServerCalls.InvokeAsync(() => connection.InvokeAsync("JoinSession", sessionId, CancellationToken.None));
+                return;
+            }
+            catch (Exception e) when (e is not HubStreamsException)
+            {
+                if (NextRetryDelay(failures, System.Diagnostics.Stopwatch.GetElapsedTime(started), e) is not { } delay)
+                {
+                    heard.TryComplete(e);
+                    return;
+                }
+
+                await Task.Delay(delay);
+            }
+            catch (HubStreamsException e)
+            {
+                heard.TryComplete(e);
+                return;
+            }
         }
     }
 
@@ -120,7 +159,7 @@ public sealed class HubStreamsClient
         });
         if (reconnectForever)
         {
-            builder.WithAutomaticReconnect(new ForeverRetryPolicy(_options.InitialRetryDelay, _options.MaxRetryDelay));
+            builder.WithAutomaticReconnect(RetryPolicy);
         }
 
         _options.ConfigureHubConnection?.Invoke(builder);
@@ -133,11 +172,5 @@ public sealed class HubStreamsClient
         {
             throw new HubStreamsException(StreamErrorCode.InvalidId, $"{name} must be {StreamIds.Rule}.");
         }
-    }
-
-    private sealed class ForeverRetryPolicy(TimeSpan initial, TimeSpan max) : IRetryPolicy
-    {
-        public TimeSpan? NextRetryDelay(RetryContext retryContext) =>
-            RetryDelays.After(retryContext.PreviousRetryCount, initial, max);
     }
 }

@@ -48,4 +48,11 @@ public sealed class HubStreamsClientOptions
             _maxRetryDelay = value;
         }
     }
+
+    /// <summary>
+    /// How long to wait before each try after a failure, for the connection's reconnects, the reader, the writer and the
+    /// session watch alike; a null delay gives up (the call ends with the last failure). Null (the default): start at
+    /// <see cref="InitialRetryDelay"/>, doubling up to <see cref="MaxRetryDelay"/>, forever.
+    /// </summary>
+    public IRetryPolicy? RetryPolicy { get; set; }
 }

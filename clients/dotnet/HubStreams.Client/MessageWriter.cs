@@ -71,10 +71,12 @@ public sealed class MessageWriter : IStreamEventWriter, IAsyncDisposable
         while (true)
         {
             var offset = NextOffset;
-            var outgoing = Outgoing.From(streamEvent, streamEvent.Id ?? $"{_idPrefix}-{offset}", offset);
+            // The offset goes apart from the event: an event's own offset and stream id are the server's to say.
+            var outgoing = streamEvent with { Id = streamEvent.Id ?? $"{_idPrefix}-{offset}", Offset = 0, StreamId = null };
             try
             {
-                var stored = await WithRetriesAsync(connection => connection.InvokeAsync<long>("AppendEvent", _sessionId, _messageId, outgoing, cancellationToken), cancellationToken);
+                var stored = await WithRetriesAsync(connection => connection.InvokeAsync<long>(
+                    "AppendEventAt", _sessionId, _messageId, offset, outgoing, cancellationToken), cancellationToken);
                 NextOffset = stored + 1;
                 // The stream's identity, once it has one, tells a lost and recreated stream from a reader's stop.
                 _streamId ??= (await StreamInfoAsync(cancellationToken)).StreamId;
@@ -151,7 +153,13 @@ public sealed class MessageWriter : IStreamEventWriter, IAsyncDisposable
                 Retries++;
                 await DropAsync();
                 _url = (_url + 1) % _client.Options.HubUrls.Count;
-                await Task.Delay(RetryDelays.After(failures++, _client.Options.InitialRetryDelay, _client.Options.MaxRetryDelay), cancellationToken);
+                var delay = _client.NextRetryDelay(failures++, TimeSpan.Zero, e);
+                if (delay is null)
+                {
+                    throw;
+                }
+
+                await Task.Delay(delay.Value, cancellationToken);
             }
         }
     }
@@ -198,11 +206,5 @@ public sealed class MessageWriter : IStreamEventWriter, IAsyncDisposable
         {
             // The connection went, or the writer closed: a new connection watches again.
         }
-    }
-
-    // An event as the writer sends it: always with its offset (0 included) and its id.
-    private sealed record Outgoing(long Offset, string Id, string? Type, string? Content, bool Done, DateTimeOffset? Timestamp, JsonElement? Data)
-    {
-        public static Outgoing From(StreamEvent e, string id, long offset) => new(offset, id, e.Type, e.Content, e.Done, e.Timestamp, e.Data);
     }
 }

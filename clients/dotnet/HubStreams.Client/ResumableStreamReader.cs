@@ -110,7 +110,9 @@ public sealed class ResumableStreamReader : IAsyncEnumerable<StreamEvent>
                 return;
             default:
                 _url = (_url + 1) % _urls.Count;
-                var delay = RetryDelays.After(_failuresInARow++, _client.Options.InitialRetryDelay, _client.Options.MaxRetryDelay);
+                var delay = _client.NextRetryDelay(_failuresInARow++, TimeSpan.Zero, failure)
+                    ?? throw new HubStreamsException(code ?? StreamErrorCode.StoreUnavailable,
+                        $"The retry policy gave up after {_failuresInARow} failures in a row: {failure?.Message ?? "the stream ended before 'complete'"}", failure);
                 await Task.Delay(delay, cancellationToken);
                 return;
         }

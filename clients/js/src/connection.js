@@ -26,6 +26,12 @@ function emit(connection, event, error) {
 
 const delay = ms => new Promise(resolve => setTimeout(resolve, ms));
 
+/**
+ * The one backoff of the client: how long to wait before try number `attempt` (from 0) of anything that failed for now
+ * (a connect, a subscribe, an append, a join): 100 ms, doubling, at most `maxRetryDelay`.
+ */
+export const retryDelay = (attempt, maxRetryDelay = 2000) => Math.min(maxRetryDelay, 100 * 2 ** attempt);
+
 function startWithRetry(connection) {
   const state = stateOf(connection);
   state.starting ??= (async () => {
@@ -36,7 +42,7 @@ function startWithRetry(connection) {
         emit(connection, "connected");
       } catch (error) {
         emit(connection, "reconnecting", error);
-        await delay(Math.min(state.maxRetryDelay, 250 * 2 ** attempt++));
+        await delay(retryDelay(attempt++, state.maxRetryDelay));
       }
     }
   })().finally(() => { state.starting = null; });
@@ -57,7 +63,8 @@ export function createConnection(url, { accessToken, transport, skipNegotiation,
   const connection = new signalR.HubConnectionBuilder()
     .withUrl(url, options)
     .withAutomaticReconnect({
-      nextRetryDelayInMilliseconds: context => Math.min(maxRetryDelay, context.previousRetryCount === 0 ? 0 : 250 * 2 ** context.previousRetryCount),
+      // The first try at once: a dropped connection often comes back on the spot (another node answers).
+      nextRetryDelayInMilliseconds: context => (context.previousRetryCount === 0 ? 0 : retryDelay(context.previousRetryCount, maxRetryDelay)),
     })
     .configureLogging(logLevel ?? signalR.LogLevel.Warning)
     .build();

@@ -1,33 +1,7 @@
-// The error table of the HubStreams wire contract: each code the server may answer with, its HTTP status, and
-// whether it is final (retrying the same request cannot succeed). The same table as StreamErrors in the .NET
-// contract (HubStreams.Contracts), checked against it by the project's tests.
-export const errorCodes = Object.freeze({
-  InvalidId: { httpStatus: 400, final: true },
-  InvalidOffset: { httpStatus: 400, final: true },
-  InvalidLimit: { httpStatus: 400, final: true },
-  OffsetBeyondEnd: { httpStatus: 400, final: true },
-  InvalidEvent: { httpStatus: 400, final: true },
-  EventTooLarge: { httpStatus: 400, final: true },
-  BodyTooLarge: { httpStatus: 413, final: true },
-  StreamNotFound: { httpStatus: 404, final: true },
-  StreamReset: { httpStatus: 410, final: true },
-  StreamCompleted: { httpStatus: 409, final: true },
-  StreamFull: { httpStatus: 409, final: true },
-  StreamExists: { httpStatus: 409, final: true },
-  OffsetConflict: { httpStatus: 409, final: true },
-  StoreUnavailable: { httpStatus: 503, final: false },
-  ServerShuttingDown: { httpStatus: 503, final: false },
-  AccessDenied: { httpStatus: 403, final: true },
-  AccessExpired: { httpStatus: 401, final: false },
-  AuthenticationRequired: { httpStatus: 401, final: true },
-  RateLimited: { httpStatus: 429, final: false },
-  TooManySubscriptions: { httpStatus: 429, final: false },
-  TooManyConnections: { httpStatus: 429, final: false },
-  InvalidRequest: { httpStatus: 400, final: true },
-  RouteNotFound: { httpStatus: 404, final: true },
-  MethodNotAllowed: { httpStatus: 405, final: true },
-  InternalError: { httpStatus: 500, final: false },
-});
+import { errorCodes } from "./error-codes.js";
+
+// The error table of the HubStreams wire contract, generated from the .NET one (see error-codes.js).
+export { errorCodes };
 
 /** The server's own words in a hub error's message ("StreamNotFound: …"), without what SignalR puts in front of them. */
 export function serverMessage(error) {

@@ -1,14 +1,16 @@
 import { signalR } from "./signalr.js";
 import { errorCode, isFinal, serverMessage, HubStreamsError } from "./errors.js";
-import { onConnectionChange, reconnect } from "./connection.js";
+import { onConnectionChange, reconnect, retryDelay } from "./connection.js";
 
 const connected = connection => connection.state === signalR.HubConnectionState.Connected;
 
 /**
  * Follows one stream from `fromOffset`, and resumes by itself: after a drop, a restart or a node change it asks for
  * the offset after the last event it passed on. Calls onEvent(event) once per offset, in order; onComplete() after
- * `complete`; onStatus(text) when it connects, loses the connection or resumes; onError(error) when the stream cannot
- * be read (a final code: expired or unknown, not granted, invalid). Returns { stop(), nextOffset }.
+ * `complete`; onStatus(status) when it connects, loses the connection or resumes, with a ReaderStatus
+ * `{ state, nextOffset, streamId, text }` (state: "connected", "resumed", "reconnecting" or "disconnected"; text, also its
+ * string form, says it in words: "resumed at offset 57"); onError(error) when the stream cannot be read (a final code:
+ * expired or unknown, not granted, invalid). Returns { stop(), nextOffset, streamId }.
  */
 export function followStream(connection, sessionId, messageId, { fromOffset = 0, streamId, onEvent, onStatus, onComplete, onError } = {}) {
   let nextOffset = fromOffset;
@@ -21,13 +23,16 @@ export function followStream(connection, sessionId, messageId, { fromOffset = 0,
   let retryTimer = null;
   let retries = 0;
 
+  const report = (state, text = state) =>
+    onStatus?.(Object.freeze({ state, nextOffset, streamId: knownStreamId, text, toString: () => text }));
+
   const stopListening = onConnectionChange(connection, event => {
     if (finished) return;
     if (event === "connected") {
       subscribe();
     } else {
       subscription = null; // The connection took it down with it.
-      onStatus?.(event === "disconnected" ? "disconnected" : "reconnecting");
+      report(event === "disconnected" ? "disconnected" : "reconnecting");
     }
   });
 
@@ -35,7 +40,8 @@ export function followStream(connection, sessionId, messageId, { fromOffset = 0,
     clearTimeout(retryTimer);
     if (finished || !connected(connection)) return; // The next "connected" subscribes.
     subscription?.dispose();
-    onStatus?.(resumed ? `resumed at offset ${nextOffset}` : "connected");
+    if (resumed) report("resumed", `resumed at offset ${nextOffset}`);
+    else report("connected");
     resumed = true;
     const stream = knownStreamId === null
       ? connection.stream("StreamEvents", sessionId, messageId, nextOffset)
@@ -58,7 +64,7 @@ export function followStream(connection, sessionId, messageId, { fromOffset = 0,
         if (isFinal(code)) {
           finish(() => onError?.(new HubStreamsError(code, serverMessage(error), error)));
         } else if (code === "ServerShuttingDown") {
-          onStatus?.("reconnecting"); // This node is going away: reconnect now (another node answers) and resume there.
+          report("reconnecting"); // This node is going away: reconnect now (another node answers) and resume there.
           reconnect(connection);
         } else if (connected(connection)) {
           retryLater(); // The store is briefly away, a cap was reached, the token expired: try again shortly.
@@ -69,7 +75,7 @@ export function followStream(connection, sessionId, messageId, { fromOffset = 0,
 
   function retryLater() {
     clearTimeout(retryTimer);
-    retryTimer = setTimeout(subscribe, Math.min(2000, 100 * 2 ** retries++));
+    retryTimer = setTimeout(subscribe, retryDelay(retries++));
   }
 
   function finish(then) {

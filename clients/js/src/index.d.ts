@@ -65,14 +65,30 @@ export declare function onConnectionChange(connection: HubConnection, listener: 
 export declare function listenerCount(connection: HubConnection): number;
 export declare function whenConnected(connection: HubConnection): Promise<void>;
 
+export type ReaderState = "connected" | "resumed" | "reconnecting" | "disconnected";
+
+/** What a reader is doing, as .NET's ReaderStatus: its string form is `text`. */
+export interface ReaderStatus {
+  readonly state: ReaderState;
+  /** The offset the reader asks for next. */
+  readonly nextOffset: number;
+  /** The stream's identity, once its first event came. */
+  readonly streamId: string | null;
+  /** The same in words: "connected", "reconnecting", "disconnected", "resumed at offset N". */
+  readonly text: string;
+}
+
+/** How long to wait before try number `attempt` (from 0) of anything that failed for now: 100 ms, doubling, at most `maxRetryDelay` (2,000). */
+export declare function retryDelay(attempt: number, maxRetryDelay?: number): number;
+
 export interface FollowOptions {
   fromOffset?: number;
   /** The stream's identity, when resuming one seen before: a stream created again since ends the reader with StreamReset. */
   streamId?: string;
   /** Once per offset, in order. */
   onEvent?: (event: StreamEvent) => void;
-  /** "connected", "reconnecting", "resumed at offset N". */
-  onStatus?: (status: string) => void;
+  /** When it connects, loses the connection or resumes. */
+  onStatus?: (status: ReaderStatus) => void;
   onComplete?: () => void;
   /** A final refusal: the stream expired or never existed, the token does not grant it, or the request is invalid. */
   onError?: (error: HubStreamsError) => void;
@@ -91,7 +107,7 @@ export interface ReadOptions {
   fromOffset?: number;
   streamId?: string;
   signal?: AbortSignal;
-  onStatus?: (status: string) => void;
+  onStatus?: (status: ReaderStatus) => void;
 }
 
 export declare function readStream(connection: HubConnection, sessionId: string, messageId: string, options?: ReadOptions): AsyncGenerator<StreamEvent, void, undefined>;

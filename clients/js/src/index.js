@@ -1,5 +1,5 @@
 // @hubstreams/client: follow HubStreams resumable event streams from browsers and Node.
-export { createConnection, connect, reconnect, disconnect, onConnectionChange, whenConnected, listenerCount } from "./connection.js";
+export { createConnection, connect, reconnect, disconnect, onConnectionChange, whenConnected, listenerCount, retryDelay } from "./connection.js";
 export { followStream, readStream } from "./follow.js";
 export { createWriter } from "./writer.js";
 export { joinSession } from "./session.js";

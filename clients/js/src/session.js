@@ -1,6 +1,6 @@
 import { signalR } from "./signalr.js";
 import { errorCode, isFinal, serverMessage, HubStreamsError } from "./errors.js";
-import { onConnectionChange } from "./connection.js";
+import { onConnectionChange, retryDelay } from "./connection.js";
 
 const connected = connection => connection.state === signalR.HubConnectionState.Connected;
 
@@ -16,6 +16,7 @@ const connected = connection => connection.state === signalR.HubConnectionState.
 export function joinSession(connection, sessionId, { onStarted, onCompleted, onJoined, onError } = {}) {
   let left = false;
   let retryTimer = null;
+  let failures = 0;
   let settle = null;
   const joined = new Promise((resolve, reject) => { settle = { resolve, reject }; });
   const started = (session, messageId) => { if (session === sessionId) onStarted?.(messageId, session); };
@@ -44,6 +45,7 @@ export function joinSession(connection, sessionId, { onStarted, onCompleted, onJ
     if (left || !connected(connection)) return; // The next "connected" joins.
     try {
       await connection.invoke("JoinSession", sessionId);
+      failures = 0;
       if (left) return;
       settle?.resolve(handle);
       settle = null;
@@ -57,7 +59,7 @@ export function joinSession(connection, sessionId, { onStarted, onCompleted, onJ
         else onError?.(refusal);
         settle = null;
       } else if (!left) {
-        retryTimer = setTimeout(join, 1000); // The connection went away mid-call, or a cap: the next try, or "connected", joins.
+        retryTimer = setTimeout(join, retryDelay(failures++)); // The connection went away mid-call, or a cap: the next try, or "connected", joins.
       }
     }
   }

@@ -1,5 +1,5 @@
 import { errorCode, isFinal, serverMessage, HubStreamsError } from "./errors.js";
-import { whenConnected } from "./connection.js";
+import { retryDelay, whenConnected } from "./connection.js";
 import { followStream } from "./follow.js";
 
 const delay = ms => new Promise(resolve => setTimeout(resolve, ms));
@@ -26,7 +26,7 @@ export async function createWriter(connection, sessionId, messageId) {
         const code = errorCode(error);
         if (isFinal(code)) throw new HubStreamsError(code, serverMessage(error), error);
         retries++;
-        await delay(Math.min(2000, 100 * 2 ** failures++));
+        await delay(retryDelay(failures++));
       }
     }
   }
@@ -46,9 +46,11 @@ export async function createWriter(connection, sessionId, messageId) {
   async function append(event) {
     while (true) {
       const offset = nextOffset;
-      const outgoing = { ...event, id: event.id ?? `${prefix}-${offset}`, offset };
+      // The offset goes apart from the event: an event's own offset and stream id are the server's to say.
+      const { offset: _offset, streamId: _streamId, ...fields } = event;
+      const outgoing = { ...fields, id: event.id ?? `${prefix}-${offset}` };
       try {
-        const stored = await call(() => connection.invoke("AppendEvent", sessionId, messageId, outgoing));
+        const stored = await call(() => connection.invoke("AppendEventAt", sessionId, messageId, offset, outgoing));
         nextOffset = stored + 1;
         streamId ??= (await call(() => connection.invoke("GetStreamInfo", sessionId, messageId))).streamId ?? null;
         return stored;

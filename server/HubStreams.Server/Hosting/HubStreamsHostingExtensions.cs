@@ -4,6 +4,7 @@ using HubStreams.Server.Security;
 using HubStreams.Server.Transport;
 using HubStreams.Streams;
 using HubStreams.Streams.Memory;
+using HubStreams.Streams.Redis;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.Routing;
@@ -49,6 +50,9 @@ public static class HubStreamsHostingExtensions
         services.AddSingleton(TimeProvider.System);
         services.AddMetrics();
         services.AddSingleton<StreamMetrics>();
+
+        // Exported in both modes, so that a dashboard made for one works on the other (memory mode keeps them at 0).
+        services.AddSingleton<RedisMetrics>();
         services.AddOpenTelemetry().WithMetrics(metrics => metrics
             .AddMeter(StreamMetrics.MeterName)
             .AddPrometheusExporter());
@@ -100,6 +104,7 @@ public static class HubStreamsHostingExtensions
 
         // The instruments exist from start-up, so a fresh node exports every series at 0.
         app.Services.GetRequiredService<StreamMetrics>();
+        app.Services.GetRequiredService<RedisMetrics>();
 
         app.UseExceptionHandler();
         app.UseStatusCodePages();

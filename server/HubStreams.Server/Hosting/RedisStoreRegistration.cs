@@ -19,7 +19,7 @@ internal static class RedisStoreRegistration
             // A connection of its own, so that a WAIT never holds up the shared one.
             services.AddSingleton(sp => new ReplicatedAppends(
                 RedisConnection.Connect(settings.RedisConnection, channelScope, sp.GetRequiredService<ILogger<RedisConnection>>(), "hubstreams-appends"),
-                settings.Redis.WaitReplicas, settings.Redis.WaitTimeout));
+                settings.Redis));
         }
 
         services.AddSingleton<IStreamManager, RedisStreamManager>();

@@ -8,7 +8,10 @@ namespace HubStreams.Server.Transport;
 /// <see cref="StreamErrorCode.InvalidEvent"/>), with the offset it must land at when it names one (a conditional append).
 /// </summary>
 /// <param name="Event">The event.</param>
-/// <param name="Offset">The <c>offset</c> the client gave, or null: then the event goes at the end.</param>
+/// <param name="Offset">
+/// The offset the event must land at, or null: then it goes at the end. Given apart from the event
+/// (<see cref="At"/>), or, in the deprecated form, as the event's own <c>offset</c>.
+/// </param>
 internal sealed record IncomingEvent(StreamEvent Event, long? Offset)
 {
     /// <summary>Reads the event in an HTTP request body.</summary>
@@ -51,6 +54,24 @@ internal sealed record IncomingEvent(StreamEvent Event, long? Offset)
             // Text that is not valid UTF-16, met while reading a string.
             throw Invalid(new JsonException(e.Message, e));
         }
+    }
+
+    /// <summary>
+    /// The same event, to be stored exactly at <paramref name="offset"/> (<c>AppendEventAt</c>, <c>?atOffset=</c>).
+    /// </summary>
+    /// <exception cref="StreamException">
+    /// <see cref="StreamErrorCode.InvalidEvent"/> when the event names another <c>offset</c> of its own (the deprecated
+    /// form), which would leave the intent unclear. (A negative offset is the store's to refuse.)
+    /// </exception>
+    public IncomingEvent At(long offset)
+    {
+        if (Offset is { } named && named != offset)
+        {
+            throw new StreamException(StreamErrorCode.InvalidEvent,
+                $"The event names offset {named} but is to be stored at offset {offset}: leave the event's offset out.");
+        }
+
+        return this with { Offset = offset };
     }
 
     // Property names are matched as the event's are: without regard to case.

@@ -6,11 +6,14 @@ namespace HubStreams.Server.Transport;
 /// <summary>The query values of the HTTP routes, parsed here so that a bad one is refused with its own code.</summary>
 internal static class QueryValues
 {
-    /// <summary><c>fromOffset</c>: a whole number, 0 when absent. A negative one is refused by the store's own rule.</summary>
-    public static long Offset(string? value) =>
+    /// <summary>
+    /// An offset (<c>fromOffset</c>, or the <paramref name="name"/> given): a whole number, 0 when absent. A negative one
+    /// is refused by the store's own rule.
+    /// </summary>
+    public static long Offset(string? value, string name = "fromOffset") =>
         value is null ? 0
         : long.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var offset) ? offset
-        : throw new StreamException(StreamErrorCode.InvalidOffset, $"fromOffset must be a whole number 0 or more, not '{value}'.");
+        : throw new StreamException(StreamErrorCode.InvalidOffset, $"{name} must be a whole number 0 or more, not '{value}'.");
 
     /// <summary><c>limit</c>: a whole number from 1, <paramref name="defaultLimit"/> when absent.</summary>
     public static int Limit(string? value, int defaultLimit) =>

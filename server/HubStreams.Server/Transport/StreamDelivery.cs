@@ -66,8 +66,10 @@ public sealed partial class StreamDelivery(
         {
             // A moment early: SignalR closes a connection whose token expired on its next heartbeat, and a reader must
             // learn the reason (and resume with a fresh token) before its connection goes.
-            subscription.EndAt(expiry - ExpiryMargin, time, s => new StreamException(StreamErrorCode.AccessExpired,
-                $"The access token expired: resume stream {s.Key} at offset {s.NextOffset} with a fresh token."));
+            var expiring = new CancellationTokenSource(TimeSpan.FromTicks(Math.Max(0, (expiry - ExpiryMargin - time.GetUtcNow()).Ticks)), time);
+            subscription.ReleaseWith(expiring);
+            subscription.EndWith(s => new StreamException(StreamErrorCode.AccessExpired,
+                $"The access token expired: resume stream {s.Key} at offset {s.NextOffset} with a fresh token."), expiring.Token);
         }
 
         subscription.Observer = new DeliveryObserver(metrics, time, logger, transport);
@@ -101,7 +103,7 @@ public sealed partial class StreamDelivery(
         {
             metrics.SubscriptionClosed();
             LogEnded(logger, transport, subscription.Key.SessionId, subscription.Key.MessageId, subscription.FromOffset,
-                subscription.NextOffset, subscription.Delivered, Stopwatch.GetElapsedTime(_startedAt).TotalMilliseconds, subscription.EndReason);
+                subscription.NextOffset, subscription.Delivered, Stopwatch.GetElapsedTime(_startedAt).TotalMilliseconds, subscription.EndReason.ToString());
         }
     }
 

@@ -62,15 +62,32 @@ public sealed class StreamEventsHub(
     }
 
     /// <summary>
-    /// Stores one event and returns its offset; an event with an <c>offset</c> is stored exactly there, once (a
-    /// conditional append). Needs the producer role in jwt mode.
+    /// Stores one event at the end of its stream and returns its offset. Needs the producer role in jwt mode.
     /// </summary>
-    /// <remarks>The event is taken as raw JSON and parsed strictly, so a malformed one is refused with a code.</remarks>
+    /// <remarks>
+    /// The event is taken as raw JSON and parsed strictly, so a malformed one is refused with a code. An <c>offset</c>
+    /// inside the event makes the append conditional, as <see cref="AppendEventAt"/> does: that form is deprecated (an
+    /// event's <c>offset</c> is what the server says, not what a client asks), and kept working for existing producers.
+    /// </remarks>
     public Task<long> AppendEvent(string sessionId, string messageId, JsonElement streamEvent)
     {
         var key = StreamKey.Create(sessionId, messageId);
         access.EnsureCanAppend(Context.User!, ClientAddress, sessionId);
         var incoming = IncomingEvent.Parse(streamEvent);
+        return appender.AppendAsync(key, incoming.Event, incoming.Offset, Context.ConnectionAborted);
+    }
+
+    /// <summary>
+    /// Stores one event exactly at <paramref name="offset"/>, once (a conditional append): when the stream's length is
+    /// <paramref name="offset"/> it goes there; when the event at <paramref name="offset"/> has the same <c>id</c>, this
+    /// was a retry of an append that landed, and its offset is returned with nothing stored again. Otherwise refused with
+    /// <c>OffsetConflict</c>, whose message says the next offset. The event needs an <c>id</c>. Needs the producer role.
+    /// </summary>
+    public Task<long> AppendEventAt(string sessionId, string messageId, long offset, JsonElement streamEvent)
+    {
+        var key = StreamKey.Create(sessionId, messageId);
+        access.EnsureCanAppend(Context.User!, ClientAddress, sessionId);
+        var incoming = IncomingEvent.Parse(streamEvent).At(offset);
         return appender.AppendAsync(key, incoming.Event, incoming.Offset, Context.ConnectionAborted);
     }
 

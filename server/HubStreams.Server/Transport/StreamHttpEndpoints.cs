@@ -22,8 +22,11 @@ public static class StreamHttpEndpoints
         return message;
     }
 
+    // ?atOffset=N stores the event exactly at N, once (a conditional append); an offset inside the body does the same,
+    // in the deprecated form.
     private static async Task<IResult> AppendAsync(
-        string sessionId, string messageId, HttpRequest request, StreamAppender appender, StreamAccess access, StreamOptions streams)
+        string sessionId, string messageId, HttpRequest request, StreamAppender appender, StreamAccess access, StreamOptions streams,
+        string? atOffset = null)
     {
         var context = request.HttpContext;
         var key = StreamKey.Create(sessionId, messageId);
@@ -36,6 +39,11 @@ public static class StreamHttpEndpoints
         }
 
         var incoming = await IncomingEvent.ReadAsync(request.Body, context.RequestAborted);
+        if (atOffset is not null)
+        {
+            incoming = incoming.At(QueryValues.Offset(atOffset, nameof(atOffset)));
+        }
+
         var offset = await appender.AppendAsync(key, incoming.Event, incoming.Offset, context.RequestAborted);
         return TypedResults.Created((string?)null, new AppendResult(offset));
     }

@@ -100,8 +100,8 @@ public sealed class MemoryStreamManager : IStreamManager, IDisposable
                 length = stream.Events.Count;
             }
 
-            // The readers that wait get the new events read once for all of them.
-            _watches.NotifyLength(key, length, offset => ReadForWatches(key, offset));
+            // The readers that wait wake, and each reads the new events from memory.
+            _watches.Heard(key, length);
             return new ConditionalAppend(length - 1, AlreadyStored: false);
         }
     }
@@ -135,19 +135,6 @@ public sealed class MemoryStreamManager : IStreamManager, IDisposable
         // Missing, expired or swept: an empty stream.
         StreamRules.EnsureReadable(key, fromOffset, length: 0);
         return Task.FromResult(new StreamPage([], 0, false) { ReachedEnd = true });
-    }
-
-    private StreamPage? ReadForWatches(StreamKey key, long offset)
-    {
-        try
-        {
-            return ReadAsync(key, offset, StreamSubscription.PageSize).Result;
-        }
-        catch (StreamException)
-        {
-            // The reader meets the error on its own read.
-            return null;
-        }
     }
 
     /// <inheritdoc />

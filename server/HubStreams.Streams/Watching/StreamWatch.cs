@@ -1,20 +1,20 @@
 namespace HubStreams.Streams.Watching;
 
 /// <summary>
-/// One reader's watch. It keeps the longest length reported since it began, and a request to read again that came
-/// while its reader was busy, so nothing reported between two waits is lost. When the store read ahead for the
-/// offset this watch waited at, the next read at that offset takes that page instead of asking the store again.
+/// One reader's watch of a <see cref="WatchedStream"/>. It keeps the longest length reported since it began, and a
+/// request to read again that came while its reader was busy, so nothing reported between two waits is lost. Its reads
+/// go through the stream's object, which answers from what the node holds when it can.
 /// </summary>
-internal sealed class StreamWatch(StreamWatches owner, StreamKey key) : IStreamWatch
+internal sealed class StreamWatch(StreamWatches owner, WatchedStream stream) : IStreamWatch
 {
     private readonly Lock _lock = new();
     private long _reportedLength = -1;
     private bool _readAgain;
     private long _waitingOffset = -1;
     private TaskCompletionSource? _signal;
-    private StreamPage? _readAhead;
+    private int _disposed;
 
-    public StreamKey Key { get; } = key;
+    public WatchedStream Stream { get; } = stream;
 
     /// <summary>The offset this watch waits for, or null while its reader is busy.</summary>
     public long? WaitingOffset
@@ -28,18 +28,8 @@ internal sealed class StreamWatch(StreamWatches owner, StreamKey key) : IStreamW
         }
     }
 
-    public Task<StreamPage> ReadAsync(long fromOffset, int maxCount, CancellationToken cancellationToken)
-    {
-        StreamPage? page;
-        lock (_lock)
-        {
-            (page, _readAhead) = (_readAhead, null);
-        }
-
-        return page is not null && page.Events.Count > 0 && page.Events[0].Offset == fromOffset && page.Events.Count <= maxCount
-            ? Task.FromResult(page)
-            : owner.ReadAsync(Key, fromOffset, maxCount, cancellationToken);
-    }
+    public Task<StreamPage> ReadAsync(long fromOffset, int maxCount, CancellationToken cancellationToken) =>
+        Stream.ReadAsync(fromOffset, maxCount, cancellationToken);
 
     public async ValueTask WaitAsync(long offset, CancellationToken cancellationToken)
     {
@@ -72,9 +62,15 @@ internal sealed class StreamWatch(StreamWatches owner, StreamKey key) : IStreamW
         }
     }
 
-    public void Dispose() => owner.Close(this);
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            owner.Close(this);
+        }
+    }
 
-    internal bool OnLength(long length, Func<long, StreamPage?>? pageAt)
+    internal bool OnLength(long length)
     {
         TaskCompletionSource? signal = null;
         lock (_lock)
@@ -83,7 +79,6 @@ internal sealed class StreamWatch(StreamWatches owner, StreamKey key) : IStreamW
             if (_signal is not null && _waitingOffset < length)
             {
                 (signal, _signal) = (_signal, null);
-                _readAhead = pageAt?.Invoke(_waitingOffset);
             }
         }
 
@@ -97,7 +92,6 @@ internal sealed class StreamWatch(StreamWatches owner, StreamKey key) : IStreamW
         {
             (signal, _signal) = (_signal, null);
             _readAgain = signal is null;
-            _readAhead = null;
         }
 
         return signal?.TrySetResult() ?? false;

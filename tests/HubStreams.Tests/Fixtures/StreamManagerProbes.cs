@@ -15,7 +15,7 @@ public static class StreamManagerProbes
     public static int OpenWatches(this IStreamManager manager) => manager switch
     {
         MemoryStreamManager memory => memory.OpenWatchCount,
-        RedisStreamManager redis => redis.OpenWatchCount,
+        RedisStreamManager redis => redis.Watches.OpenCount,
         _ => throw new ArgumentException($"Unknown stream manager {manager.GetType().Name}.", nameof(manager)),
     };
 
@@ -47,6 +47,31 @@ public static class StreamManagerProbes
         {
             yield return streamEvent;
         }
+    }
+}
+
+/// <summary>What tests look at inside the Redis store: what its node knows of a stream, and its counters.</summary>
+public static class RedisStreamManagerProbes
+{
+    extension(RedisStreamManager manager)
+    {
+        /// <summary>How many wake-up channels the store is subscribed to: one per stream it watches.</summary>
+        public int SubscribedChannels => manager.Metrics.SubscribedChannels;
+
+        /// <summary>How many batches of subscribe and unsubscribe commands it has sent.</summary>
+        public long SubscriptionBatches => manager.Metrics.SubscriptionBatches;
+
+        /// <summary>How many safety-net passes have run.</summary>
+        public long SafetyNetChecks => manager.Metrics.SafetyNetChecks;
+
+        /// <summary>How many page reads it has sent to Redis.</summary>
+        public long ReadsSent => manager.Metrics.Reads;
+
+        /// <summary>The length of <paramref name="key"/> as the node last heard it (0 when no one there watches it).</summary>
+        public long KnownLength(StreamKey key) => manager.Watches.Find(key)?.KnownLength ?? 0;
+
+        /// <summary>How many watches of <paramref name="key"/> wait on the node right now for the event at <paramref name="offset"/>.</summary>
+        public int WaitingWatches(StreamKey key, long offset) => manager.Watches.Find(key)?.Waiting().GetValueOrDefault(offset) ?? 0;
     }
 }
 

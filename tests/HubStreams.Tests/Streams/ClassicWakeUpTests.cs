@@ -30,7 +30,7 @@ public sealed class ClassicWakeUpTests
         await woken.WaitAsync(Eventually.SafetyTimeout);
 
         // Woken by its own stream's notification, not by the other stream's, nor by the safety net.
-        Assert.Equal(1, readerMetrics.WakeUpsReceived);
+        Assert.Equal(1, reader.Metrics.WakeUpsReceived);
         Assert.Equal(0, reader.SafetyNetChecks);
     }
 }

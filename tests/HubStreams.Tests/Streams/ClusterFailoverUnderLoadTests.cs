@@ -40,7 +40,7 @@ public sealed class ClusterFailoverUnderLoadTests(ITestOutputHelper output)
         var address = cluster.Address + ",connectTimeout=1000";
         await using var connection = await ConnectionMultiplexer.ConnectAsync(address);
         await using var appendsConnection = waitReplicas > 0 ? await ConnectionMultiplexer.ConnectAsync(address) : null;
-        var replicated = appendsConnection is null ? null : new ReplicatedAppends(appendsConnection, waitReplicas, options.WaitTimeout);
+        var replicated = appendsConnection is null ? null : new ReplicatedAppends(appendsConnection, options);
         await using var manager = new RedisStreamManager(connection, new StreamOptions(), options, TestMetrics.Create(),
             NullLogger<RedisStreamManager>.Instance, replicatedAppends: replicated);
 

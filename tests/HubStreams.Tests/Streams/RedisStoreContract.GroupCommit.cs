@@ -43,8 +43,8 @@ public abstract partial class RedisStoreContract
             }
         }
 
-        Assert.Equal(total, metrics.RedisAppendsCommitted);
-        Assert.True(metrics.RedisAppendCalls < total, $"{metrics.RedisAppendCalls} script calls for {total} appends: none went together.");
+        Assert.Equal(total, manager.Metrics.AppendsCommitted);
+        Assert.True(manager.Metrics.AppendCalls < total, $"{manager.Metrics.AppendCalls} script calls for {total} appends: none went together.");
     }
 
     [Fact]

@@ -26,7 +26,7 @@ public abstract partial class RedisStoreContract
 
         await writer.AppendAsync(watched, Complete());
         await follower.WaitAsync(SafetyTimeout);
-        Assert.Equal(1, readerMetrics.WakeUpsReceived);
+        Assert.Equal(1, reader.Metrics.WakeUpsReceived);
     }
 
     [Fact]

@@ -9,7 +9,10 @@ using Microsoft.AspNetCore.SignalR.Client;
 
 namespace HubStreams.Tests.Transport;
 
-/// <summary>An event with an "offset" is stored exactly there and once, over HTTP and the hub alike.</summary>
+/// <summary>
+/// An append that names an offset (AppendEventAt, ?atOffset=, or the deprecated "offset" inside the event) is stored
+/// exactly there and once, over HTTP and the hub alike.
+/// </summary>
 public sealed class ConditionalAppendTests : IAsyncLifetime
 {
     private HubStreamsServer _server = null!;
@@ -63,6 +66,59 @@ public sealed class ConditionalAppendTests : IAsyncLifetime
         Assert.Equal(StreamErrorCode.OffsetConflict, StreamErrors.FromMessage(conflict.Message));
         Assert.Contains("next offset is 2", conflict.Message, StringComparison.Ordinal);
         Assert.Equal(2, (await _server.Streams.ReadAsync(StreamKey.Create("exact", "hub"), 0)).NextOffset);
+    }
+
+    [Fact]
+    public async Task Over_http_at_offset_stores_a_retry_once_and_refuses_a_conflict_with_the_next_offset()
+    {
+        using var http = _server.CreateHttpClient();
+        Uri At(string offset) => new($"/api/sessions/exact/messages/at-http/events?atOffset={offset}", UriKind.Relative);
+
+        for (var attempt = 0; attempt < 3; attempt++)
+        {
+            using var stored = await http.PostAsJsonAsync(At("0"), new { id = "a", type = "answer", content = "first" });
+            Assert.Equal(HttpStatusCode.Created, stored.StatusCode);
+            Assert.Equal(0, (await stored.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("offset").GetInt64());
+        }
+
+        using var conflict = await http.PostAsJsonAsync(At("0"), new { id = "b", type = "answer" });
+        Assert.Equal(HttpStatusCode.Conflict, conflict.StatusCode);
+        Assert.Contains("next offset is 1", (await conflict.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString(), StringComparison.Ordinal);
+
+        // An event that names another offset of its own leaves the intent unclear; a bad atOffset is refused by name.
+        using var twoOffsets = await http.PostAsJsonAsync(At("1"), new { id = "c", type = "answer", offset = 4 });
+        Assert.Equal(HttpStatusCode.BadRequest, twoOffsets.StatusCode);
+        Assert.Equal("InvalidEvent", (await twoOffsets.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("code").GetString());
+        using var notANumber = await http.PostAsJsonAsync(At("one"), new { id = "c", type = "answer" });
+        var problem = await notANumber.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("InvalidOffset", problem.GetProperty("code").GetString());
+        Assert.Contains("atOffset", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+
+        using var next = await http.PostAsJsonAsync(At("1"), new { id = "c", type = "answer", offset = 1 });
+        Assert.Equal(1, (await next.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("offset").GetInt64());
+        Assert.Equal(["first", null], (await _server.Streams.ReadAsync(StreamKey.Create("exact", "at-http"), 0)).Events.Select(e => e.Content));
+    }
+
+    [Fact]
+    public async Task Over_the_hub_append_event_at_stores_a_retry_once_and_refuses_a_conflict_with_its_code()
+    {
+        await using var hub = await _server.ConnectAsync();
+        for (var attempt = 0; attempt < 3; attempt++)
+        {
+            Assert.Equal(0, await hub.InvokeAsync<long>("AppendEventAt", "exact", "at-hub", 0L, new StreamEvent { Id = "a", Type = EventTypes.Answer }));
+        }
+
+        var conflict = await Assert.ThrowsAsync<HubException>(() =>
+            hub.InvokeAsync<long>("AppendEventAt", "exact", "at-hub", 3L, new StreamEvent { Id = "x", Type = EventTypes.Answer }));
+        Assert.Equal(StreamErrorCode.OffsetConflict, StreamErrors.FromMessage(conflict.Message));
+        Assert.Contains("next offset is 1", conflict.Message, StringComparison.Ordinal);
+
+        var withoutId = await Assert.ThrowsAsync<HubException>(() =>
+            hub.InvokeAsync<long>("AppendEventAt", "exact", "at-hub", 1L, new StreamEvent { Type = EventTypes.Answer }));
+        Assert.Equal(StreamErrorCode.InvalidEvent, StreamErrors.FromMessage(withoutId.Message));
+
+        Assert.Equal(1, await hub.InvokeAsync<long>("AppendEventAt", "exact", "at-hub", 1L, new StreamEvent { Id = "end", Type = EventTypes.Complete }));
+        Assert.Equal(2, (await _server.Streams.ReadAsync(StreamKey.Create("exact", "at-hub"), 0)).NextOffset);
     }
 
     [Fact]
