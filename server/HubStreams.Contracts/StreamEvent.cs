@@ -14,10 +14,10 @@ namespace HubStreams.Contracts;
 public sealed record StreamEvent
 {
     /// <summary>
-    /// The 0-based position of the event in its stream; servers always send it. On append, an <c>offset</c> makes the
-    /// append conditional: the event is stored exactly there, once (see the design's exactly-once appends). An event
-    /// with the default 0 sends no <c>offset</c>, so a plain append stays plain; a conditional append at offset 0 is
-    /// written as JSON with <c>"offset": 0</c>.
+    /// The 0-based position of the event in its stream, as the server says it: servers always send it. To store an
+    /// event exactly at an offset, once, name the offset apart from the event (<c>AppendEventAt</c> on the hub,
+    /// <c>?atOffset=</c> over HTTP). An <c>offset</c> inside an appended event does the same in the deprecated form; an
+    /// event with the default 0 sends no <c>offset</c>, so that appending it stays plain.
     /// </summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
     public long Offset { get; init; }

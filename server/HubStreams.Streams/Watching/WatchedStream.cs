@@ -19,7 +19,7 @@ internal sealed class WatchedStream
     private readonly StreamReadFunction _read;
     private readonly RecentEvents? _recent;
     private readonly Dictionary<long, (int MaxCount, Task<StreamPage> Page)> _reading = [];
-    private (long Offset, int MaxCount, long Version, Task<StreamPage> Page)? _lastPage;
+    private volatile SharedPage? _lastPage;
     private long _version;
     private long _knownLength;
     private int _generation;
@@ -195,6 +195,12 @@ internal sealed class WatchedStream
     /// </summary>
     public Task<StreamPage> ReadAsync(long fromOffset, int maxCount, CancellationToken cancellationToken)
     {
+        // Without the lock: the readers one append wakes come together, and all but the first take the first one's page.
+        if (PageShared(fromOffset, maxCount) is { } shared)
+        {
+            return shared;
+        }
+
         if (_recent is null)
         {
             return ReadSharedAsync(fromOffset, maxCount, cancellationToken);
@@ -204,11 +210,6 @@ internal sealed class WatchedStream
         int generation;
         lock (_lock)
         {
-            if (SharedPage(fromOffset, maxCount) is { } shared)
-            {
-                return shared;
-            }
-
             if (_recent.PageAt(fromOffset, maxCount, _knownLength) is { } held)
             {
                 return Share(fromOffset, maxCount, Task.FromResult(held));
@@ -231,17 +232,7 @@ internal sealed class WatchedStream
     // A store whose reads answer at once (memory): the first reader at an offset reads, the others it woke take its page.
     private Task<StreamPage> ReadSharedAsync(long fromOffset, int maxCount, CancellationToken cancellationToken)
     {
-        long version;
-        lock (_lock)
-        {
-            if (SharedPage(fromOffset, maxCount) is { } shared)
-            {
-                return shared;
-            }
-
-            version = _version;
-        }
-
+        var version = Volatile.Read(ref _version);
         var read = _read(Key, fromOffset, maxCount, cancellationToken);
         if (read.IsCompletedSuccessfully)
         {
@@ -249,7 +240,7 @@ internal sealed class WatchedStream
             {
                 if (version == _version)
                 {
-                    _lastPage = (fromOffset, maxCount, version, read);
+                    _lastPage = new SharedPage(fromOffset, maxCount, version, read);
                 }
             }
         }
@@ -257,14 +248,14 @@ internal sealed class WatchedStream
         return read;
     }
 
-    // Under the lock: the page a reader got at this offset since anything changed, which another may take as it is.
-    private Task<StreamPage>? SharedPage(long fromOffset, int maxCount) =>
-        _lastPage is { } last && last.Offset == fromOffset && last.MaxCount == maxCount && last.Version == _version ? last.Page : null;
+    // The page a reader got at this offset since anything changed, which another may take as it is.
+    private Task<StreamPage>? PageShared(long fromOffset, int maxCount) =>
+        _lastPage is { } last && last.Offset == fromOffset && last.MaxCount == maxCount && last.Version == Volatile.Read(ref _version) ? last.Page : null;
 
     // Under the lock.
     private Task<StreamPage> Share(long fromOffset, int maxCount, Task<StreamPage> page)
     {
-        _lastPage = (fromOffset, maxCount, _version, page);
+        _lastPage = new SharedPage(fromOffset, maxCount, _version, page);
         return page;
     }
 
@@ -308,6 +299,9 @@ internal sealed class WatchedStream
         }
     }
 }
+
+/// <summary>A page one reader got, for the others at the same offset until the stream changes.</summary>
+internal sealed record SharedPage(long Offset, int MaxCount, long Version, Task<StreamPage> Page);
 
 /// <summary>How a store reads a page of a stream (its <see cref="IStreamManager.ReadAsync"/>).</summary>
 internal delegate Task<StreamPage> StreamReadFunction(StreamKey key, long fromOffset, int maxCount, CancellationToken cancellationToken);
