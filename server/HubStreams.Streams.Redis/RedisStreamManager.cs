@@ -58,11 +58,8 @@ public sealed class RedisStreamManager : IStreamManager, IAsyncDisposable
     /// <summary>The streams this node's readers watch, and what it knows of each.</summary>
     internal StreamWatches Watches => _wakeUps.Watches;
 
-    /// <summary>One pass of the safety net for lost wake-ups.</summary>
-    internal Task CheckWatchedStreamsAsync() => _wakeUps.CheckWatchedStreamsAsync();
-
     /// <summary>
-    /// How appends publish their wake-ups on this Redis, found on first use (the server asks at start-up): sharded
+    /// How wake-ups are published and subscribed on this Redis, found on first use (the server asks at start-up): sharded
     /// (<c>SPUBLISH</c>) where the server has it and takes it, else classic <c>PUBLISH</c>.
     /// </summary>
     /// <exception cref="StreamException">No Redis server answers (<see cref="StreamErrorCode.StoreUnavailable"/>).</exception>
