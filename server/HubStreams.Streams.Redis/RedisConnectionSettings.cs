@@ -10,28 +10,15 @@ public sealed partial class RedisConnectionSettings
     /// <summary>The default address.</summary>
     public const string DefaultAddress = "localhost:6379";
 
-    private string _address = DefaultAddress;
-
-    // The address as read once, when set: every use takes it from here (a copy where it is changed).
-    private ConfigurationOptions _parsed = ParseAddress(DefaultAddress);
-    private int? _database;
+    // The address as read, kept with the text it was read from: every use takes it from here, so a value is parsed once.
+    private ParsedAddress? _parsed;
 
     /// <summary>
     /// <c>REDIS_ADDR</c>: <c>host:port</c>, a StackExchange.Redis configuration string, or a URL as hosted Redis services
     /// give them, <c>redis://[user[:password]@]host[:port][/database]</c> (<c>rediss://</c> for TLS).
     /// Default <c>localhost:6379</c>.
     /// </summary>
-    /// <exception cref="FormatException">The address names no endpoint, a port that is not a port, or an unknown option.</exception>
-    public string Address
-    {
-        get => _address;
-        set
-        {
-            ArgumentException.ThrowIfNullOrWhiteSpace(value);
-            _parsed = ParseAddress(value);
-            _address = value;
-        }
-    }
+    public string Address { get; set; } = DefaultAddress;
 
     /// <summary>The ACL user name (<c>REDIS_USERNAME</c>), if any.</summary>
     public string? Username { get; set; }
@@ -40,25 +27,34 @@ public sealed partial class RedisConnectionSettings
     public string? Password { get; set; }
 
     /// <summary>The database number (<c>REDIS_DB</c>), 0 or more; when unset, the address string's, else 0.</summary>
-    public int? Database
-    {
-        get => _database;
-        set
-        {
-            if (value is { } db)
-            {
-                ArgumentOutOfRangeException.ThrowIfNegative(db);
-            }
-
-            _database = value;
-        }
-    }
+    public int? Database { get; set; }
 
     /// <summary>The database in use: <see cref="Database"/>, else the address string's, else 0.</summary>
-    public int EffectiveDatabase => Database ?? _parsed.DefaultDatabase ?? 0;
+    public int EffectiveDatabase => Database ?? Parsed.DefaultDatabase ?? 0;
 
     /// <summary>Whether to connect with TLS (<c>REDIS_USE_TLS</c>). Default false.</summary>
     public bool UseTls { get; set; }
+
+    /// <summary>The values that break their rules (an address that cannot be read included); empty when all are valid.</summary>
+    public IEnumerable<OptionProblem> Problems()
+    {
+        var problems = new List<OptionProblem>();
+        try
+        {
+            _ = Parsed;
+        }
+        catch (Exception e) when (e is FormatException or ArgumentException)
+        {
+            problems.Add(new(nameof(Address), "host:port, a StackExchange.Redis configuration string, or a redis:// URL"));
+        }
+
+        if (Database < 0)
+        {
+            problems.Add(new(nameof(Database), "0 or more"));
+        }
+
+        return problems;
+    }
 
     /// <summary>
     /// The StackExchange.Redis options: never abort on a failed connect, so the process keeps retrying
@@ -66,7 +62,7 @@ public sealed partial class RedisConnectionSettings
     /// </summary>
     public ConfigurationOptions ToConfigurationOptions()
     {
-        var options = _parsed.Clone();
+        var options = Parsed.Clone();
         if (!string.IsNullOrEmpty(Username))
         {
             options.User = Username;
@@ -99,7 +95,7 @@ public sealed partial class RedisConnectionSettings
     /// <summary>The endpoints, for logs and error messages: no password, no user.</summary>
     public string DescribeEndpoints()
     {
-        return string.Join(",", _parsed.EndPoints.Select(Format));
+        return string.Join(",", Parsed.EndPoints.Select(Format));
 
         static string Format(EndPoint endPoint) => endPoint switch
         {
@@ -112,8 +108,25 @@ public sealed partial class RedisConnectionSettings
     /// <summary>Removes the password from a text that might quote it, such as a driver's error message.</summary>
     public string Redact(string text)
     {
-        var password = string.IsNullOrEmpty(Password) ? _parsed.Password : Password;
+        var password = string.IsNullOrEmpty(Password) ? Parsed.Password : Password;
         return string.IsNullOrEmpty(password) ? text : text.Replace(password, "***", StringComparison.Ordinal);
+    }
+
+    /// <exception cref="FormatException">The address names no endpoint, a port that is not a port, or an unknown option.</exception>
+    private ConfigurationOptions Parsed
+    {
+        get
+        {
+            ArgumentException.ThrowIfNullOrWhiteSpace(Address);
+            var parsed = _parsed;
+            if (parsed is null || !string.Equals(parsed.Address, Address, StringComparison.Ordinal))
+            {
+                parsed = new ParsedAddress(Address, ParseAddress(Address));
+                _parsed = parsed;
+            }
+
+            return parsed.Options;
+        }
     }
 
     /// <summary>An address as it may be shown: the password in a configuration string or a URL replaced by <c>***</c>.</summary>
@@ -196,6 +209,8 @@ public sealed partial class RedisConnectionSettings
 
         return options;
     }
+
+    private sealed record ParsedAddress(string Address, ConfigurationOptions Options);
 
     [GeneratedRegex("(password=)[^,]*", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex PasswordOption();

@@ -29,6 +29,7 @@ public sealed class RedisStreamManager : IStreamManager, IAsyncDisposable
     /// <paramref name="replicatedAppends"/>, appends go over its connection and are acknowledged once replicas hold them.
     /// The Redis instruments go to <paramref name="redisMetrics"/>, or to ones of its own on <paramref name="metrics"/>' meter.
     /// </summary>
+    /// <exception cref="ArgumentException">An option breaks its rule (<see cref="StreamOptions.Problems"/>, <see cref="RedisStreamOptions.Problems"/>).</exception>
     public RedisStreamManager(
         IConnectionMultiplexer redis,
         StreamOptions options,
@@ -42,6 +43,8 @@ public sealed class RedisStreamManager : IStreamManager, IAsyncDisposable
         ArgumentNullException.ThrowIfNull(redis);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(redisOptions);
+        options.EnsureValid();
+        redisOptions.EnsureValid();
         _redis = redis;
         _replicated = replicatedAppends;
         _options = options;

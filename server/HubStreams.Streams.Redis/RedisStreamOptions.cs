@@ -10,76 +10,65 @@ public sealed class RedisStreamOptions
     public static readonly TimeSpan DefaultSafetyNetInterval = TimeSpan.FromSeconds(30);
 
     private string _prefix = DefaultPrefix;
-    private TimeSpan _safetyNetInterval = DefaultSafetyNetInterval;
 
     /// <summary>
     /// The key prefix (<c>REDIS_PREFIX</c>): a stream lives at <c>{prefix}:{sessionId}:{messageId}</c>.
     /// A trailing <c>:</c> is dropped so it is not doubled. With the database it also scopes every pub/sub channel
-    /// (see <see cref="ChannelScope"/>). No <c>{</c> or <c>}</c>: in a Redis Cluster a hash tag in the prefix would put
-    /// every stream on one slot. Default <c>stream:events</c>.
+    /// (see <see cref="ChannelScope"/>). Not empty, and no <c>{</c> or <c>}</c>: in a Redis Cluster a hash tag in the
+    /// prefix would put every stream on one slot. Default <c>stream:events</c>.
     /// </summary>
-    /// <exception cref="ArgumentException">The prefix is empty or holds a brace.</exception>
     public string Prefix
     {
         get => _prefix;
-        set
-        {
-            ArgumentException.ThrowIfNullOrWhiteSpace(value);
-            var trimmed = value.EndsWith(':') ? value[..^1] : value;
-            ArgumentException.ThrowIfNullOrWhiteSpace(trimmed, nameof(value));
-            if (trimmed.AsSpan().IndexOfAny('{', '}') >= 0)
-            {
-                throw new ArgumentException(
-                    "The Redis key prefix must not contain '{' or '}': in a Redis Cluster a hash tag would put every stream on one slot.",
-                    nameof(value));
-            }
-
-            _prefix = trimmed;
-        }
+        set => _prefix = value is not null && value.EndsWith(':') ? value[..^1] : value!;
     }
 
     /// <summary>
     /// How often the store checks, with one <c>LLEN</c> per waited stream, whether a wake-up notification
     /// was lost (Redis pub/sub is at-most-once). At least one second; default 30 seconds.
     /// </summary>
-    public TimeSpan SafetyNetInterval
-    {
-        get => _safetyNetInterval;
-        set
-        {
-            ArgumentOutOfRangeException.ThrowIfLessThan(value, TimeSpan.FromSeconds(1));
-            _safetyNetInterval = value;
-        }
-    }
+    public TimeSpan SafetyNetInterval { get; set; } = DefaultSafetyNetInterval;
 
     /// <summary>
     /// How many replicas must hold an append before it is acknowledged (<c>REDIS_WAIT_REPLICAS</c>): 0, the default,
     /// acknowledges once the primary has it; 1 or more sends <c>WAIT</c> after each append, on a connection of its own.
     /// </summary>
-    public int WaitReplicas
-    {
-        get => _waitReplicas;
-        set
-        {
-            ArgumentOutOfRangeException.ThrowIfNegative(value);
-            _waitReplicas = value;
-        }
-    }
-
-    private int _waitReplicas;
+    public int WaitReplicas { get; set; }
 
     /// <summary>How long an append waits for its replicas (<c>REDIS_WAIT_TIMEOUT</c>); at least 1 ms; default 1 second.</summary>
-    public TimeSpan WaitTimeout
+    public TimeSpan WaitTimeout { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>The values that break their rules; empty when every value is valid.</summary>
+    public IEnumerable<OptionProblem> Problems()
     {
-        get => _waitTimeout;
-        set
+        if (string.IsNullOrWhiteSpace(Prefix))
         {
-            ArgumentOutOfRangeException.ThrowIfLessThan(value, TimeSpan.FromMilliseconds(1));
-            _waitTimeout = value;
+            yield return new(nameof(Prefix), "a non-empty key prefix");
+        }
+        else if (Prefix.AsSpan().IndexOfAny('{', '}') >= 0)
+        {
+            yield return new(nameof(Prefix), "without { or }: in a Redis Cluster a hash tag would put every stream on one slot");
+        }
+
+        if (SafetyNetInterval < TimeSpan.FromSeconds(1))
+        {
+            yield return new(nameof(SafetyNetInterval), "at least 1 s");
+        }
+
+        if (WaitReplicas < 0)
+        {
+            yield return new(nameof(WaitReplicas), "0 or more");
+        }
+
+        if (WaitTimeout < TimeSpan.FromMilliseconds(1))
+        {
+            yield return new(nameof(WaitTimeout), "at least 1 ms");
         }
     }
 
-    private TimeSpan _waitTimeout = TimeSpan.FromSeconds(1);
+    /// <summary>Throws when any value breaks its rule: what the Redis store does with the options it is given.</summary>
+    /// <exception cref="ArgumentException">A value is out of range; the message names each.</exception>
+    public void EnsureValid() => OptionProblem.ThrowIfAny(Problems(), nameof(RedisStreamOptions));
 
     /// <summary>The Redis key of a stream's list.</summary>
     public string StreamKeyFor(StreamKey key) => $"{Prefix}:{key.SessionId}:{key.MessageId}";

@@ -18,6 +18,7 @@ public sealed class ReplicatedAppends
     {
         ArgumentNullException.ThrowIfNull(connection);
         ArgumentNullException.ThrowIfNull(options);
+        options.EnsureValid();
         ArgumentOutOfRangeException.ThrowIfLessThan(options.WaitReplicas, 1, nameof(options));
         Connection = connection;
         _options = options;

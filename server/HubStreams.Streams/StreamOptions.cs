@@ -21,79 +21,66 @@ public sealed class StreamOptions
     /// <summary>The default maximum size of one read, in bytes of stored JSON: 1 MiB.</summary>
     public const int DefaultMaxPageBytes = 1024 * 1024;
 
-    private TimeSpan _ttl = DefaultTtl;
-    private int _maxPageEvents = DefaultMaxPageEvents;
-    private int _maxPageBytes = DefaultMaxPageBytes;
-    private int _maxEvents = DefaultMaxEvents;
-    private int _maxEventBytes = DefaultMaxEventBytes;
-
     /// <summary>
     /// How long a stream lives after its last append (<c>STREAM_TTL</c>); the whole stream then expires.
     /// At least one millisecond; default one hour.
     /// </summary>
-    public TimeSpan Ttl
-    {
-        get => _ttl;
-        set
-        {
-            ArgumentOutOfRangeException.ThrowIfLessThan(value, TimeSpan.FromMilliseconds(1));
-            _ttl = value;
-        }
-    }
+    public TimeSpan Ttl { get; set; } = DefaultTtl;
 
     /// <summary>
     /// The maximum number of events in one stream (<c>STREAM_MAX_EVENTS</c>), <c>complete</c> included.
     /// The last place is kept for <c>complete</c>, so a full stream can always be ended. At least 2; default 100,000.
     /// </summary>
-    public int MaxEvents
-    {
-        get => _maxEvents;
-        set
-        {
-            ArgumentOutOfRangeException.ThrowIfLessThan(value, 2);
-            _maxEvents = value;
-        }
-    }
+    public int MaxEvents { get; set; } = DefaultMaxEvents;
 
     /// <summary>
     /// The maximum size in bytes of one event's stored JSON (<c>STREAM_MAX_EVENT_BYTES</c>).
     /// At least <see cref="MinMaxEventBytes"/>; default 65,536.
     /// </summary>
-    public int MaxEventBytes
-    {
-        get => _maxEventBytes;
-        set
-        {
-            ArgumentOutOfRangeException.ThrowIfLessThan(value, MinMaxEventBytes);
-            _maxEventBytes = value;
-        }
-    }
+    public int MaxEventBytes { get; set; } = DefaultMaxEventBytes;
 
     /// <summary>
     /// The most events one read returns (<c>STREAM_MAX_PAGE_EVENTS</c>), whatever a client asks for: an HTTP page's
     /// <c>limit</c>, and each read behind the hub and SSE. At least 1; default 1,000.
     /// </summary>
-    public int MaxPageEvents
-    {
-        get => _maxPageEvents;
-        set
-        {
-            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
-            _maxPageEvents = value;
-        }
-    }
+    public int MaxPageEvents { get; set; } = DefaultMaxPageEvents;
 
     /// <summary>
     /// The most bytes of stored JSON one read returns (<c>STREAM_MAX_PAGE_BYTES</c>); a read always returns at least one
     /// event, so a page is at most this or one event, whichever is larger. At least 1,024; default 1 MiB.
     /// </summary>
-    public int MaxPageBytes
+    public int MaxPageBytes { get; set; } = DefaultMaxPageBytes;
+
+    /// <summary>The values that break their rules; empty when every value is valid.</summary>
+    public IEnumerable<OptionProblem> Problems()
     {
-        get => _maxPageBytes;
-        set
+        if (Ttl < TimeSpan.FromMilliseconds(1))
         {
-            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1024);
-            _maxPageBytes = value;
+            yield return new(nameof(Ttl), "at least 1 ms");
+        }
+
+        if (MaxEvents < 2)
+        {
+            yield return new(nameof(MaxEvents), "at least 2");
+        }
+
+        if (MaxEventBytes < MinMaxEventBytes)
+        {
+            yield return new(nameof(MaxEventBytes), $"at least {MinMaxEventBytes}");
+        }
+
+        if (MaxPageEvents < 1)
+        {
+            yield return new(nameof(MaxPageEvents), "at least 1");
+        }
+
+        if (MaxPageBytes < 1024)
+        {
+            yield return new(nameof(MaxPageBytes), "at least 1024");
         }
     }
+
+    /// <summary>Throws when any value breaks its rule: what a store does with the options it is given.</summary>
+    /// <exception cref="ArgumentException">A value is out of range; the message names each.</exception>
+    public void EnsureValid() => OptionProblem.ThrowIfAny(Problems(), nameof(StreamOptions));
 }

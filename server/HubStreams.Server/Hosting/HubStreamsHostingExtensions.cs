@@ -39,9 +39,11 @@ public static class HubStreamsHostingExtensions
     }
 
     /// <summary>Registers the stream store chosen by <paramref name="settings"/>, the transports and their one error path.</summary>
+    /// <exception cref="HubStreamsConfigurationException">A setting breaks its rule.</exception>
     public static IServiceCollection AddHubStreams(this IServiceCollection services, HubStreamsSettings settings)
     {
         ArgumentNullException.ThrowIfNull(settings);
+        settings.EnsureValid();
         services.AddSingleton(settings);
         services.AddHostedService<StartupReport>();
         services.AddSingleton(settings.Streams);

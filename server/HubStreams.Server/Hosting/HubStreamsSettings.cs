@@ -38,10 +38,10 @@ public sealed class HubStreamsSettings
     public RedisStreamOptions Redis { get; } = new();
 
     /// <summary>How Server-Sent Events responses behave.</summary>
-    public ServerSentEventsOptions ServerSentEvents { get; set; } = new(ServerSentEventsOptions.DefaultHeartbeatInterval, ServerSentEventsOptions.DefaultWriteTimeout);
+    public ServerSentEventsOptions ServerSentEvents { get; } = new();
 
     /// <summary>The demo producer's settings.</summary>
-    public DemoOptions Demo { get; set; } = new(Enabled: null, DemoOptions.DefaultChunkInterval);
+    public DemoOptions Demo { get; } = new();
 
     /// <summary>Authentication and per-caller limits.</summary>
     public Security.SecuritySettings Security { get; } = new();
@@ -51,6 +51,17 @@ public sealed class HubStreamsSettings
     /// <see cref="HubStreamsConfigurationException"/>.
     /// </summary>
     public static HubStreamsSettings Read(IConfiguration configuration) => Read(new SettingReader(configuration));
+
+    /// <summary>
+    /// Checks every option's rules, for settings changed by code after they were read.
+    /// </summary>
+    /// <exception cref="HubStreamsConfigurationException">A value breaks its rule; the message names each, in one line.</exception>
+    public void EnsureValid()
+    {
+        var reader = new SettingReader(new ConfigurationBuilder().Build());
+        CheckOptions(reader);
+        reader.ThrowIfAnyInvalid();
+    }
 
     /// <summary>The environment variables HubStreams reads, in the order it reads them.</summary>
     internal static IReadOnlyList<string> VariableNames()
@@ -73,40 +84,57 @@ public sealed class HubStreamsSettings
             });
         reader.Apply("REDIS_ADDR", "RedisAddr",
             "host:port, a StackExchange.Redis configuration string, or redis://[user[:password]@]host[:port][/database] (rediss:// for TLS)",
-            v => settings.RedisConnection.Address = v, shown: RedisConnectionSettings.HideSecrets);
+            v => settings.RedisConnection.Address = v, shown: RedisConnectionSettings.HideSecrets,
+            sets: (settings.RedisConnection, nameof(RedisConnectionSettings.Address)));
         reader.Apply("REDIS_USERNAME", "RedisUsername", "an ACL user name", v => settings.RedisConnection.Username = v);
         reader.Apply("REDIS_PASSWORD", "RedisPassword", "a password", v => settings.RedisConnection.Password = v, secret: true);
-        reader.Apply("REDIS_DB", "RedisDb", "an integer 0 or more", v => settings.RedisConnection.Database = SettingReader.ParseInt(v));
-        reader.Apply("REDIS_PREFIX", "RedisPrefix", "a non-empty key prefix without { or }", v => settings.Redis.Prefix = v);
+        reader.Apply("REDIS_DB", "RedisDb", "an integer 0 or more", v => settings.RedisConnection.Database = SettingReader.ParseInt(v),
+            sets: (settings.RedisConnection, nameof(RedisConnectionSettings.Database)));
+        reader.Apply("REDIS_PREFIX", "RedisPrefix", "a non-empty key prefix without { or }", v => settings.Redis.Prefix = v,
+            sets: (settings.Redis, nameof(RedisStreamOptions.Prefix)));
         reader.Apply("REDIS_WAIT_REPLICAS", "RedisWaitReplicas", "an integer 0 or more",
-            v => settings.Redis.WaitReplicas = SettingReader.ParseInt(v));
+            v => settings.Redis.WaitReplicas = SettingReader.ParseInt(v), sets: (settings.Redis, nameof(RedisStreamOptions.WaitReplicas)));
         reader.Apply("REDIS_WAIT_TIMEOUT", "RedisWaitTimeout", "a duration such as 00:00:01 or 00:00:00.250, or whole seconds, at least 1 ms",
-            v => settings.Redis.WaitTimeout = SettingReader.ParseDuration(v));
+            v => settings.Redis.WaitTimeout = SettingReader.ParseDuration(v), sets: (settings.Redis, nameof(RedisStreamOptions.WaitTimeout)));
         reader.Apply("REDIS_USE_TLS", "RedisUseTls", "'true' or 'false'", v => settings.RedisConnection.UseTls = SettingReader.ParseBool(v));
         reader.Apply("STREAM_TTL", "StreamTtl", "a duration such as 01:00:00, or whole seconds, at least 1 ms",
-            v => settings.Streams.Ttl = SettingReader.ParseDuration(v));
-        reader.Apply("STREAM_MAX_EVENTS", "StreamMaxEvents", "an integer 2 or more", v => settings.Streams.MaxEvents = SettingReader.ParseInt(v));
+            v => settings.Streams.Ttl = SettingReader.ParseDuration(v), sets: (settings.Streams, nameof(StreamOptions.Ttl)));
+        reader.Apply("STREAM_MAX_EVENTS", "StreamMaxEvents", "an integer 2 or more",
+            v => settings.Streams.MaxEvents = SettingReader.ParseInt(v), sets: (settings.Streams, nameof(StreamOptions.MaxEvents)));
         reader.Apply("STREAM_MAX_EVENT_BYTES", "StreamMaxEventBytes", $"an integer {StreamOptions.MinMaxEventBytes} or more",
-            v => settings.Streams.MaxEventBytes = SettingReader.ParseInt(v));
+            v => settings.Streams.MaxEventBytes = SettingReader.ParseInt(v), sets: (settings.Streams, nameof(StreamOptions.MaxEventBytes)));
         reader.Apply("STREAM_MAX_PAGE_EVENTS", "StreamMaxPageEvents", "an integer 1 or more",
-            v => settings.Streams.MaxPageEvents = SettingReader.ParseInt(v));
+            v => settings.Streams.MaxPageEvents = SettingReader.ParseInt(v), sets: (settings.Streams, nameof(StreamOptions.MaxPageEvents)));
         reader.Apply("STREAM_MAX_PAGE_BYTES", "StreamMaxPageBytes", "an integer 1024 or more",
-            v => settings.Streams.MaxPageBytes = SettingReader.ParseInt(v));
+            v => settings.Streams.MaxPageBytes = SettingReader.ParseInt(v), sets: (settings.Streams, nameof(StreamOptions.MaxPageBytes)));
         reader.Apply("STREAM_SAFETY_NET_INTERVAL", "SafetyNetInterval", "a duration such as 00:00:30, or whole seconds, at least 1 s",
-            v => settings.Redis.SafetyNetInterval = SettingReader.ParseDuration(v));
+            v => settings.Redis.SafetyNetInterval = SettingReader.ParseDuration(v), sets: (settings.Redis, nameof(RedisStreamOptions.SafetyNetInterval)));
 
         reader.Apply("SSE_HEARTBEAT_INTERVAL", "SseHeartbeatInterval", "a duration such as 00:00:15, or whole seconds, at least 1 s",
-            v => settings.ServerSentEvents = settings.ServerSentEvents with { HeartbeatInterval = SettingReader.AtLeast(SettingReader.ParseDuration(v), TimeSpan.FromSeconds(1)) });
+            v => settings.ServerSentEvents.HeartbeatInterval = SettingReader.ParseDuration(v),
+            sets: (settings.ServerSentEvents, nameof(ServerSentEventsOptions.HeartbeatInterval)));
         reader.Apply("SSE_WRITE_TIMEOUT", "SseWriteTimeout", "a duration such as 00:00:30, or whole seconds, at least 1 s",
-            v => settings.ServerSentEvents = settings.ServerSentEvents with { WriteTimeout = SettingReader.AtLeast(SettingReader.ParseDuration(v), TimeSpan.FromSeconds(1)) });
-        reader.Apply("DEMO_ENABLED", "DemoEnabled", "'true' or 'false'", v => settings.Demo = settings.Demo with { Enabled = SettingReader.ParseBool(v) });
+            v => settings.ServerSentEvents.WriteTimeout = SettingReader.ParseDuration(v),
+            sets: (settings.ServerSentEvents, nameof(ServerSentEventsOptions.WriteTimeout)));
+        reader.Apply("DEMO_ENABLED", "DemoEnabled", "'true' or 'false'", v => settings.Demo.Enabled = SettingReader.ParseBool(v));
         reader.Apply("DEMO_CHUNK_INTERVAL", "DemoChunkInterval", "a duration such as 00:00:00.020, at least 0",
-            v => settings.Demo = settings.Demo with { ChunkInterval = SettingReader.AtLeast(SettingReader.ParseDuration(v), TimeSpan.Zero) });
+            v => settings.Demo.ChunkInterval = SettingReader.ParseDuration(v), sets: (settings.Demo, nameof(DemoOptions.ChunkInterval)));
 
         settings.Security.Read(reader);
-
+        settings.CheckOptions(reader);
         reader.ThrowIfAnyInvalid();
         return settings;
+    }
+
+    // Every rule of every option, each kept in its options class.
+    private void CheckOptions(SettingReader reader)
+    {
+        reader.Check(RedisConnection, RedisConnection.Problems());
+        reader.Check(Redis, Redis.Problems());
+        reader.Check(Streams, Streams.Problems());
+        reader.Check(ServerSentEvents, ServerSentEvents.Problems());
+        reader.Check(Demo, Demo.Problems());
+        reader.Check(Security, Security.Problems());
     }
 }
 

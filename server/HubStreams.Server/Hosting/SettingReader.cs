@@ -1,15 +1,19 @@
 using System.Globalization;
+using HubStreams.Streams;
 
 namespace HubStreams.Server.Hosting;
 
 /// <summary>
 /// Reads settings by their environment name first, then by their key in the <c>HubStreams</c> section,
-/// and collects every bad value so that start-up can name them all in one line.
+/// and collects every bad value so that start-up can name them all in one line. A value that does not parse is
+/// named at once; a value that parses but breaks its options' rules is named when <see cref="Check"/> is given the
+/// options' problems, under the variable that set it, in the order the variables were read.
 /// </summary>
 internal sealed class SettingReader(IConfiguration configuration)
 {
-    private readonly List<string> _problems = [];
+    private readonly List<(int Order, string Text)> _problems = [];
     private readonly List<string> _variables = [];
+    private readonly Dictionary<(object Options, string Property), Setting> _settings = [];
 
     /// <summary>Every environment variable asked for so far, in order.</summary>
     public IReadOnlyList<string> Variables => _variables;
@@ -24,8 +28,12 @@ internal sealed class SettingReader(IConfiguration configuration)
     /// <param name="apply">Parses and applies the value.</param>
     /// <param name="secret">Whether the value is a secret: never shown.</param>
     /// <param name="shown">How to show a value that may hold a secret (a password inside a connection string).</param>
-    public void Apply(string variable, string sectionKey, string accepts, Action<string> apply, bool secret = false, Func<string, string>? shown = null)
+    /// <param name="sets">The options and property the value goes to, so that a rule it breaks is named under this variable.</param>
+    public void Apply(
+        string variable, string sectionKey, string accepts, Action<string> apply,
+        bool secret = false, Func<string, string>? shown = null, (object Options, string Property)? sets = null)
     {
+        var order = _variables.Count;
         _variables.Add(variable);
         var value = Value(variable, sectionKey);
         if (value is null)
@@ -33,48 +41,50 @@ internal sealed class SettingReader(IConfiguration configuration)
             return;
         }
 
+        var setting = new Setting(order, variable, sectionKey, accepts, secret ? "(hidden)" : $"'{(shown ?? (v => v))(value)}'");
         try
         {
             apply(value.Trim());
         }
         catch (Exception e) when (e is FormatException or OverflowException or ArgumentException)
         {
-            var text = secret ? "(hidden)" : $"'{(shown ?? (v => v))(value)}'";
-            _problems.Add($"{variable} ({HubStreamsSettings.SectionName}:{sectionKey}) = {text} is not valid: expected {accepts}.");
+            _problems.Add((order, setting.NotValid));
+            return;
+        }
+
+        if (sets is { } target)
+        {
+            _settings[target] = setting;
+        }
+    }
+
+    /// <summary>
+    /// Names each rule <paramref name="options"/> breaks: under the variable that set the value, or, for a value that
+    /// no variable set, by its property.
+    /// </summary>
+    public void Check(object options, IEnumerable<OptionProblem> problems)
+    {
+        foreach (var problem in problems)
+        {
+            _problems.Add(_settings.TryGetValue((options, problem.Property), out var setting)
+                ? (setting.Order, setting.NotValid)
+                : (int.MaxValue, $"{options.GetType().Name}.{problem}."));
         }
     }
 
     /// <summary>A problem that involves more than one setting, such as a required one missing.</summary>
-    public void AddProblem(string problem) => _problems.Add(problem);
+    public void AddProblem(string problem) => _problems.Add((int.MaxValue, problem));
 
     public void ThrowIfAnyInvalid()
     {
         if (_problems.Count > 0)
         {
-            throw new HubStreamsConfigurationException("Invalid configuration: " + string.Join(" ", _problems));
+            throw new HubStreamsConfigurationException(
+                "Invalid configuration: " + string.Join(" ", _problems.OrderBy(p => p.Order).Select(p => p.Text)));
         }
     }
 
-    public static TimeSpan AtLeast(TimeSpan value, TimeSpan minimum)
-    {
-        ArgumentOutOfRangeException.ThrowIfLessThan(value, minimum);
-        return value;
-    }
-
-    public static TimeSpan AtMost(TimeSpan value, TimeSpan maximum)
-    {
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(value, maximum);
-        return value;
-    }
-
     public static int ParseInt(string value) => int.Parse(value, NumberStyles.Integer, CultureInfo.InvariantCulture);
-
-    public static int ParsePositiveInt(string value)
-    {
-        var parsed = ParseInt(value);
-        ArgumentOutOfRangeException.ThrowIfLessThan(parsed, 1);
-        return parsed;
-    }
 
     public static bool ParseBool(string value) => value.Trim().ToLowerInvariant() switch
     {
@@ -93,4 +103,9 @@ internal sealed class SettingReader(IConfiguration configuration)
         NullIfEmpty(configuration[variable]) ?? NullIfEmpty(configuration[$"{HubStreamsSettings.SectionName}:{sectionKey}"]);
 
     private static string? NullIfEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
+
+    private sealed record Setting(int Order, string Variable, string SectionKey, string Accepts, string Shown)
+    {
+        public string NotValid => $"{Variable} ({HubStreamsSettings.SectionName}:{SectionKey}) = {Shown} is not valid: expected {Accepts}.";
+    }
 }

@@ -1,5 +1,6 @@
 using System.Text;
 using HubStreams.Server.Hosting;
+using HubStreams.Streams;
 
 namespace HubStreams.Server.Security;
 
@@ -27,7 +28,7 @@ public sealed class SecuritySettings
     /// <summary>The mode in force: <see cref="Mode"/>, or <see cref="AuthMode.None"/> when it is not set.</summary>
     public AuthMode EffectiveMode => Mode ?? AuthMode.None;
 
-    /// <summary><c>AUTH_JWT_KEY</c>: the HS256 shared secret, at least 32 bytes. Never logged.</summary>
+    /// <summary><c>AUTH_JWT_KEY</c>: the HS256 shared secret, at least <see cref="MinKeyBytes"/> bytes. Never logged.</summary>
     public string? JwtKey { get; set; }
 
     /// <summary><c>AUTH_JWT_AUTHORITY</c>: an OpenID Connect authority whose discovery document gives the signing keys.</summary>
@@ -52,20 +53,49 @@ public sealed class SecuritySettings
     /// </summary>
     public IReadOnlyList<System.Net.IPNetwork> TrustedProxies { get; set; } = [];
 
-    /// <summary><c>LIMIT_SUBSCRIPTIONS_PER_CONNECTION</c>: concurrent hub streams on one connection. Default 16.</summary>
+    /// <summary><c>LIMIT_SUBSCRIPTIONS_PER_CONNECTION</c>: concurrent hub streams on one connection. At least 1; default 16.</summary>
     public int MaxSubscriptionsPerConnection { get; set; } = 16;
 
-    /// <summary><c>LIMIT_SUBSCRIPTIONS_PER_USER</c>: concurrent subscriptions of one user (<c>sub</c>), hub and SSE together, on one node, in jwt mode. Default 64.</summary>
+    /// <summary><c>LIMIT_SUBSCRIPTIONS_PER_USER</c>: concurrent subscriptions of one user (<c>sub</c>), hub and SSE together, on one node, in jwt mode. At least 1; default 64.</summary>
     public int MaxSubscriptionsPerUser { get; set; } = 64;
 
-    /// <summary><c>LIMIT_CONNECTIONS_PER_USER</c>: concurrent hub connections of one user (<c>sub</c>) on one node, in jwt mode. Default 32.</summary>
+    /// <summary><c>LIMIT_CONNECTIONS_PER_USER</c>: concurrent hub connections of one user (<c>sub</c>) on one node, in jwt mode. At least 1; default 32.</summary>
     public int MaxConnectionsPerUser { get; set; } = 32;
 
-    /// <summary><c>LIMIT_APPENDS_PER_SECOND</c>: sustained appends per producer (user, or client address without auth). Default 1000.</summary>
+    /// <summary><c>LIMIT_APPENDS_PER_SECOND</c>: sustained appends per producer (user, or client address without auth). At least 1; default 1000.</summary>
     public int AppendsPerSecond { get; set; } = 1000;
 
-    /// <summary><c>LIMIT_APPEND_BURST</c>: appends a producer may make at once above the sustained rate. Default 2000.</summary>
+    /// <summary><c>LIMIT_APPEND_BURST</c>: appends a producer may make at once above the sustained rate. At least 1; default 2000.</summary>
     public int AppendBurst { get; set; } = 2000;
+
+    /// <summary>The values that break their rules; empty when every value is valid.</summary>
+    public IEnumerable<OptionProblem> Problems()
+    {
+        if (JwtKey is not null && Encoding.UTF8.GetByteCount(JwtKey) < MinKeyBytes)
+        {
+            yield return new(nameof(JwtKey), $"an HS256 secret of at least {MinKeyBytes} bytes");
+        }
+
+        if (ClockSkew < TimeSpan.Zero || ClockSkew > TimeSpan.FromMinutes(5))
+        {
+            yield return new(nameof(ClockSkew), "from 0 to 00:05:00");
+        }
+
+        foreach (var (name, value) in new[]
+        {
+            (nameof(MaxSubscriptionsPerConnection), MaxSubscriptionsPerConnection),
+            (nameof(MaxSubscriptionsPerUser), MaxSubscriptionsPerUser),
+            (nameof(MaxConnectionsPerUser), MaxConnectionsPerUser),
+            (nameof(AppendsPerSecond), AppendsPerSecond),
+            (nameof(AppendBurst), AppendBurst),
+        })
+        {
+            if (value < 1)
+            {
+                yield return new(name, "at least 1");
+            }
+        }
+    }
 
     private static System.Net.IPNetwork ParseNetwork(string value) => value.Contains('/', StringComparison.Ordinal)
         ? System.Net.IPNetwork.Parse(value)
@@ -79,33 +109,26 @@ public sealed class SecuritySettings
             "jwt" => AuthMode.Jwt,
             _ => throw new FormatException(),
         });
-        reader.Apply("AUTH_JWT_KEY", "AuthJwtKey", $"an HS256 secret of at least {MinKeyBytes} bytes", v =>
-        {
-            if (Encoding.UTF8.GetByteCount(v) < MinKeyBytes)
-            {
-                throw new FormatException();
-            }
-
-            JwtKey = v;
-        }, secret: true);
+        reader.Apply("AUTH_JWT_KEY", "AuthJwtKey", $"an HS256 secret of at least {MinKeyBytes} bytes", v => JwtKey = v,
+            secret: true, sets: (this, nameof(JwtKey)));
         reader.Apply("AUTH_JWT_AUTHORITY", "AuthJwtAuthority", "an http or https URL", v =>
             JwtAuthority = Uri.TryCreate(v, UriKind.Absolute, out var uri) && uri.Scheme is "https" or "http" ? v : throw new FormatException());
         reader.Apply("AUTH_JWT_CLOCK_SKEW", "AuthJwtClockSkew", "a duration from 0 to 00:05:00, or whole seconds",
-            v => ClockSkew = SettingReader.AtMost(SettingReader.AtLeast(SettingReader.ParseDuration(v), TimeSpan.Zero), TimeSpan.FromMinutes(5)));
+            v => ClockSkew = SettingReader.ParseDuration(v), sets: (this, nameof(ClockSkew)));
         reader.Apply("AUTH_JWT_ISSUER", "AuthJwtIssuer", "the issuer tokens carry", v => JwtIssuer = v);
         reader.Apply("AUTH_JWT_AUDIENCE", "AuthJwtAudience", "the audience tokens carry", v => JwtAudience = v);
         reader.Apply("TRUSTED_PROXIES", "TrustedProxies", "IP addresses or networks (10.0.0.0/8), comma-separated",
             v => TrustedProxies = [.. v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(ParseNetwork)]);
         reader.Apply("LIMIT_SUBSCRIPTIONS_PER_CONNECTION", "LimitSubscriptionsPerConnection", "an integer 1 or more",
-            v => MaxSubscriptionsPerConnection = SettingReader.ParsePositiveInt(v));
+            v => MaxSubscriptionsPerConnection = SettingReader.ParseInt(v), sets: (this, nameof(MaxSubscriptionsPerConnection)));
         reader.Apply("LIMIT_SUBSCRIPTIONS_PER_USER", "LimitSubscriptionsPerUser", "an integer 1 or more",
-            v => MaxSubscriptionsPerUser = SettingReader.ParsePositiveInt(v));
+            v => MaxSubscriptionsPerUser = SettingReader.ParseInt(v), sets: (this, nameof(MaxSubscriptionsPerUser)));
         reader.Apply("LIMIT_CONNECTIONS_PER_USER", "LimitConnectionsPerUser", "an integer 1 or more",
-            v => MaxConnectionsPerUser = SettingReader.ParsePositiveInt(v));
+            v => MaxConnectionsPerUser = SettingReader.ParseInt(v), sets: (this, nameof(MaxConnectionsPerUser)));
         reader.Apply("LIMIT_APPENDS_PER_SECOND", "LimitAppendsPerSecond", "an integer 1 or more",
-            v => AppendsPerSecond = SettingReader.ParsePositiveInt(v));
+            v => AppendsPerSecond = SettingReader.ParseInt(v), sets: (this, nameof(AppendsPerSecond)));
         reader.Apply("LIMIT_APPEND_BURST", "LimitAppendBurst", "an integer 1 or more",
-            v => AppendBurst = SettingReader.ParsePositiveInt(v));
+            v => AppendBurst = SettingReader.ParseInt(v), sets: (this, nameof(AppendBurst)));
 
         if (Mode == AuthMode.Jwt)
         {

@@ -17,8 +17,11 @@ public sealed class MemoryStreamManager : IStreamManager, IDisposable
     private readonly ITimer _sweeper;
 
     /// <summary>Creates the manager and starts its expiry sweeper.</summary>
+    /// <exception cref="ArgumentException">An option breaks its rule (<see cref="StreamOptions.Problems"/>).</exception>
     public MemoryStreamManager(StreamOptions options, StreamMetrics metrics, TimeProvider? timeProvider = null)
     {
+        ArgumentNullException.ThrowIfNull(options);
+        options.EnsureValid();
         _options = options;
         _watches = new StreamWatches(ReadAsync, metrics);
         _time = timeProvider ?? TimeProvider.System;

@@ -1,6 +1,10 @@
 using HubStreams.Server.Hosting;
 using HubStreams.Streams;
+using HubStreams.Streams.Memory;
+using HubStreams.Streams.Redis;
+using HubStreams.Tests.Fixtures;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace HubStreams.Tests.Hosting;
 
@@ -67,6 +71,14 @@ public sealed class SettingsTests
     [InlineData("STREAM_MAX_EVENTS", "1", "an integer 2 or more")]
     [InlineData("STREAM_MAX_EVENT_BYTES", "12", "an integer 256 or more")]
     [InlineData("REDIS_PREFIX", ":", "a non-empty key prefix")]
+    [InlineData("REDIS_PREFIX", "{tagged}", "without { or }")]
+    [InlineData("REDIS_WAIT_TIMEOUT", "0", "at least 1 ms")]
+    [InlineData("STREAM_MAX_PAGE_BYTES", "1000", "an integer 1024 or more")]
+    [InlineData("STREAM_SAFETY_NET_INTERVAL", "00:00:00.500", "at least 1 s")]
+    [InlineData("SSE_HEARTBEAT_INTERVAL", "0", "at least 1 s")]
+    [InlineData("DEMO_CHUNK_INTERVAL", "-1", "at least 0")]
+    [InlineData("AUTH_JWT_CLOCK_SKEW", "600", "from 0 to 00:05:00")]
+    [InlineData("LIMIT_APPEND_BURST", "0", "an integer 1 or more")]
     public void A_bad_value_stops_with_the_setting_named(string variable, string value, string accepts)
     {
         var error = Assert.Throws<HubStreamsConfigurationException>(() => Read((variable, value)));
@@ -92,5 +104,46 @@ public sealed class SettingsTests
         var connection = Read(("REDIS_ADDR", "cache:6380,password=hunter22,user=app"), ("REDIS_PASSWORD", "hunter2")).RedisConnection;
         Assert.Equal("cache:6380", connection.DescribeEndpoints());
         Assert.Equal("auth failed for *** at cache", connection.Redact("auth failed for hunter2 at cache"));
+    }
+
+    [Fact]
+    public void Values_that_break_their_rules_are_named_in_the_order_they_are_read_whatever_the_rule()
+    {
+        var error = Assert.Throws<HubStreamsConfigurationException>(() =>
+            Read(("STREAM_MAX_EVENTS", "1"), ("REDIS_DB", "abc"), ("STREAM_TTL", "0"), ("LIMIT_APPENDS_PER_SECOND", "0")));
+
+        List<string> readOrder = ["REDIS_DB", "STREAM_TTL", "STREAM_MAX_EVENTS", "LIMIT_APPENDS_PER_SECOND"];
+        var named = readOrder.Select(variable => error.Message.IndexOf(variable + " (", StringComparison.Ordinal)).ToList();
+        Assert.DoesNotContain(-1, named);
+        Assert.Equal(named.Order(), named);
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(error.Message, "STREAM_TTL \\("));
+    }
+
+    [Fact]
+    public void Options_take_any_value_and_say_which_break_their_rules_and_a_store_refuses_them()
+    {
+        var options = new StreamOptions { Ttl = TimeSpan.Zero, MaxEvents = 1, MaxPageEvents = 10 };
+        Assert.Equal([nameof(StreamOptions.Ttl), nameof(StreamOptions.MaxEvents)], options.Problems().Select(p => p.Property));
+
+        var refused = Assert.Throws<ArgumentException>(() => new MemoryStreamManager(options, TestMetrics.Create()));
+        Assert.Equal("Invalid StreamOptions: Ttl must be at least 1 ms; MaxEvents must be at least 2. (Parameter 'StreamOptions')", refused.Message);
+
+        var redis = new RedisStreamOptions { Prefix = "a{b}", SafetyNetInterval = TimeSpan.FromSeconds(5) };
+        Assert.Equal([nameof(RedisStreamOptions.Prefix)], redis.Problems().Select(p => p.Property));
+        Assert.Empty(new StreamOptions().Problems());
+        Assert.Empty(new RedisStreamOptions().Problems());
+    }
+
+    [Fact]
+    public void Settings_changed_by_code_after_they_are_read_are_checked_by_the_same_rules()
+    {
+        var settings = Read();
+        settings.Streams.MaxPageEvents = 0;
+        settings.ServerSentEvents.WriteTimeout = TimeSpan.Zero;
+
+        var error = Assert.Throws<HubStreamsConfigurationException>(() => new ServiceCollection().AddHubStreams(settings));
+        Assert.Equal(
+            "Invalid configuration: StreamOptions.MaxPageEvents must be at least 1. ServerSentEventsOptions.WriteTimeout must be at least 1 s.",
+            error.Message);
     }
 }
