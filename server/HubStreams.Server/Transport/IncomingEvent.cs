@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using HubStreams.Streams;
 
 namespace HubStreams.Server.Transport;
@@ -21,7 +22,7 @@ internal sealed record IncomingEvent(StreamEvent Event, long? Offset)
         JsonElement element;
         try
         {
-            element = await JsonSerializer.DeserializeAsync(body, WireJsonContext.Incoming.JsonElement, cancellationToken);
+            element = await JsonSerializer.DeserializeAsync(body, IncomingEventContext.Strict.JsonElement, cancellationToken);
         }
         catch (JsonException e)
         {
@@ -42,8 +43,8 @@ internal sealed record IncomingEvent(StreamEvent Event, long? Offset)
 
         try
         {
-            var streamEvent = argument.Deserialize(WireJsonContext.Incoming.StreamEvent) ?? throw NotAnObject();
-            return new IncomingEvent(streamEvent, NamesOffset(argument) ? streamEvent.Offset : null);
+            var sent = argument.Deserialize(IncomingEventContext.Strict.EventAsSent) ?? throw NotAnObject();
+            return new IncomingEvent(sent.ToStreamEvent(), sent.Offset);
         }
         catch (JsonException e)
         {
@@ -74,11 +75,50 @@ internal sealed record IncomingEvent(StreamEvent Event, long? Offset)
         return this with { Offset = offset };
     }
 
-    // Property names are matched as the event's are: without regard to case.
-    private static bool NamesOffset(JsonElement element) =>
-        element.EnumerateObject().Any(property => property.NameEquals("offset") || property.Name.Equals("offset", StringComparison.OrdinalIgnoreCase));
-
     private static StreamException NotAnObject() => new(StreamErrorCode.InvalidEvent, "The event must be a JSON object.");
 
     private static StreamException Invalid(JsonException e) => new(StreamErrorCode.InvalidEvent, $"The body is not a valid event: {e.Message}", e);
+}
+
+/// <summary>
+/// An event as a client writes it: the fields of <see cref="StreamEvent"/>, with the offset nullable, so that an event
+/// that names an offset (the deprecated conditional form) is told apart from one that leaves it out.
+/// </summary>
+internal sealed record EventAsSent
+{
+    public long? Offset { get; init; }
+    public string? Id { get; init; }
+    public string? Type { get; init; }
+    public string? Content { get; init; }
+    public bool Done { get; init; }
+    public DateTimeOffset? Timestamp { get; init; }
+    public JsonElement? Data { get; init; }
+    public string? StreamId { get; init; }
+
+    /// <summary>The event itself; where it is to be stored is the caller's to say (<see cref="IncomingEvent.Offset"/>).</summary>
+    public StreamEvent ToStreamEvent() => new()
+    {
+        Id = Id,
+        Type = Type,
+        Content = Content,
+        Done = Done,
+        Timestamp = Timestamp,
+        Data = Data,
+        StreamId = StreamId,
+    };
+}
+
+/// <summary>
+/// JSON for events that arrive from clients: property names matched without regard to case, and a duplicate property
+/// refused rather than silently won by the last one (<c>{"type":"answer","type":"complete"}</c> must not store a
+/// <c>complete</c>).
+/// </summary>
+[JsonSerializable(typeof(EventAsSent))]
+[JsonSerializable(typeof(JsonElement))]
+internal sealed partial class IncomingEventContext : JsonSerializerContext
+{
+    public static IncomingEventContext Strict { get; } = new(new JsonSerializerOptions(JsonSerializerDefaults.Web)
+    {
+        AllowDuplicateProperties = false,
+    });
 }

@@ -35,18 +35,11 @@ public sealed record StreamError(string Code, string Message);
 public sealed partial class WireJsonContext : JsonSerializerContext
 {
     /// <summary>
-    /// For events that arrive from clients: a duplicate property is refused rather than silently won by the last one
-    /// (<c>{"type":"answer","type":"complete"}</c> must not store a <c>complete</c>).
-    /// </summary>
-    public static WireJsonContext Incoming { get; } = new(new JsonSerializerOptions(JsonSerializerDefaults.Web)
-    {
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-        AllowDuplicateProperties = false,
-    });
-
-    /// <summary>
-    /// The wire types as the server writes them: every event with its <c>offset</c>, 0 included (a client's event leaves
-    /// a default offset out, so that a plain append is not taken for a conditional one).
+    /// The wire types as the server writes them: every event with its <c>offset</c>, 0 included. <see cref="StreamEvent"/>
+    /// itself leaves a default offset out, because it is also what .NET producers append: an event they send with the
+    /// default 0 must stay a plain append, not become the deprecated conditional form. The server is the one writer
+    /// that always names the offset, so this is the one place that says so. (How an incoming event's offset is told
+    /// apart from a missing one: <see cref="IncomingEvent"/>.)
     /// </summary>
     // Built on first use: the generated Default may not be set yet while this class's other statics are.
     public static IJsonTypeInfoResolver Outgoing => s_outgoing ??= Default.WithAddedModifier(static type =>
