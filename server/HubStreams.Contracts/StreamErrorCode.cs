@@ -21,6 +21,8 @@ public enum StreamErrorCode
     EventTooLarge,
     /// <summary>An HTTP request body is larger than one event may be, even fully escaped; it was not read.</summary>
     BodyTooLarge,
+    /// <summary>An HTTP request's headers are larger than the server reads (a <c>Last-Event-ID</c> is a few dozen characters).</summary>
+    HeadersTooLarge,
     /// <summary>The stream is unknown at an offset above 0: it expired or never existed.</summary>
     StreamNotFound,
     /// <summary>
@@ -90,6 +92,7 @@ public static class StreamErrors
         new(StreamErrorCode.InvalidEvent, 400, Retryable: false),
         new(StreamErrorCode.EventTooLarge, 400, Retryable: false),
         new(StreamErrorCode.BodyTooLarge, 413, Retryable: false),
+        new(StreamErrorCode.HeadersTooLarge, 431, Retryable: false),
         new(StreamErrorCode.StreamNotFound, 404, Retryable: false),
         new(StreamErrorCode.StreamReset, 410, Retryable: false),
         new(StreamErrorCode.StreamCompleted, 409, Retryable: false),

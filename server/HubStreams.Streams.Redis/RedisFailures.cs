@@ -5,11 +5,15 @@ namespace HubStreams.Streams.Redis;
 
 /// <summary>
 /// How the Redis store tells a Redis that cannot serve now from one that refuses: the first becomes
-/// <see cref="StreamErrorCode.StoreUnavailable"/> (try again shortly), counted and logged once, here.
+/// <see cref="StreamErrorCode.StoreUnavailable"/> (try again shortly), counted and logged once, here. A Redis that
+/// answers but refuses writes (out of memory, or unable to save) is one too, logged once while it lasts.
 /// </summary>
 internal sealed class RedisFailures(RedisMetrics metrics, ILogger logger)
 {
     private static readonly string[] PassingErrors = ["CLUSTERDOWN", "TRYAGAIN", "MASTERDOWN", "NOREPLICAS", "READONLY", "LOADING"];
+
+    // 1 while Redis refuses writes, from the first refusal to the next write it accepts.
+    private int _refusingWrites;
 
     /// <summary>Runs <paramref name="operation"/> on <paramref name="key"/>'s behalf, turning a Redis away into <c>StoreUnavailable</c>.</summary>
     public async Task<T> Run<T>(StreamKey? key, Func<Task<T>> operation)
@@ -22,6 +26,37 @@ internal sealed class RedisFailures(RedisMetrics metrics, ILogger logger)
         {
             throw Unavailable(key, e);
         }
+    }
+
+    /// <summary>
+    /// Runs a write (an append) as <see cref="Run{T}"/> does; a Redis that refuses writes also becomes
+    /// <c>StoreUnavailable</c>, with its cause, logged once until a write succeeds again.
+    /// </summary>
+    public async Task<T> RunWrite<T>(StreamKey key, Func<Task<T>> operation)
+    {
+        T result;
+        try
+        {
+            result = await Run(key, operation);
+        }
+        catch (RedisServerException e) when (RedisWriteRefusal.Cause(e.Message) is { } cause)
+        {
+            metrics.Failed();
+            if (Interlocked.Exchange(ref _refusingWrites, 1) == 0)
+            {
+                RedisLog.WritesRefused(logger, cause, e.Message);
+            }
+
+            throw new StreamException(StreamErrorCode.StoreUnavailable,
+                $"The stream store (Redis) refuses writes: {cause}. Nothing was stored; try again later.", e);
+        }
+
+        if (Volatile.Read(ref _refusingWrites) == 1 && Interlocked.Exchange(ref _refusingWrites, 0) == 1)
+        {
+            RedisLog.WritesAccepted(logger);
+        }
+
+        return result;
     }
 
     /// <summary>Whether <paramref name="e"/> says Redis cannot be reached, or cannot serve the command for now.</summary>
@@ -52,6 +87,22 @@ internal sealed class RedisFailures(RedisMetrics metrics, ILogger logger)
     }
 }
 
+/// <summary>A Redis that answers but refuses writes, told from its error text.</summary>
+public static class RedisWriteRefusal
+{
+    /// <summary>
+    /// Why Redis refuses a write, from its error, or null when the error is not such a refusal: out of memory
+    /// (<c>OOM</c>: <c>maxmemory</c> reached with a policy that evicts nothing), or unable to save (<c>MISCONF</c>: a
+    /// failed snapshot with <c>stop-writes-on-bgsave-error</c>). Inside a script the error keeps its code.
+    /// </summary>
+    public static string? Cause(string error) =>
+        error.Contains("OOM command not allowed", StringComparison.Ordinal) || error.StartsWith("OOM ", StringComparison.Ordinal)
+            ? "it is out of memory (maxmemory reached, and its policy evicts nothing)"
+            : error.Contains("MISCONF", StringComparison.Ordinal)
+                ? "it cannot save its data to disk (MISCONF), and refuses writes until it can"
+                : null;
+}
+
 /// <summary>The Redis store's log messages.</summary>
 internal static partial class RedisLog
 {
@@ -69,4 +120,10 @@ internal static partial class RedisLog
 
     [LoggerMessage(5, LogLevel.Warning, "Redis refused sharded pub/sub ({Error}); wake-ups use classic pub/sub")]
     public static partial void ShardedPubSubRefused(ILogger logger, string error);
+
+    [LoggerMessage(6, LogLevel.Error, "Redis refuses writes: {Cause}. Appends are refused with StoreUnavailable until it accepts them again. ({Error})")]
+    public static partial void WritesRefused(ILogger logger, string cause, string error);
+
+    [LoggerMessage(7, LogLevel.Information, "Redis accepts writes again")]
+    public static partial void WritesAccepted(ILogger logger);
 }

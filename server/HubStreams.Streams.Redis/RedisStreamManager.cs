@@ -160,7 +160,7 @@ public sealed class RedisStreamManager : IStreamManager, IAsyncDisposable
         try
         {
             var database = _replicated?.Connection.GetDatabase() ?? Database;
-            var reply = (RedisResult[])(await _failures.Run(batch[0].Key, () => database.ScriptEvaluateAsync(RedisScripts.Append, [.. keys], [.. arguments])))!;
+            var reply = (RedisResult[])(await _failures.RunWrite(batch[0].Key, () => database.ScriptEvaluateAsync(RedisScripts.Append, [.. keys], [.. arguments])))!;
             results = (long[])reply[0]!;
             alreadyStored = (long[])reply[1]!;
             Metrics.BatchCommitted(batch.Count);

@@ -3,11 +3,12 @@ namespace HubStreams.Streams;
 /// <summary>The rules every store applies the same way, with the errors they raise.</summary>
 internal static class StreamRules
 {
-    public static void ValidateOffset(long offset)
+    /// <summary>Refuses a negative offset, naming it as the caller did (<c>fromOffset</c> for a read, <c>offset</c> for a conditional append).</summary>
+    public static void ValidateOffset(long offset, string name = "fromOffset")
     {
         if (offset < 0)
         {
-            throw new StreamException(StreamErrorCode.InvalidOffset, $"fromOffset must be 0 or more, not {offset}.");
+            throw new StreamException(StreamErrorCode.InvalidOffset, $"{name} must be 0 or more, not {offset}.");
         }
     }
 
@@ -46,7 +47,7 @@ internal static class StreamRules
     /// <summary>A conditional append names its event, so that a retry of it can be recognised.</summary>
     public static void EnsureConditionalAppendable(StreamEvent streamEvent, long offset)
     {
-        ValidateOffset(offset);
+        ValidateOffset(offset, "offset");
         if (string.IsNullOrEmpty(streamEvent.Id))
         {
             throw new StreamException(StreamErrorCode.InvalidEvent,

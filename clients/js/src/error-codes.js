@@ -9,6 +9,7 @@ export const errorCodes = Object.freeze({
   InvalidEvent: { httpStatus: 400, final: true },
   EventTooLarge: { httpStatus: 400, final: true },
   BodyTooLarge: { httpStatus: 413, final: true },
+  HeadersTooLarge: { httpStatus: 431, final: true },
   StreamNotFound: { httpStatus: 404, final: true },
   StreamReset: { httpStatus: 410, final: true },
   StreamCompleted: { httpStatus: 409, final: true },

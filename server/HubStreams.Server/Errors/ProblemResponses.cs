@@ -96,6 +96,7 @@ internal sealed class ProblemResponses(IProblemDetailsService problems) : IExcep
         StatusCodes.Status404NotFound => StreamErrorCode.RouteNotFound,
         StatusCodes.Status405MethodNotAllowed => StreamErrorCode.MethodNotAllowed,
         StatusCodes.Status413PayloadTooLarge => StreamErrorCode.BodyTooLarge,
+        StatusCodes.Status431RequestHeaderFieldsTooLarge => StreamErrorCode.HeadersTooLarge,
         StatusCodes.Status429TooManyRequests => StreamErrorCode.RateLimited,
         StatusCodes.Status503ServiceUnavailable => StreamErrorCode.StoreUnavailable,
         >= 400 and < 500 => StreamErrorCode.InvalidRequest,

@@ -35,6 +35,9 @@ public static class HubStreamsHostingExtensions
 
         builder.Services.AddHubStreams(settings);
         TokenRedactingLoggerFactory.Register(builder.Services);
+
+        // Room above what HubStreams reads, so that headers too large for it are refused by it, with a problem body.
+        builder.WebHost.ConfigureKestrel(o => o.Limits.MaxRequestHeadersTotalSize = RequestHeaderLimit.KestrelBytes);
         return builder;
     }
 
@@ -110,6 +113,7 @@ public static class HubStreamsHostingExtensions
 
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.Use(RequestHeaderLimit.Refuse);
         var proxies = app.Services.GetRequiredService<SecuritySettings>().TrustedProxies;
         if (proxies.Count > 0)
         {

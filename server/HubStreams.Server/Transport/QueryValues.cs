@@ -7,13 +7,17 @@ namespace HubStreams.Server.Transport;
 internal static class QueryValues
 {
     /// <summary>
-    /// An offset (<c>fromOffset</c>, or the <paramref name="name"/> given): a whole number, 0 when absent. A negative one
-    /// is refused by the store's own rule.
+    /// An offset (<c>fromOffset</c>, or the <paramref name="name"/> given): a whole number 0 or more, 0 when absent.
     /// </summary>
     public static long Offset(string? value, string name = "fromOffset") =>
         value is null ? 0
-        : long.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var offset) ? offset
+        : long.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var offset) ? NotNegative(offset, name)
         : throw new StreamException(StreamErrorCode.InvalidOffset, $"{name} must be a whole number 0 or more, not '{value}'.");
+
+    /// <summary>Refuses a negative offset under the name the client gave it.</summary>
+    public static long NotNegative(long offset, string name) => offset >= 0
+        ? offset
+        : throw new StreamException(StreamErrorCode.InvalidOffset, $"{name} must be 0 or more, not {offset}.");
 
     /// <summary><c>limit</c>: a whole number from 1, <paramref name="defaultLimit"/> when absent.</summary>
     public static int Limit(string? value, int defaultLimit) =>

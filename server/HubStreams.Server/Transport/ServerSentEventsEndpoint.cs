@@ -14,22 +14,45 @@ internal static class ServerSentEventsEndpoint
         ServerSentEventsOptions options, string? fromOffset = null)
     {
         var key = StreamKey.Create(sessionId, messageId);
-        var (from, resumedStream) = ResumePoint(context.Request, fromOffset);
-        using var subscription = await delivery.OpenAsync(key, from, resumedStream, "sse", context.User, context.RequestAborted);
+        var (from, resumedStream, lastEventId) = ResumePoint(context.Request, fromOffset);
+        using var subscription = await OpenAsync(delivery, key, from, resumedStream, lastEventId, context);
         using var writer = new ServerSentEventsWriter(context.Response, options);
         await writer.WriteAsync(subscription, context.RequestAborted);
+    }
+
+    private static async Task<StreamSubscription> OpenAsync(
+        StreamDelivery delivery, StreamKey key, long from, string? streamId, string? lastEventId, HttpContext context)
+    {
+        try
+        {
+            return await delivery.OpenAsync(key, from, streamId, "sse", context.User, context.RequestAborted);
+        }
+        catch (StreamException e) when (e.Code == StreamErrorCode.OffsetBeyondEnd && lastEventId is not null)
+        {
+            // Said of the header the client sent, not of the offset after it that the read asked for.
+            throw new StreamException(StreamErrorCode.OffsetBeyondEnd,
+                $"Last-Event-ID {lastEventId} is not an event of stream {key}: the stream ends before it. Resume with the id of an event you received.", e);
+        }
     }
 
     /// <summary>
     /// <c>Last-Event-ID</c> (the last event the client has: <c>{offset}:{streamId}</c>, or a bare offset) wins over
     /// <c>fromOffset</c>; with a stream id, a stream lost and created again since is refused.
     /// </summary>
-    private static (long FromOffset, string? StreamId) ResumePoint(HttpRequest request, string? fromOffset)
+    private static (long FromOffset, string? StreamId, string? LastEventId) ResumePoint(HttpRequest request, string? fromOffset)
     {
-        var lastEventId = request.Headers["Last-Event-ID"].ToString();
+        // Two headers reach the app as two values, or joined by a comma on the way: an event id has no comma.
+        var headers = request.Headers["Last-Event-ID"];
+        var lastEventId = headers.ToString();
+        if (headers.Count > 1 || lastEventId.Contains(',', StringComparison.Ordinal))
+        {
+            throw new StreamException(StreamErrorCode.InvalidOffset,
+                "Send one Last-Event-ID header, the id of the last event received: this request names several.");
+        }
+
         if (string.IsNullOrEmpty(lastEventId))
         {
-            return (QueryValues.Offset(fromOffset), null);
+            return (QueryValues.Offset(fromOffset), null, null);
         }
 
         var separator = lastEventId.IndexOf(':', StringComparison.Ordinal);
@@ -41,6 +64,6 @@ internal static class ServerSentEventsEndpoint
             throw new StreamException(StreamErrorCode.InvalidOffset, $"Last-Event-ID must be an event's id ({{offset}}:{{streamId}}, or an offset), not '{lastEventId}'.");
         }
 
-        return (last + 1, streamId);
+        return (last + 1, streamId, lastEventId);
     }
 }

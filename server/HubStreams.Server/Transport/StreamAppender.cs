@@ -52,8 +52,10 @@ public sealed class StreamAppender(IStreamManager streams, StreamMetrics metrics
 
     /// <summary>
     /// A reader asks the producer to stop: appends a <c>stop</c> event (<c>done: true</c>,
-    /// <c>data.reason: "user_requested"</c>) to a stream being written. Refused with <c>StreamNotFound</c> when the
-    /// stream holds nothing, and with <c>StreamCompleted</c> once it is completed.
+    /// <c>data.reason: "user_requested"</c>) to a stream being written, and returns its offset. A stop asked while
+    /// another waits for the producer (one among the stream's last <see cref="PendingStopWindow"/> events) stores
+    /// nothing and returns that one's offset, so readers cannot fill a stream with stops. Refused with
+    /// <c>StreamNotFound</c> when the stream holds nothing, and with <c>StreamCompleted</c> once it is completed.
     /// </summary>
     /// <remarks>
     /// The stop is a conditional append at the stream's length as just read, so it lands only in a stream that holds
@@ -65,21 +67,60 @@ public sealed class StreamAppender(IStreamManager streams, StreamMetrics metrics
         var stop = new StreamEvent { Id = $"stop-{Guid.NewGuid():N}", Type = EventTypes.Stop, Done = true, Data = StopReason };
         for (var attempt = 1; ; attempt++)
         {
-            var stream = await streams.ReadAsync(key, 0, 1, cancellationToken);
-            if (stream.Length == 0)
+            var length = (await streams.ReadAsync(key, 0, 1, cancellationToken)).Length;
+            if (length == 0)
             {
                 throw new StreamException(StreamErrorCode.StreamNotFound,
                     $"Stream {key} holds nothing (it expired, or was never written), so there is no producer to stop.");
             }
 
+            if (await PendingStopAsync(key, length, cancellationToken) is { } pending)
+            {
+                return pending;
+            }
+
             try
             {
-                return await AppendAsync(key, stop, stream.Length, cancellationToken);
+                return await AppendAsync(key, stop, length, cancellationToken);
             }
             catch (StreamException e) when (e.Code == StreamErrorCode.OffsetConflict && attempt < MaxStopAttempts)
             {
                 // The producer appended in between: the stop goes after its event.
             }
+        }
+    }
+
+    /// <summary>How far back from a stream's end a stop still counts as waiting for its producer.</summary>
+    internal const int PendingStopWindow = 1000;
+
+    // The offset of the last stop among the stream's last events, unless the stream is completed (then the append
+    // that follows is refused with StreamCompleted).
+    private async Task<long?> PendingStopAsync(StreamKey key, long length, CancellationToken cancellationToken)
+    {
+        long? found = null;
+        var from = Math.Max(0, length - PendingStopWindow);
+        while (true)
+        {
+            var page = await streams.ReadAsync(key, from, PendingStopWindow, cancellationToken);
+            if (page.Completed)
+            {
+                return null;
+            }
+
+            foreach (var e in page.Events)
+            {
+                if (e.Type == EventTypes.Stop)
+                {
+                    found = e.Offset;
+                }
+            }
+
+            if (page.ReachedEnd || page.Events.Count == 0)
+            {
+                return found;
+            }
+
+            from = page.NextOffset;
         }
     }
 

@@ -35,7 +35,11 @@ public sealed class StreamEventsHub(
     /// Every stored event with offset ≥ <paramref name="fromOffset"/>, then each new one as it is appended;
     /// ends right after <c>complete</c>. Cancelling the stream (or disconnecting) releases the reader at once.
     /// </summary>
-    public IAsyncEnumerable<StreamEvent> StreamEvents(string sessionId, string messageId, long fromOffset, CancellationToken cancellationToken) =>
+    /// <remarks>
+    /// Offsets are taken as sent and parsed by the hub, so that one of the wrong type (<c>"5"</c>, <c>1.5</c>, 2^63) is
+    /// refused with <c>InvalidOffset</c> rather than by SignalR's binding, which gives no code.
+    /// </remarks>
+    public IAsyncEnumerable<StreamEvent> StreamEvents(string sessionId, string messageId, object fromOffset, CancellationToken cancellationToken) =>
         Follow(sessionId, messageId, fromOffset, streamId: null, cancellationToken);
 
     /// <summary>
@@ -43,15 +47,16 @@ public sealed class StreamEventsHub(
     /// events it saw, and a stream lost and created again since is refused with <c>StreamReset</c> instead of being
     /// served under the same offsets.
     /// </summary>
-    public IAsyncEnumerable<StreamEvent> ResumeEvents(string sessionId, string messageId, long fromOffset, string streamId, CancellationToken cancellationToken) =>
+    public IAsyncEnumerable<StreamEvent> ResumeEvents(string sessionId, string messageId, object fromOffset, string streamId, CancellationToken cancellationToken) =>
         Follow(sessionId, messageId, fromOffset, streamId, cancellationToken);
 
     private async IAsyncEnumerable<StreamEvent> Follow(
-        string sessionId, string messageId, long fromOffset, string? streamId, [EnumeratorCancellation] CancellationToken cancellationToken)
+        string sessionId, string messageId, object fromOffset, string? streamId, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var key = StreamKey.Create(sessionId, messageId);
+        var from = HubArguments.Offset(fromOffset, nameof(fromOffset));
         using var lease = limits.OpenStream(Context.ConnectionId);
-        using var subscription = await delivery.OpenAsync(key, fromOffset, streamId, "hub", Context.User!, cancellationToken);
+        using var subscription = await delivery.OpenAsync(key, from, streamId, "hub", Context.User!, cancellationToken);
 
         // A connection SignalR aborted (a client that stopped reading) is read for no more, whatever its stream's token says.
         using var reading = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, Context.ConnectionAborted);
@@ -83,11 +88,11 @@ public sealed class StreamEventsHub(
     /// was a retry of an append that landed, and its offset is returned with nothing stored again. Otherwise refused with
     /// <c>OffsetConflict</c>, whose message says the next offset. The event needs an <c>id</c>. Needs the producer role.
     /// </summary>
-    public Task<long> AppendEventAt(string sessionId, string messageId, long offset, JsonElement streamEvent)
+    public Task<long> AppendEventAt(string sessionId, string messageId, object offset, JsonElement streamEvent)
     {
         var key = StreamKey.Create(sessionId, messageId);
         access.EnsureCanAppend(Context.User!, ClientAddress, sessionId);
-        var incoming = IncomingEvent.Parse(streamEvent).At(offset);
+        var incoming = IncomingEvent.Parse(streamEvent).At(HubArguments.Offset(offset, nameof(offset)));
         return appender.AppendAsync(key, incoming.Event, incoming.Offset, Context.ConnectionAborted);
     }
 

@@ -32,6 +32,7 @@ public sealed record StreamError(string Code, string Message);
 [JsonSerializable(typeof(StreamInfo))]
 [JsonSerializable(typeof(StreamError))]
 [JsonSerializable(typeof(long))]
+[JsonSerializable(typeof(object))]
 public sealed partial class WireJsonContext : JsonSerializerContext
 {
     /// <summary>

@@ -66,47 +66,80 @@ public sealed class MemoryStreamManager : IStreamManager, IDisposable
         while (true)
         {
             var stream = _streams.GetOrAdd(key, static _ => new StoredStream());
-            long length;
-            lock (stream)
+            var expiredStreamRemoved = false;
+            try
             {
-                if (stream.Removed)
+                long length;
+                lock (stream)
                 {
-                    continue;
+                    if (stream.Removed)
+                    {
+                        continue;
+                    }
+
+                    var expired = false;
+                    try
+                    {
+                        var now = _time.GetUtcNow();
+                        if (stream.IsExpired(now))
+                        {
+                            // Expired but not swept yet: it is gone for readers, so the append starts a new stream.
+                            stream.Events.Clear();
+                            stream.Sizes.Clear();
+                            expired = true;
+                        }
+
+                        var offset = stream.Events.Count;
+                        if (atOffset is { } at && at != offset)
+                        {
+                            // A retry of an append that landed, or another writer's event in the way.
+                            return at < offset && stream.Events[(int)at].Id == prepared.Id
+                                ? new ConditionalAppend(at, AlreadyStored: true)
+                                : throw StreamRules.OffsetConflict(key, at, offset);
+                        }
+
+                        EnsureAppendable(key, stream.Events, prepared);
+                        if (offset == 0)
+                        {
+                            stream.Identity = StoredEventJson.Identity(json);
+                        }
+
+                        stream.Events.Add(prepared with { Offset = offset, StreamId = stream.Identity });
+                        stream.Sizes.Add(json.Length);
+                        stream.ExpiresAt = now + _options.Ttl;
+                        length = stream.Events.Count;
+                    }
+                    finally
+                    {
+                        // A refused append leaves nothing behind: neither the entry made for it nor an expired stream.
+                        if (stream.Events.Count == 0)
+                        {
+                            Remove(key, stream);
+                            expiredStreamRemoved = expired;
+                        }
+                    }
                 }
 
-                var now = _time.GetUtcNow();
-                if (stream.IsExpired(now))
-                {
-                    // Expired but not swept yet: it is gone for readers, so the append starts a new stream.
-                    stream.Events.Clear();
-                    stream.Sizes.Clear();
-                }
-
-                var offset = stream.Events.Count;
-                if (offset == 0)
-                {
-                    stream.Identity = StoredEventJson.Identity(json);
-                }
-
-                if (atOffset is { } at && at != offset)
-                {
-                    // A retry of an append that landed, or another writer's event in the way.
-                    return at < offset && stream.Events[(int)at].Id == prepared.Id
-                        ? new ConditionalAppend(at, AlreadyStored: true)
-                        : throw StreamRules.OffsetConflict(key, at, offset);
-                }
-
-                EnsureAppendable(key, stream.Events, prepared);
-                stream.Events.Add(prepared with { Offset = offset, StreamId = stream.Identity });
-                stream.Sizes.Add(json.Length);
-                stream.ExpiresAt = now + _options.Ttl;
-                length = stream.Events.Count;
+                // The readers that wait wake, and each reads the new events from memory.
+                _watches.Heard(key, length);
+                return new ConditionalAppend(length - 1, AlreadyStored: false);
             }
-
-            // The readers that wait wake, and each reads the new events from memory.
-            _watches.Heard(key, length);
-            return new ConditionalAppend(length - 1, AlreadyStored: false);
+            finally
+            {
+                if (expiredStreamRemoved)
+                {
+                    // Its readers learn that it is gone, as they would from the sweeper.
+                    _watches.WakeStream(key);
+                }
+            }
         }
+    }
+
+    // Under the stream's lock.
+    private void Remove(StreamKey key, StoredStream stream)
+    {
+        stream.Removed = true;
+        _streams.TryRemove(new KeyValuePair<StreamKey, StoredStream>(key, stream));
     }
 
     /// <inheritdoc />
@@ -188,8 +221,7 @@ public sealed class MemoryStreamManager : IStreamManager, IDisposable
                     continue;
                 }
 
-                stream.Removed = true;
-                _streams.TryRemove(new KeyValuePair<StreamKey, StoredStream>(key, stream));
+                Remove(key, stream);
             }
 
             // Readers past offset 0 learn on their next read that the stream is gone.

@@ -124,6 +124,73 @@ public sealed class ErrorPathTests : IAsyncLifetime
         Assert.Equal(HubConnectionState.Connected, _hub.State);
     }
 
+    public static TheoryData<object> OffsetsOfTheWrongType => new() { "5", 1.5, 9_223_372_036_854_775_808UL, true };
+
+    [Theory]
+    [MemberData(nameof(OffsetsOfTheWrongType))]
+    public async Task A_hub_offset_of_the_wrong_type_is_refused_with_InvalidOffset_not_by_binding(object offset)
+    {
+        var reading = await Assert.ThrowsAsync<HubException>(async () =>
+        {
+            await foreach (var _ in _hub.StreamAsync<StreamEvent>("StreamEvents", "s", "done", offset))
+            {
+            }
+        });
+        Assert.Equal(StreamErrorCode.InvalidOffset, StreamErrors.FromMessage(reading.Message));
+        Assert.Contains("fromOffset must be a whole number 0 or more", reading.Message, StringComparison.Ordinal);
+
+        var appending = await Assert.ThrowsAsync<HubException>(() =>
+            _hub.InvokeAsync<long>("AppendEventAt", "s", "typed", offset, new StreamEvent { Id = "a", Type = "answer" }));
+        Assert.Equal(StreamErrorCode.InvalidOffset, StreamErrors.FromMessage(appending.Message));
+        Assert.Contains("offset must be a whole number 0 or more", appending.Message, StringComparison.Ordinal);
+        Assert.Equal(HubConnectionState.Connected, _hub.State);
+    }
+
+    [Fact]
+    public async Task A_negative_offset_is_named_as_the_client_named_it()
+    {
+        var hub = await Assert.ThrowsAsync<HubException>(() =>
+            _hub.InvokeAsync<long>("AppendEventAt", "s", "negative", -1L, new StreamEvent { Id = "a", Type = "answer" }));
+        Assert.Contains("InvalidOffset: offset must be 0 or more, not -1.", hub.Message, StringComparison.Ordinal);
+
+        var deprecated = await Assert.ThrowsAsync<HubException>(() =>
+            _hub.InvokeAsync<long>("AppendEvent", "s", "negative", new { id = "a", type = "answer", offset = -1 }));
+        Assert.Contains("InvalidOffset: offset must be 0 or more, not -1.", deprecated.Message, StringComparison.Ordinal);
+
+        using var http = await _http.PostAsJsonAsync(new Uri("/api/sessions/s/messages/negative/events?atOffset=-1", UriKind.Relative), new { id = "a", type = "answer" });
+        await AssertProblemAsync(http, StreamErrorCode.InvalidOffset);
+        Assert.Contains("atOffset must be 0 or more, not -1.", await http.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Last_event_id_refusals_name_the_header_and_two_of_them_are_invalid_not_a_reset()
+    {
+        using var beyond = new HttpRequestMessage(HttpMethod.Get, new Uri("/api/sessions/s/messages/done/stream", UriKind.Relative));
+        beyond.Headers.Add("Last-Event-ID", "99");
+        using var beyondResponse = await _http.SendAsync(beyond);
+        await AssertProblemAsync(beyondResponse, StreamErrorCode.OffsetBeyondEnd);
+        var detail = await beyondResponse.Content.ReadAsStringAsync();
+        Assert.Contains("Last-Event-ID 99", detail, StringComparison.Ordinal);
+        Assert.DoesNotContain("fromOffset", detail, StringComparison.Ordinal);
+
+        using var two = new HttpRequestMessage(HttpMethod.Get, new Uri("/api/sessions/s/messages/done/stream", UriKind.Relative));
+        two.Headers.Add("Last-Event-ID", ["0:abc", "0:abc"]);
+        using var twoResponse = await _http.SendAsync(two);
+        await AssertProblemAsync(twoResponse, StreamErrorCode.InvalidOffset);
+        Assert.Contains("one Last-Event-ID", await twoResponse.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Headers_too_large_get_a_problem_body()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri("/api/sessions/s/messages/done/stream", UriKind.Relative));
+        request.Headers.Add("Last-Event-ID", new string('9', 40_000));
+        using var response = await _http.SendAsync(request);
+        Assert.Equal(HttpStatusCode.RequestHeaderFieldsTooLarge, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("HeadersTooLarge", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task A_stop_for_a_stream_that_holds_nothing_stores_nothing_on_either_transport()
     {

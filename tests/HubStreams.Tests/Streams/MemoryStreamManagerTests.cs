@@ -21,6 +21,20 @@ public sealed class MemoryStreamManagerTests : StreamManagerContract, IDisposabl
     public void Dispose() => _managers.ForEach(m => m.Dispose());
 
     [Fact]
+    public async Task Refused_appends_leave_no_stream_behind()
+    {
+        var manager = Create(new StreamOptions { MaxEventBytes = 256 });
+        for (var i = 0; i < 100; i++)
+        {
+            var key = StreamKey.Create("refused", $"m{i}");
+            await Assert.ThrowsAsync<StreamException>(() => manager.AppendAtAsync(key, new StreamEvent { Id = "x", Type = EventTypes.Answer }, 5));
+            await Assert.ThrowsAsync<StreamException>(() => manager.AppendAsync(key, new StreamEvent { Type = EventTypes.Answer, Content = new string('x', 300) }));
+        }
+
+        Assert.Equal(0, manager.StreamCount);
+    }
+
+    [Fact]
     public async Task Expired_streams_are_released_from_memory()
     {
         var manager = Create(new StreamOptions { Ttl = TimeSpan.FromMilliseconds(300) });
