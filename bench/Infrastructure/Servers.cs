@@ -196,6 +196,8 @@ internal sealed class BenchServer : IAsyncDisposable
             ["STREAM_MAX_EVENTS"] = "1000000",
             ["LIMIT_APPENDS_PER_SECOND"] = "10000000",
             ["LIMIT_APPEND_BURST"] = "10000000",
+            ["LIMIT_READS_PER_SECOND"] = "10000000",
+            ["LIMIT_READ_BURST"] = "10000000",
             ["LIMIT_SUBSCRIPTIONS_PER_CONNECTION"] = "1000",
         };
         if (redis is not null)

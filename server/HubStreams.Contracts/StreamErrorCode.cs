@@ -43,6 +43,11 @@ public enum StreamErrorCode
     OffsetConflict,
     /// <summary>The store (Redis) cannot be reached.</summary>
     StoreUnavailable,
+    /// <summary>
+    /// The node holds as many events as its memory budget allows (<c>STREAM_MEMORY_LIMIT</c>, memory mode): nothing was
+    /// stored; room comes back as streams expire. A <c>complete</c> is still accepted, so every stream can be ended.
+    /// </summary>
+    StoreFull,
     /// <summary>This server is shutting down: resume on another node (or on this one when it is back).</summary>
     ServerShuttingDown,
     /// <summary>The caller's token does not grant this session, or this operation (appending needs the producer role).</summary>
@@ -100,6 +105,7 @@ public static class StreamErrors
         new(StreamErrorCode.StreamExists, 409, Retryable: false),
         new(StreamErrorCode.OffsetConflict, 409, Retryable: false),
         new(StreamErrorCode.StoreUnavailable, 503, Retryable: true),
+        new(StreamErrorCode.StoreFull, 507, Retryable: true),
         new(StreamErrorCode.ServerShuttingDown, 503, Retryable: true),
         new(StreamErrorCode.AccessDenied, 403, Retryable: false),
         new(StreamErrorCode.AccessExpired, 401, Retryable: true),

@@ -51,6 +51,18 @@ public sealed class StreamOptions
     /// </summary>
     public int MaxPageBytes { get; set; } = DefaultMaxPageBytes;
 
+    /// <summary>
+    /// The memory store's budget, in bytes (<c>STREAM_MEMORY_LIMIT</c>): what it may hold of events over all its streams,
+    /// each event counted as <see cref="Memory.MemoryStreamManager.BytesHeld"/> estimates. Past it appends are refused
+    /// with <c>StoreFull</c>, except <c>complete</c>. Null, the default: half the memory the GC may use (its heap hard
+    /// limit, or the container's or machine's memory). At least 1 MiB. The Redis store ignores it (Redis has
+    /// <c>maxmemory</c>).
+    /// </summary>
+    public long? MemoryLimit { get; set; }
+
+    /// <summary>The memory store's budget in force: <see cref="MemoryLimit"/>, or half of what the GC may use.</summary>
+    public long EffectiveMemoryLimit => MemoryLimit ?? GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 2;
+
     /// <summary>The values that break their rules; empty when every value is valid.</summary>
     public IEnumerable<OptionProblem> Problems()
     {
@@ -77,6 +89,11 @@ public sealed class StreamOptions
         if (MaxPageBytes < 1024)
         {
             yield return new(nameof(MaxPageBytes), "at least 1024");
+        }
+
+        if (MemoryLimit < 1024 * 1024)
+        {
+            yield return new(nameof(MemoryLimit), "at least 1 MiB");
         }
     }
 

@@ -17,6 +17,7 @@ export const errorCodes = Object.freeze({
   StreamExists: { httpStatus: 409, final: true },
   OffsetConflict: { httpStatus: 409, final: true },
   StoreUnavailable: { httpStatus: 503, final: false },
+  StoreFull: { httpStatus: 507, final: false },
   ServerShuttingDown: { httpStatus: 503, final: false },
   AccessDenied: { httpStatus: 403, final: true },
   AccessExpired: { httpStatus: 401, final: false },

@@ -60,6 +60,7 @@ public static class HubStreamsHostingExtensions
         services.AddSingleton<RedisMetrics>();
         services.AddOpenTelemetry().WithMetrics(metrics => metrics
             .AddMeter(StreamMetrics.MeterName)
+            .AddMeter("System.Runtime")
             .AddPrometheusExporter());
 
         // One error path per transport, both from the table in StreamErrors.
@@ -133,6 +134,14 @@ public static class HubStreamsHostingExtensions
         app.UseStaticFiles();
         app.UseAuthentication();
         app.UseAuthorization();
+
+        // A negotiated connection counts against its client until its transport connects.
+        var pending = app.Services.GetRequiredService<PendingConnections>();
+        var access = app.Services.GetRequiredService<StreamAccess>();
+        app.UseWhen(
+            context => HttpMethods.IsPost(context.Request.Method) && context.Request.Path.Equals(SecurityRegistration.HubPath + "/negotiate", StringComparison.Ordinal),
+            negotiate => negotiate.Use((context, next) =>
+                pending.NegotiateAsync(context, next, access.ClientOf(context.User, context.Connection.RemoteIpAddress?.ToString()))));
 
         // The page, health and metrics stay anonymous; every stream operation needs the streams policy.
         app.MapHub<StreamEventsHub>(SecurityRegistration.HubPath, options => options.CloseOnAuthenticationExpiration = true)

@@ -107,6 +107,8 @@ public sealed class HubStreamsSettings
             v => settings.Streams.MaxPageEvents = SettingReader.ParseInt(v), sets: (settings.Streams, nameof(StreamOptions.MaxPageEvents)));
         reader.Apply("STREAM_MAX_PAGE_BYTES", "StreamMaxPageBytes", "an integer 1024 or more",
             v => settings.Streams.MaxPageBytes = SettingReader.ParseInt(v), sets: (settings.Streams, nameof(StreamOptions.MaxPageBytes)));
+        reader.Apply("STREAM_MEMORY_LIMIT", "StreamMemoryLimit", "a size of at least 1 MiB, in bytes or with a unit such as 512MB or 2GB",
+            v => settings.Streams.MemoryLimit = SettingReader.ParseBytes(v), sets: (settings.Streams, nameof(StreamOptions.MemoryLimit)));
         reader.Apply("STREAM_SAFETY_NET_INTERVAL", "SafetyNetInterval", "a duration such as 00:00:30, or whole seconds, at least 1 s",
             v => settings.Redis.SafetyNetInterval = SettingReader.ParseDuration(v), sets: (settings.Redis, nameof(RedisStreamOptions.SafetyNetInterval)));
 

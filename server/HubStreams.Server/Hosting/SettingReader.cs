@@ -93,6 +93,23 @@ internal sealed class SettingReader(IConfiguration configuration)
         _ => throw new FormatException(),
     };
 
+    /// <summary>A size in bytes: a whole number, or one with a binary unit (<c>512MB</c>, <c>2GiB</c>, <c>64k</c>).</summary>
+    public static long ParseBytes(string value)
+    {
+        var text = value.Trim();
+        var digits = text.Length - text.AsSpan().TrimStart("0123456789").Length;
+        var unit = text[digits..].Trim().ToUpperInvariant();
+        var scale = unit switch
+        {
+            "" or "B" => 1L,
+            "K" or "KB" or "KIB" => 1L << 10,
+            "M" or "MB" or "MIB" => 1L << 20,
+            "G" or "GB" or "GIB" => 1L << 30,
+            _ => throw new FormatException(),
+        };
+        return checked(long.Parse(text[..digits], NumberStyles.None, CultureInfo.InvariantCulture) * scale);
+    }
+
     public static TimeSpan ParseDuration(string value) =>
         long.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var seconds)
             ? TimeSpan.FromSeconds(seconds)

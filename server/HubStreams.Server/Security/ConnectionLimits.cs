@@ -4,8 +4,9 @@ using HubStreams.Streams;
 namespace HubStreams.Server.Security;
 
 /// <summary>
-/// Counts on this node: hub connections per user, subscriptions per user (hub and SSE together), and concurrent
-/// streams per hub connection (SignalR itself does not limit streams per connection). Users are known in jwt mode
+/// Counts on this node: hub connections per user, subscriptions per user (hub and SSE together), concurrent
+/// streams per hub connection (SignalR itself does not limit streams per connection), and sessions joined per
+/// connection and per user (each is a group, and in redis mode a backplane channel). Users are known in jwt mode
 /// only (the token's <c>sub</c>); without authentication the per-user caps do not apply.
 /// </summary>
 public sealed class ConnectionLimits(SecuritySettings settings)
@@ -13,6 +14,8 @@ public sealed class ConnectionLimits(SecuritySettings settings)
     private readonly Counts _connectionsPerUser = new();
     private readonly Counts _subscriptionsPerUser = new();
     private readonly Counts _streamsPerConnection = new();
+    private readonly Counts _sessionsPerConnection = new();
+    private readonly Counts _sessionsPerUser = new();
 
     /// <summary>Counts a new hub connection of <paramref name="userId"/>; refuses one over the cap. Dispose the result when it closes.</summary>
     public IDisposable OpenConnection(string? userId) => userId is null
@@ -30,6 +33,41 @@ public sealed class ConnectionLimits(SecuritySettings settings)
     public IDisposable OpenStream(string connectionId) =>
         _streamsPerConnection.Open(connectionId, settings.MaxSubscriptionsPerConnection, () => new StreamException(StreamErrorCode.TooManySubscriptions,
             $"Too many streams: a connection may hold {settings.MaxSubscriptionsPerConnection} at once (LIMIT_SUBSCRIPTIONS_PER_CONNECTION)."));
+
+    /// <summary>
+    /// Counts a session joined by hub connection <paramref name="connectionId"/> of <paramref name="userId"/>; refuses one
+    /// over either cap. Dispose the result when the session is left or the connection closes.
+    /// </summary>
+    public IDisposable JoinSession(string connectionId, string? userId)
+    {
+        var connection = _sessionsPerConnection.Open(connectionId, settings.MaxSessionsPerConnection, () => new StreamException(StreamErrorCode.TooManySubscriptions,
+            $"Too many sessions joined: a connection may join {settings.MaxSessionsPerConnection} at once (LIMIT_SESSIONS_PER_CONNECTION). Leave one first."));
+        if (userId is null)
+        {
+            return connection;
+        }
+
+        try
+        {
+            var user = _sessionsPerUser.Open(userId, settings.MaxSessionsPerUser, () => new StreamException(StreamErrorCode.TooManySubscriptions,
+                $"Too many sessions joined: a user may join {settings.MaxSessionsPerUser} at once on one node (LIMIT_SESSIONS_PER_USER). Leave one first."));
+            return new Both(connection, user);
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
+
+    private sealed class Both(IDisposable first, IDisposable second) : IDisposable
+    {
+        public void Dispose()
+        {
+            first.Dispose();
+            second.Dispose();
+        }
+    }
 
     private sealed class Counts
     {

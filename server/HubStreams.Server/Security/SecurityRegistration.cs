@@ -18,6 +18,7 @@ internal static class SecurityRegistration
         services.AddSingleton(security);
         services.AddSingleton<StreamAccess>();
         services.AddSingleton<ConnectionLimits>();
+        services.AddSingleton<PendingConnections>();
 
         if (security.EffectiveMode != AuthMode.Jwt)
         {

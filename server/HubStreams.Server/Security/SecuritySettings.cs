@@ -62,6 +62,18 @@ public sealed class SecuritySettings
     /// <summary><c>LIMIT_CONNECTIONS_PER_USER</c>: concurrent hub connections of one user (<c>sub</c>) on one node, in jwt mode. At least 1; default 32.</summary>
     public int MaxConnectionsPerUser { get; set; } = 32;
 
+    /// <summary><c>LIMIT_SESSIONS_PER_CONNECTION</c>: sessions one hub connection has joined at once (<c>JoinSession</c>). At least 1; default 32.</summary>
+    public int MaxSessionsPerConnection { get; set; } = 32;
+
+    /// <summary><c>LIMIT_SESSIONS_PER_USER</c>: sessions one user (<c>sub</c>) has joined at once on one node, over all its connections, in jwt mode. At least 1; default 256.</summary>
+    public int MaxSessionsPerUser { get; set; } = 256;
+
+    /// <summary>
+    /// <c>LIMIT_PENDING_CONNECTIONS</c>: hub connections negotiated and not yet connected, per client (the user in jwt
+    /// mode, the client's address without auth) on one node. At least 1; default 64.
+    /// </summary>
+    public int MaxPendingConnections { get; set; } = 64;
+
     /// <summary><c>LIMIT_APPENDS_PER_SECOND</c>: sustained appends per producer (user, or client address without auth). At least 1; default 1000.</summary>
     public int AppendsPerSecond { get; set; } = 1000;
 
@@ -86,8 +98,13 @@ public sealed class SecuritySettings
             (nameof(MaxSubscriptionsPerConnection), MaxSubscriptionsPerConnection),
             (nameof(MaxSubscriptionsPerUser), MaxSubscriptionsPerUser),
             (nameof(MaxConnectionsPerUser), MaxConnectionsPerUser),
+            (nameof(MaxPendingConnections), MaxPendingConnections),
+            (nameof(MaxSessionsPerConnection), MaxSessionsPerConnection),
+            (nameof(MaxSessionsPerUser), MaxSessionsPerUser),
             (nameof(AppendsPerSecond), AppendsPerSecond),
             (nameof(AppendBurst), AppendBurst),
+            (nameof(ReadsPerSecond), ReadsPerSecond),
+            (nameof(ReadBurst), ReadBurst),
         })
         {
             if (value < 1)
@@ -96,6 +113,15 @@ public sealed class SecuritySettings
             }
         }
     }
+
+    /// <summary>
+    /// <c>LIMIT_READS_PER_SECOND</c>: sustained reads per client (user, or client address without auth): HTTP pages,
+    /// SSE and hub subscriptions opened, stream info, sessions joined. At least 1; default 100.
+    /// </summary>
+    public int ReadsPerSecond { get; set; } = 100;
+
+    /// <summary><c>LIMIT_READ_BURST</c>: reads a client may make at once above the sustained rate. At least 1; default 500.</summary>
+    public int ReadBurst { get; set; } = 500;
 
     private static System.Net.IPNetwork ParseNetwork(string value) => value.Contains('/', StringComparison.Ordinal)
         ? System.Net.IPNetwork.Parse(value)
@@ -125,10 +151,20 @@ public sealed class SecuritySettings
             v => MaxSubscriptionsPerUser = SettingReader.ParseInt(v), sets: (this, nameof(MaxSubscriptionsPerUser)));
         reader.Apply("LIMIT_CONNECTIONS_PER_USER", "LimitConnectionsPerUser", "an integer 1 or more",
             v => MaxConnectionsPerUser = SettingReader.ParseInt(v), sets: (this, nameof(MaxConnectionsPerUser)));
+        reader.Apply("LIMIT_SESSIONS_PER_CONNECTION", "LimitSessionsPerConnection", "an integer 1 or more",
+            v => MaxSessionsPerConnection = SettingReader.ParseInt(v), sets: (this, nameof(MaxSessionsPerConnection)));
+        reader.Apply("LIMIT_SESSIONS_PER_USER", "LimitSessionsPerUser", "an integer 1 or more",
+            v => MaxSessionsPerUser = SettingReader.ParseInt(v), sets: (this, nameof(MaxSessionsPerUser)));
+        reader.Apply("LIMIT_PENDING_CONNECTIONS", "LimitPendingConnections", "an integer 1 or more",
+            v => MaxPendingConnections = SettingReader.ParseInt(v), sets: (this, nameof(MaxPendingConnections)));
         reader.Apply("LIMIT_APPENDS_PER_SECOND", "LimitAppendsPerSecond", "an integer 1 or more",
             v => AppendsPerSecond = SettingReader.ParseInt(v), sets: (this, nameof(AppendsPerSecond)));
         reader.Apply("LIMIT_APPEND_BURST", "LimitAppendBurst", "an integer 1 or more",
             v => AppendBurst = SettingReader.ParseInt(v), sets: (this, nameof(AppendBurst)));
+        reader.Apply("LIMIT_READS_PER_SECOND", "LimitReadsPerSecond", "an integer 1 or more",
+            v => ReadsPerSecond = SettingReader.ParseInt(v), sets: (this, nameof(ReadsPerSecond)));
+        reader.Apply("LIMIT_READ_BURST", "LimitReadBurst", "an integer 1 or more",
+            v => ReadBurst = SettingReader.ParseInt(v), sets: (this, nameof(ReadBurst)));
 
         if (Mode == AuthMode.Jwt)
         {

@@ -9,7 +9,7 @@ namespace HubStreams.Server.Security;
 /// Who may do what, the same for the hub, HTTP and SSE. With <c>AUTH_MODE=jwt</c>: a token's <c>sessions</c>
 /// claim (a JSON array of ids, or <c>"*"</c>) grants reading those sessions, joining them and asking them to
 /// stop; appending also needs the role <c>producer</c> (the <c>role</c> claim). A refusal never says whether the
-/// stream exists. Appends and stop requests are rate-limited per producer in every mode.
+/// stream exists. Appends and stop requests are rate-limited per producer in every mode, and reads per reader.
 /// </summary>
 public sealed class StreamAccess : IDisposable
 {
@@ -27,21 +27,26 @@ public sealed class StreamAccess : IDisposable
 
     private readonly SecuritySettings _settings;
     private readonly PartitionedRateLimiter<string> _appendLimiter;
+    private readonly PartitionedRateLimiter<string> _readLimiter;
 
     /// <summary>Creates the access rules and the per-producer append limiter.</summary>
     public StreamAccess(SecuritySettings settings)
     {
         _settings = settings;
-        _appendLimiter = PartitionedRateLimiter.Create<string, string>(producer => RateLimitPartition.GetTokenBucketLimiter(producer,
+        _appendLimiter = PerClient(settings.AppendsPerSecond, settings.AppendBurst);
+        _readLimiter = PerClient(settings.ReadsPerSecond, settings.ReadBurst);
+    }
+
+    private static PartitionedRateLimiter<string> PerClient(int perSecond, int burst) =>
+        PartitionedRateLimiter.Create<string, string>(client => RateLimitPartition.GetTokenBucketLimiter(client,
             _ => new TokenBucketRateLimiterOptions
             {
-                TokenLimit = settings.AppendBurst,
-                TokensPerPeriod = settings.AppendsPerSecond,
+                TokenLimit = burst,
+                TokensPerPeriod = perSecond,
                 ReplenishmentPeriod = TimeSpan.FromSeconds(1),
                 QueueLimit = 0,
                 AutoReplenishment = true,
             }));
-    }
 
     /// <summary>Whether tokens are checked at all.</summary>
     public bool Enabled => _settings.EffectiveMode == AuthMode.Jwt;
@@ -77,17 +82,39 @@ public sealed class StreamAccess : IDisposable
         EnsureWithinRate(user, clientAddress);
     }
 
+    /// <summary>
+    /// Refuses a read (a page, a subscription, stream info, joining a session) over the caller's read rate
+    /// (<c>LIMIT_READS_PER_SECOND</c>, <c>LIMIT_READ_BURST</c>), counted per user, or per client address without auth.
+    /// </summary>
+    public void EnsureWithinReadRate(ClaimsPrincipal user, string? clientAddress)
+    {
+        using var lease = _readLimiter.AttemptAcquire(ClientOf(user, clientAddress));
+        if (!lease.IsAcquired)
+        {
+            throw new StreamException(StreamErrorCode.RateLimited,
+                $"Too many reads: a client may make {_settings.ReadsPerSecond} per second, {_settings.ReadBurst} at once " +
+                "(LIMIT_READS_PER_SECOND, LIMIT_READ_BURST); pages, subscriptions, stream info and session joins count. Slow down and retry.");
+        }
+    }
+
     /// <summary>When the caller's token expires (its <c>exp</c>), or null without one.</summary>
     public DateTimeOffset? ExpiresAt(ClaimsPrincipal user) =>
         Enabled && long.TryParse(user.FindFirst("exp")?.Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var exp)
             ? DateTimeOffset.FromUnixTimeSeconds(exp)
             : null;
 
+    /// <summary>Whom a per-client limit counts: the user in jwt mode, else the client's address.</summary>
+    public string ClientOf(ClaimsPrincipal user, string? clientAddress) => UserId(user) ?? clientAddress ?? "anonymous";
+
     /// <summary>Who the caller is, for per-user limits: the token's subject, or null without auth.</summary>
     public string? UserId(ClaimsPrincipal user) => Enabled ? user.FindFirst(SubjectClaim)?.Value : null;
 
     /// <inheritdoc />
-    public void Dispose() => _appendLimiter.Dispose();
+    public void Dispose()
+    {
+        _appendLimiter.Dispose();
+        _readLimiter.Dispose();
+    }
 
     private static bool Grants(ClaimsPrincipal user, string sessionId) =>
         user.Identity?.IsAuthenticated == true
@@ -98,8 +125,7 @@ public sealed class StreamAccess : IDisposable
 
     private void EnsureWithinRate(ClaimsPrincipal user, string? clientAddress)
     {
-        var producer = UserId(user) ?? clientAddress ?? "anonymous";
-        using var lease = _appendLimiter.AttemptAcquire(producer);
+        using var lease = _appendLimiter.AttemptAcquire(ClientOf(user, clientAddress));
         if (!lease.IsAcquired)
         {
             throw new StreamException(StreamErrorCode.RateLimited,

@@ -25,7 +25,7 @@ internal static class ServerSentEventsEndpoint
     {
         try
         {
-            return await delivery.OpenAsync(key, from, streamId, "sse", context.User, context.RequestAborted);
+            return await delivery.OpenAsync(key, from, streamId, "sse", context.User, context.Connection.RemoteIpAddress?.ToString(), context.RequestAborted);
         }
         catch (StreamException e) when (e.Code == StreamErrorCode.OffsetBeyondEnd && lastEventId is not null)
         {

@@ -12,14 +12,15 @@ namespace HubStreams.Server.Transport;
 /// error code (<c>StreamNotFound: …</c>), and the connection stays open.
 /// </summary>
 public sealed class StreamEventsHub(
-    StreamDelivery delivery, StreamAppender appender, StreamAccess access, ConnectionLimits limits, IStreamManager streams)
+    StreamDelivery delivery, StreamAppender appender, StreamAccess access, ConnectionLimits limits, PendingConnections pending, IStreamManager streams)
     : Hub<ISessionClient>
 {
     private const string ConnectionLeaseItem = "hubstreams.connection";
 
-    /// <summary>Counts the connection against its user's cap (jwt mode).</summary>
+    /// <summary>Counts the connection against its user's cap (jwt mode); it no longer counts as pending.</summary>
     public override Task OnConnectedAsync()
     {
+        pending.Connected(Context.ConnectionId);
         Context.Items[ConnectionLeaseItem] = limits.OpenConnection(access.UserId(Context.User!));
         return Task.CompletedTask;
     }
@@ -28,6 +29,7 @@ public sealed class StreamEventsHub(
     public override Task OnDisconnectedAsync(Exception? exception)
     {
         (Context.Items[ConnectionLeaseItem] as IDisposable)?.Dispose();
+        JoinedSessions.Of(Context).Dispose();
         return Task.CompletedTask;
     }
 
@@ -56,7 +58,7 @@ public sealed class StreamEventsHub(
         var key = StreamKey.Create(sessionId, messageId);
         var from = HubArguments.Offset(fromOffset, nameof(fromOffset));
         using var lease = limits.OpenStream(Context.ConnectionId);
-        using var subscription = await delivery.OpenAsync(key, from, streamId, "hub", Context.User!, cancellationToken);
+        using var subscription = await delivery.OpenAsync(key, from, streamId, "hub", Context.User!, ClientAddress, cancellationToken);
 
         // A connection SignalR aborted (a client that stopped reading) is read for no more, whatever its stream's token says.
         using var reading = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, Context.ConnectionAborted);
@@ -101,6 +103,7 @@ public sealed class StreamEventsHub(
     {
         var key = StreamKey.Create(sessionId, messageId);
         access.EnsureCanRead(Context.User!, sessionId);
+        access.EnsureWithinReadRate(Context.User!, ClientAddress);
         var page = await streams.ReadAsync(key, 0, 1, Context.ConnectionAborted);
         return new StreamInfo(page.Length, page.Completed, page.StreamId);
     }
@@ -113,19 +116,39 @@ public sealed class StreamEventsHub(
         return appender.RequestStopAsync(key, Context.ConnectionAborted);
     }
 
-    /// <summary>Receive <c>MessageStarted</c> and <c>MessageCompleted</c> for the session, whichever node the producer used.</summary>
-    public Task JoinSession(string sessionId)
+    /// <summary>
+    /// Receive <c>MessageStarted</c> and <c>MessageCompleted</c> for the session, whichever node the producer used.
+    /// A connection may join <c>LIMIT_SESSIONS_PER_CONNECTION</c> sessions at once, a user <c>LIMIT_SESSIONS_PER_USER</c>
+    /// (refused with <c>TooManySubscriptions</c>); joining one already joined changes nothing.
+    /// </summary>
+    public async Task JoinSession(string sessionId)
     {
         StreamKey.ValidateId(sessionId, nameof(sessionId));
         access.EnsureCanRead(Context.User!, sessionId);
-        return Groups.AddToGroupAsync(Context.ConnectionId, StreamAppender.SessionGroup(sessionId), Context.ConnectionAborted);
+        access.EnsureWithinReadRate(Context.User!, ClientAddress);
+        var joined = JoinedSessions.Of(Context);
+        if (!joined.Add(sessionId, () => limits.JoinSession(Context.ConnectionId, access.UserId(Context.User!))))
+        {
+            return;
+        }
+
+        try
+        {
+            await Groups.AddToGroupAsync(Context.ConnectionId, StreamAppender.SessionGroup(sessionId), Context.ConnectionAborted);
+        }
+        catch
+        {
+            joined.Remove(sessionId);
+            throw;
+        }
     }
 
     /// <summary>Stop receiving the session's notifications.</summary>
-    public Task LeaveSession(string sessionId)
+    public async Task LeaveSession(string sessionId)
     {
         StreamKey.ValidateId(sessionId, nameof(sessionId));
-        return Groups.RemoveFromGroupAsync(Context.ConnectionId, StreamAppender.SessionGroup(sessionId), Context.ConnectionAborted);
+        await Groups.RemoveFromGroupAsync(Context.ConnectionId, StreamAppender.SessionGroup(sessionId), Context.ConnectionAborted);
+        JoinedSessions.Of(Context).Remove(sessionId);
     }
 
     private string? ClientAddress => Context.GetHttpContext()?.Connection.RemoteIpAddress?.ToString();

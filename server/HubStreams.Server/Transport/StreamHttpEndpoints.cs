@@ -62,6 +62,7 @@ public static class StreamHttpEndpoints
     {
         var key = StreamKey.Create(sessionId, messageId);
         access.EnsureCanRead(context.User, sessionId);
+        access.EnsureWithinReadRate(context.User, context.Connection.RemoteIpAddress?.ToString());
         var page = await StreamSubscription.ReadPageAsync(
             streams, key, QueryValues.Offset(fromOffset), QueryValues.Limit(limit, options.MaxPageEvents), streamId, context.RequestAborted);
         return TypedResults.Ok(new EventsPage(page.Events, page.NextOffset, page.Finished, page.StreamId));

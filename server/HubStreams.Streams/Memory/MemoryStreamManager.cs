@@ -15,6 +15,8 @@ public sealed class MemoryStreamManager : IStreamManager, IDisposable
     private readonly StreamOptions _options;
     private readonly TimeProvider _time;
     private readonly ITimer _sweeper;
+    private readonly long _memoryLimit;
+    private long _bytesHeld;
 
     /// <summary>Creates the manager and starts its expiry sweeper.</summary>
     /// <exception cref="ArgumentException">An option breaks its rule (<see cref="StreamOptions.Problems"/>).</exception>
@@ -23,6 +25,11 @@ public sealed class MemoryStreamManager : IStreamManager, IDisposable
         ArgumentNullException.ThrowIfNull(options);
         options.EnsureValid();
         _options = options;
+        _memoryLimit = options.EffectiveMemoryLimit;
+        metrics.Meter.CreateObservableGauge("hubstreams.memory.streams", () => _streams.Count, "{stream}",
+            "Streams the memory store holds now, expired ones not yet swept included.");
+        metrics.Meter.CreateObservableGauge("hubstreams.memory.held", () => HeldBytes, "By",
+            "What the memory store's events take, as it counts them against STREAM_MEMORY_LIMIT.");
         _watches = new StreamWatches(ReadAsync, metrics);
         _time = timeProvider ?? TimeProvider.System;
         var interval = TimeSpan.FromTicks(Math.Clamp(options.Ttl.Ticks / 4, TimeSpan.FromMilliseconds(100).Ticks, TimeSpan.FromSeconds(30).Ticks));
@@ -31,6 +38,15 @@ public sealed class MemoryStreamManager : IStreamManager, IDisposable
 
     /// <summary>The number of streams held in memory right now, expired ones not yet swept included.</summary>
     public int StreamCount => _streams.Count;
+
+    /// <summary>What the events held take in memory, as estimated per event by <see cref="BytesHeld"/>.</summary>
+    public long HeldBytes => Interlocked.Read(ref _bytesHeld);
+
+    /// <summary>
+    /// What one held event takes, estimated from its stored JSON: the event's strings (two bytes a character), its
+    /// <c>data</c> as parsed JSON, and the object, list and offset overhead around them.
+    /// </summary>
+    public static long BytesHeld(int jsonBytes) => (2L * jsonBytes) + 200;
 
     /// <summary>The number of open watches: one per reader following a stream.</summary>
     internal int OpenWatchCount => _watches.OpenCount;
@@ -86,6 +102,7 @@ public sealed class MemoryStreamManager : IStreamManager, IDisposable
                             // Expired but not swept yet: it is gone for readers, so the append starts a new stream.
                             stream.Events.Clear();
                             stream.Sizes.Clear();
+                            Hold(stream, -stream.BytesHeld);
                             expired = true;
                         }
 
@@ -99,6 +116,7 @@ public sealed class MemoryStreamManager : IStreamManager, IDisposable
                         }
 
                         EnsureAppendable(key, stream.Events, prepared);
+                        EnsureBudget(prepared, json.Length);
                         if (offset == 0)
                         {
                             stream.Identity = StoredEventJson.Identity(json);
@@ -106,6 +124,7 @@ public sealed class MemoryStreamManager : IStreamManager, IDisposable
 
                         stream.Events.Add(prepared with { Offset = offset, StreamId = stream.Identity });
                         stream.Sizes.Add(json.Length);
+                        Hold(stream, BytesHeld(json.Length));
                         stream.ExpiresAt = now + _options.Ttl;
                         length = stream.Events.Count;
                     }
@@ -140,6 +159,26 @@ public sealed class MemoryStreamManager : IStreamManager, IDisposable
     {
         stream.Removed = true;
         _streams.TryRemove(new KeyValuePair<StreamKey, StoredStream>(key, stream));
+        Hold(stream, -stream.BytesHeld);
+    }
+
+    // Under the stream's lock.
+    private void Hold(StoredStream stream, long bytes)
+    {
+        stream.BytesHeld += bytes;
+        Interlocked.Add(ref _bytesHeld, bytes);
+    }
+
+    // The budget is the node's: a complete always fits, so that every stream can be ended.
+    private void EnsureBudget(StreamEvent next, int jsonBytes)
+    {
+        var held = Interlocked.Read(ref _bytesHeld);
+        if (!next.IsComplete && held + BytesHeld(jsonBytes) > _memoryLimit)
+        {
+            throw new StreamException(StreamErrorCode.StoreFull,
+                $"This node's streams hold {held} bytes of events, and its budget (STREAM_MEMORY_LIMIT) is {_memoryLimit}: nothing was stored. " +
+                "Room comes back as streams expire; 'complete' is still accepted.");
+        }
     }
 
     /// <inheritdoc />
@@ -236,6 +275,7 @@ public sealed class MemoryStreamManager : IStreamManager, IDisposable
         public string? Identity { get; set; }
         public DateTimeOffset ExpiresAt { get; set; } = DateTimeOffset.MaxValue;
         public bool Removed { get; set; }
+        public long BytesHeld { get; set; }
         public bool IsExpired(DateTimeOffset now) => now >= ExpiresAt;
     }
 }
