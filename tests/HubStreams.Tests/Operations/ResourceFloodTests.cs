@@ -64,7 +64,7 @@ public sealed class ResourceFloodTests(RedisFixture redis, ITestOutputHelper out
     }
 
     [Fact]
-    public async Task A_redis_node_outlives_floods_of_session_joins_and_stops_and_redis_keeps_nothing_they_left()
+    public async Task A_redis_node_outlives_floods_of_session_joins_stops_and_refused_appends_and_redis_keeps_nothing_they_left()
     {
         var prefix = RedisFixture.UniquePrefix();
         await using var node = await StartAsync(("STREAM_MANAGER_TYPE", "redis"), ("REDIS_ADDR", redis.Address), ("REDIS_PREFIX", prefix));
@@ -106,6 +106,12 @@ public sealed class ResourceFloodTests(RedisFixture redis, ITestOutputHelper out
         output.WriteLine($"stops: {stops}");
         var page = await reader.GetFromJsonAsync<JsonElement>(Events("stops", "m"));
         Assert.Equal(["answer", "stop"], page.GetProperty("events").EnumerateArray().Select(e => e.GetProperty("type").GetString()));
+        Assert.Equal(keysBefore, await KeysAsync(prefix));
+        await SettledAsync(node, start);
+
+        var refusedAppends = await FloodAsync(i => producer.PostAsJsonAsync(Events("refused", $"m{i}", "?atOffset=5"), new { id = "x", type = "answer" }));
+        output.WriteLine($"refused appends: {refusedAppends}");
+        Assert.Equal(refusedAppends.Total, refusedAppends.Count(HttpStatusCode.Conflict));
         Assert.Equal(keysBefore, await KeysAsync(prefix));
         await SettledAsync(node, start);
         await WorksForAnotherClientAsync(node);
