@@ -138,8 +138,9 @@ public static class HubStreamsHostingExtensions
         // A negotiated connection counts against its client until its transport connects.
         var pending = app.Services.GetRequiredService<PendingConnections>();
         var access = app.Services.GetRequiredService<StreamAccess>();
+        // The endpoint routing chose, so that every spelling of the negotiate URL is counted.
         app.UseWhen(
-            context => HttpMethods.IsPost(context.Request.Method) && context.Request.Path.Equals(SecurityRegistration.HubPath + "/negotiate", StringComparison.Ordinal),
+            context => context.GetEndpoint()?.Metadata.GetMetadata<Microsoft.AspNetCore.Http.Connections.NegotiateMetadata>() is not null,
             negotiate => negotiate.Use((context, next) =>
                 pending.NegotiateAsync(context, next, access.ClientOf(context.User, context.Connection.RemoteIpAddress?.ToString()))));
 
