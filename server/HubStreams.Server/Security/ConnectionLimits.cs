@@ -19,13 +19,13 @@ public sealed class ConnectionLimits(SecuritySettings settings)
 
     /// <summary>Counts a new hub connection of <paramref name="userId"/>; refuses one over the cap. Dispose the result when it closes.</summary>
     public IDisposable OpenConnection(string? userId) => userId is null
-        ? Lease.None
+        ? Counts.None
         : _connectionsPerUser.Open(userId, settings.MaxConnectionsPerUser, () => new StreamException(StreamErrorCode.TooManyConnections,
             $"Too many connections: a user may hold {settings.MaxConnectionsPerUser} on one node (LIMIT_CONNECTIONS_PER_USER)."));
 
     /// <summary>Counts a new subscription (hub or SSE) of <paramref name="userId"/>; refuses one over the cap. Dispose the result when it ends.</summary>
     public IDisposable OpenSubscription(string? userId) => userId is null
-        ? Lease.None
+        ? Counts.None
         : _subscriptionsPerUser.Open(userId, settings.MaxSubscriptionsPerUser, () => new StreamException(StreamErrorCode.TooManySubscriptions,
             $"Too many subscriptions: a user may hold {settings.MaxSubscriptionsPerUser} at once on one node, hub and SSE together (LIMIT_SUBSCRIPTIONS_PER_USER)."));
 
@@ -69,11 +69,16 @@ public sealed class ConnectionLimits(SecuritySettings settings)
         }
     }
 
-    private sealed class Counts
+    /// <summary>Counts per owner with a cap; each place is a lease that gives it back once, when disposed.</summary>
+    internal sealed class Counts
     {
+        /// <summary>A lease that counts nothing, for an owner no cap applies to.</summary>
+        public static readonly IDisposable None = new Lease(null, "");
+
         private readonly ConcurrentDictionary<string, int> _counts = new();
 
-        public Lease Open(string owner, int cap, Func<StreamException> refusal)
+        /// <summary>Takes a place of <paramref name="owner"/>; refuses with <paramref name="refusal"/> one over <paramref name="cap"/>.</summary>
+        public IDisposable Open(string owner, int cap, Func<StreamException> refusal)
         {
             var lease = new Lease(this, owner);
             if (_counts.AddOrUpdate(owner, 1, static (_, n) => n + 1) > cap)
@@ -85,26 +90,24 @@ public sealed class ConnectionLimits(SecuritySettings settings)
             return lease;
         }
 
-        public void Close(string owner)
+        private void Close(string owner)
         {
             if (_counts.AddOrUpdate(owner, 0, static (_, n) => n - 1) <= 0)
             {
                 _counts.TryRemove(new KeyValuePair<string, int>(owner, 0));
             }
         }
-    }
 
-    private sealed class Lease(Counts? counts, string owner) : IDisposable
-    {
-        public static readonly Lease None = new(null, "");
-
-        private int _disposed;
-
-        public void Dispose()
+        private sealed class Lease(Counts? counts, string owner) : IDisposable
         {
-            if (counts is not null && Interlocked.Exchange(ref _disposed, 1) == 0)
+            private int _disposed;
+
+            public void Dispose()
             {
-                counts.Close(owner);
+                if (counts is not null && Interlocked.Exchange(ref _disposed, 1) == 0)
+                {
+                    counts.Close(owner);
+                }
             }
         }
     }

@@ -18,7 +18,7 @@ public sealed class PendingConnections : IDisposable
     private readonly SecuritySettings _settings;
     private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<string, Pending> _byConnection = new();
-    private readonly ConcurrentDictionary<string, int> _perClient = new();
+    private readonly ConnectionLimits.Counts _perClient = new();
     private readonly ITimer _sweeper;
 
     /// <summary>Starts the count and the sweep that forgets negotiations whose transport never came.</summary>
@@ -38,13 +38,8 @@ public sealed class PendingConnections : IDisposable
     /// </summary>
     public async Task NegotiateAsync(HttpContext context, RequestDelegate next, string client)
     {
-        var count = _perClient.AddOrUpdate(client, 1, static (_, n) => n + 1);
-        if (count > _settings.MaxPendingConnections)
-        {
-            Release(client);
-            throw new StreamException(StreamErrorCode.TooManyConnections,
-                $"Too many connections being opened: a client may have {_settings.MaxPendingConnections} negotiated and not yet connected on one node (LIMIT_PENDING_CONNECTIONS). Connect the ones negotiated, or wait.");
-        }
+        var place = _perClient.Open(client, _settings.MaxPendingConnections, () => new StreamException(StreamErrorCode.TooManyConnections,
+            $"Too many connections being opened: a client may have {_settings.MaxPendingConnections} negotiated and not yet connected on one node (LIMIT_PENDING_CONNECTIONS). Connect the ones negotiated, or wait."));
 
         string? connectionId = null;
         try
@@ -67,9 +62,9 @@ public sealed class PendingConnections : IDisposable
         }
         finally
         {
-            if (connectionId is null || !_byConnection.TryAdd(connectionId, new Pending(client, _time.GetUtcNow() + Lifetime)))
+            if (connectionId is null || !_byConnection.TryAdd(connectionId, new Pending(place, _time.GetUtcNow() + Lifetime)))
             {
-                Release(client);
+                place.Dispose();
             }
         }
     }
@@ -79,7 +74,7 @@ public sealed class PendingConnections : IDisposable
     {
         if (_byConnection.TryRemove(connectionId, out var pending))
         {
-            Release(pending.Client);
+            pending.Place.Dispose();
         }
     }
 
@@ -93,16 +88,8 @@ public sealed class PendingConnections : IDisposable
         {
             if (pending.ExpiresAt <= now && _byConnection.TryRemove(new KeyValuePair<string, Pending>(connectionId, pending)))
             {
-                Release(pending.Client);
+                pending.Place.Dispose();
             }
-        }
-    }
-
-    private void Release(string client)
-    {
-        if (_perClient.AddOrUpdate(client, 0, static (_, n) => n - 1) <= 0)
-        {
-            _perClient.TryRemove(new KeyValuePair<string, int>(client, 0));
         }
     }
 
@@ -128,5 +115,5 @@ public sealed class PendingConnections : IDisposable
         return null;
     }
 
-    private sealed record Pending(string Client, DateTimeOffset ExpiresAt);
+    private sealed record Pending(IDisposable Place, DateTimeOffset ExpiresAt);
 }
