@@ -30,6 +30,12 @@ public enum StreamErrorCode
     /// the ids were reused): the identity the reader saw is not this stream's, so its offsets mean nothing here.
     /// </summary>
     StreamReset,
+
+    /// <summary>
+    /// The stream was deleted (its message, or its whole session): its readers end, and it is refused to every reader and
+    /// writer for as long as it would have lived.
+    /// </summary>
+    StreamDeleted,
     /// <summary>The stream is completed; nothing more can be appended.</summary>
     StreamCompleted,
     /// <summary>The stream holds the maximum number of events.</summary>
@@ -100,6 +106,7 @@ public static class StreamErrors
         new(StreamErrorCode.HeadersTooLarge, 431, Retryable: false),
         new(StreamErrorCode.StreamNotFound, 404, Retryable: false),
         new(StreamErrorCode.StreamReset, 410, Retryable: false),
+        new(StreamErrorCode.StreamDeleted, 410, Retryable: false),
         new(StreamErrorCode.StreamCompleted, 409, Retryable: false),
         new(StreamErrorCode.StreamFull, 409, Retryable: false),
         new(StreamErrorCode.StreamExists, 409, Retryable: false),

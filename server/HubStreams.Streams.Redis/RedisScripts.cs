@@ -15,6 +15,15 @@ internal static class RedisScripts
     /// <summary>Reads a page (<c>Scripts/read.lua</c>).</summary>
     public static readonly string Read = Load("is_complete.lua") + Load("read.lua");
 
+    /// <summary>Reads where a stream stands, for a listing (<c>Scripts/tail.lua</c>).</summary>
+    public static readonly string Tail = Load("is_complete.lua") + Load("tail.lua");
+
+    /// <summary>Deletes a stream, leaving its mark (<c>Scripts/delete.lua</c>).</summary>
+    public static readonly string Delete = Load("delete.lua");
+
+    /// <summary>Records a message in its session's index (<c>Scripts/index.lua</c>).</summary>
+    public static readonly string Index = Load("index.lua");
+
     private static string Load(string name)
     {
         using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream($"HubStreams.Streams.Redis.Scripts.{name}")
@@ -33,8 +42,11 @@ internal readonly record struct AppendReply(long Value, bool AlreadyStored)
     /// <summary>The stream is full.</summary>
     public const long Full = -2;
 
+    /// <summary>The stream was deleted.</summary>
+    public const long Deleted = -3;
+
     /// <summary>A conditional append's offset is taken or past the end: the reply is this minus the stream's length.</summary>
-    public const long ConflictBase = -3;
+    public const long ConflictBase = -4;
 
     /// <summary>Whether the event is stored at <see cref="Value"/> (now, or by an earlier try).</summary>
     public bool IsStored => Value >= 0;

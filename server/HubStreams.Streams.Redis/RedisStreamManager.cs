@@ -20,6 +20,7 @@ public sealed class RedisStreamManager : IStreamManager, IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly RedisFailures _failures;
     private readonly RedisWakeUps _wakeUps;
+    private readonly RedisSessionIndex _sessions;
     private readonly ReplicatedAppends? _replicated;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<int, AppendGroupCommit> _commitGroups = new();
     private bool? _clustered;
@@ -53,6 +54,7 @@ public sealed class RedisStreamManager : IStreamManager, IAsyncDisposable
         Metrics = redisMetrics ?? new RedisMetrics(metrics);
         _failures = new RedisFailures(Metrics, logger);
         _wakeUps = new RedisWakeUps(redis, options, redisOptions, ReadAsync, metrics, Metrics, _failures, logger, _time);
+        _sessions = new RedisSessionIndex(redis, options, redisOptions, _failures, _time);
     }
 
     /// <summary>The Redis store's counters: wake-ups, safety net, subscriptions, script calls, reads, failures.</summary>
@@ -89,13 +91,16 @@ public sealed class RedisStreamManager : IStreamManager, IAsyncDisposable
     {
         var (prepared, json) = StoredEventJson.Prepare(streamEvent, _options, _time);
         var redisKey = _redisOptions.StreamKeyFor(key);
-        // Queued with no await before: appends made together are committed in the order they were made.
-        var reply = await CommitGroupOf(redisKey).Enqueue(new PendingAppend(key, redisKey, json, prepared.IsComplete, atOffset, prepared.Id));
+        // Queued with no await before (a stream's first appends on this node wait for its session's index together):
+        // appends made together are committed in the order they were made.
+        var reply = await _sessions.AfterRecorded(
+            new PendingAppend(key, redisKey, json, prepared.IsComplete, atOffset, prepared.Id), CommitGroupOf(redisKey).Enqueue);
         return reply.Value switch
         {
             >= 0 => new ConditionalAppend(reply.Value, reply.AlreadyStored),
             AppendReply.Completed => throw StreamRules.Completed(key),
             AppendReply.Full => throw StreamRules.Full(key, _options.MaxEvents),
+            AppendReply.Deleted => throw StreamRules.Deleted(key),
             _ => throw StreamRules.OffsetConflict(key, atOffset ?? 0, reply.ConflictLength),
         };
     }
@@ -138,9 +143,10 @@ public sealed class RedisStreamManager : IStreamManager, IAsyncDisposable
         var arguments = new List<RedisValue>(4 + 7 * batch.Count) { (long)_options.Ttl.TotalMilliseconds, _options.MaxEvents, MaxCarriedBytes };
         foreach (var append in batch)
         {
-            if (keyIndex.TryAdd(append.RedisKey, keys.Count + 1))
+            if (keyIndex.TryAdd(append.RedisKey, keyIndex.Count + 1))
             {
                 keys.Add(append.RedisKey);
+                keys.Add(_redisOptions.DeletedKeyFor(append.Key));
                 arguments.Add(_wakeUps.PublishedChannel(append.Key));
                 arguments.Add($"{append.Key.SessionId}:{append.Key.MessageId}:");
             }
@@ -223,12 +229,22 @@ public sealed class RedisStreamManager : IStreamManager, IAsyncDisposable
         Metrics.ReadSent();
         var result = await _failures.Run(key, () => Database.ScriptEvaluateAsync(
             RedisScripts.Read,
-            [_redisOptions.StreamKeyFor(key)],
+            [_redisOptions.StreamKeyFor(key), _redisOptions.DeletedKeyFor(key)],
             [fromOffset, Math.Min(maxCount, _options.MaxPageEvents), _options.MaxPageBytes]));
 
         var parts = (RedisResult[])result!;
         var length = (long)parts[0];
+        if (length < 0)
+        {
+            throw StreamRules.Deleted(key);
+        }
+
         StreamRules.EnsureReadable(key, fromOffset, length);
+        if (length > 0)
+        {
+            _sessions.Seen(key);
+        }
+
         var elements = (RedisResult[])parts[1]!;
         var streamId = (string?)parts[3] is { Length: > 0 } identity ? identity : null;
         var events = new StreamEvent[elements.Length];
@@ -243,6 +259,75 @@ public sealed class RedisStreamManager : IStreamManager, IAsyncDisposable
             Length = length,
             StreamId = streamId,
         };
+    }
+
+    /// <inheritdoc />
+    public Task<SessionPage> ListSessionAsync(string sessionId, string? after, int maxCount, CancellationToken cancellationToken = default) =>
+        _sessions.ListAsync(sessionId, after, maxCount, ReadTailAsync);
+
+    /// <inheritdoc />
+    public async Task<SessionMessage?> DescribeAsync(StreamKey key, CancellationToken cancellationToken = default) =>
+        (await ReadTailAsync(key)).Message;
+
+    private async Task<TailRead> ReadTailAsync(StreamKey key)
+    {
+        Metrics.ReadSent();
+        var parts = (RedisResult[])(await _failures.Run(key, () => Database.ScriptEvaluateAsync(
+            RedisScripts.Tail, [_redisOptions.StreamKeyFor(key), _redisOptions.DeletedKeyFor(key)])))!;
+        var length = (long)parts[0];
+        if (length <= 0)
+        {
+            return new TailRead(null, Deleted: length < 0);
+        }
+
+        _sessions.Seen(key);
+        var streamId = (string?)parts[4];
+        var first = StoredEventJson.Decode((byte[])parts[1]!, 0, streamId);
+        var last = length == 1 ? first : StoredEventJson.Decode((byte[])parts[2]!, length - 1, streamId);
+        return new TailRead(Sessions.SessionListing.Describe(key.MessageId, length, (long)parts[3] == 1, streamId, first, last), Deleted: false);
+    }
+
+    /// <inheritdoc />
+    public async Task<bool> DeleteAsync(StreamKey key, CancellationToken cancellationToken = default)
+    {
+        var deleted = await DeleteStreamAsync(key);
+        if (deleted)
+        {
+            await _sessions.RemoveAsync(key.SessionId, [key.MessageId]);
+        }
+
+        return deleted;
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<string>> DeleteSessionAsync(string sessionId, CancellationToken cancellationToken = default)
+    {
+        StreamKey.ValidateId(sessionId, "sessionId");
+        var messageIds = await _sessions.MessageIdsAsync(sessionId);
+        var deleted = new List<string>(messageIds.Length);
+
+        // A few dozen scripts in flight at a time: a session of thousands of messages neither floods Redis nor waits on each.
+        foreach (var chunk in messageIds.Chunk(DeleteConcurrency))
+        {
+            var results = await Task.WhenAll(chunk.Select(id => DeleteStreamAsync(StreamKey.Create(sessionId, id))));
+            deleted.AddRange(chunk.Where((_, i) => results[i]));
+        }
+
+        await _sessions.RemoveAsync(sessionId, messageIds);
+        return deleted;
+    }
+
+    /// <summary>How many streams of a session are deleted at once.</summary>
+    internal const int DeleteConcurrency = 64;
+
+    // The stream's list goes and its mark stays in one script, which also wakes its readers on every node.
+    private async Task<bool> DeleteStreamAsync(StreamKey key)
+    {
+        _sessions.Forget(key);
+        var result = await _failures.RunWrite(key, () => Database.ScriptEvaluateAsync(RedisScripts.Delete,
+            [_redisOptions.StreamKeyFor(key), _redisOptions.DeletedKeyFor(key)],
+            [(long)_options.Ttl.TotalMilliseconds, _wakeUps.PublishedChannel(key), $"{key.SessionId}:{key.MessageId}:{WakeUpMessage.GoneMark}"]));
+        return (long)result == 1;
     }
 
     /// <inheritdoc />

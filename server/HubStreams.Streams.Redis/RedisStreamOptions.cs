@@ -74,6 +74,19 @@ public sealed class RedisStreamOptions
     public string StreamKeyFor(StreamKey key) => $"{Prefix}:{key.SessionId}:{key.MessageId}";
 
     /// <summary>
+    /// The key of a deleted stream's mark: <c>{{prefix}:{sessionId}:{messageId}}:deleted</c>, the stream's key as a hash
+    /// tag, so that in a Redis Cluster it shares the stream's slot and changes with it in one script. It starts with
+    /// <c>{</c>, which no prefix or id holds, so it is never read as a stream.
+    /// </summary>
+    public string DeletedKeyFor(StreamKey key) => "{" + StreamKeyFor(key) + "}:deleted";
+
+    /// <summary>
+    /// The key of a session's index, a sorted set of its message ids: <c>{{prefix}:{sessionId}}:messages</c>. Like
+    /// <see cref="DeletedKeyFor"/>, never read as a stream; it lives in a slot of its own, not its messages'.
+    /// </summary>
+    public string SessionIndexKeyFor(string sessionId) => "{" + Prefix + ":" + sessionId + "}:messages";
+
+    /// <summary>
     /// The pub/sub channel that carries the append wake-ups of one stream, relative to the connection's channel prefix
     /// (its <see cref="ChannelScope"/> when the server made the connection): <c>appended:{key}</c>, the stream's key as
     /// a hash tag, so that in a Redis Cluster the channel hashes to the slot of the stream it speaks for and a sharded
@@ -86,4 +99,10 @@ public sealed class RedisStreamOptions
     /// without the database two deployments with one prefix on two databases would hear each other.
     /// </summary>
     public string ChannelScope(int database) => $"{Prefix}:{database}:";
+
+    /// <summary>
+    /// The pub/sub channel that carries a session's changes (a message started, completed, deleted), relative to the
+    /// connection's channel prefix: <c>session:{sessionId}</c>. Published classic, so it reaches every node of a cluster.
+    /// </summary>
+    public static string SessionChannelFor(string sessionId) => "session:" + sessionId;
 }

@@ -185,6 +185,12 @@ internal sealed class RedisWakeUps : IAsyncDisposable
             return;
         }
 
+        if (wakeUp.Gone)
+        {
+            Watches.WakeStream(wakeUp.Key);
+            return;
+        }
+
         _expiries.Appended(wakeUp.Key);
         Watches.Heard(wakeUp.Key, wakeUp.Length, wakeUp.Carried());
     }

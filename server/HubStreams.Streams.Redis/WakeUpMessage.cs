@@ -6,7 +6,8 @@ namespace HubStreams.Streams.Redis;
 /// <summary>
 /// A wake-up the append script published: <c>{sessionId}:{messageId}:{length}</c>, the stream's new length, and when
 /// the events that call stored fit the script's byte budget, <c>:{identity}</c> and each of those events' JSON on a
-/// line of its own (the last ones of the stream, ending at <see cref="Length"/>). Ids never contain ':' and stored JSON
+/// line of its own (the last ones of the stream, ending at <see cref="Length"/>); or <c>{sessionId}:{messageId}:gone</c>,
+/// which the delete script publishes to send the stream's readers to read again. Ids never contain ':' and stored JSON
 /// never contains a line break.
 /// </summary>
 internal sealed class WakeUpMessage
@@ -14,8 +15,9 @@ internal sealed class WakeUpMessage
     private readonly ReadOnlyMemory<byte> _carried;
     private StreamEvent[]? _events;
 
-    private WakeUpMessage(StreamKey key, long length, string? streamId, ReadOnlyMemory<byte> carried)
+    private WakeUpMessage(StreamKey key, long length, string? streamId, ReadOnlyMemory<byte> carried, bool gone = false)
     {
+        Gone = gone;
         Key = key;
         Length = length;
         StreamId = streamId;
@@ -23,6 +25,9 @@ internal sealed class WakeUpMessage
     }
 
     public StreamKey Key { get; }
+
+    /// <summary>The stream is gone (deleted): its readers read again, and learn why.</summary>
+    public bool Gone { get; }
 
     /// <summary>How many events the stream holds now.</summary>
     public long Length { get; }
@@ -38,6 +43,9 @@ internal sealed class WakeUpMessage
 
     private int CarriedCount => _carried.IsEmpty ? 0 : _carried.Span.Count((byte)'\n') + 1;
 
+    /// <summary>The last part of a wake-up that says the stream is gone.</summary>
+    public const string GoneMark = "gone";
+
     public static WakeUpMessage? Parse(ReadOnlyMemory<byte> message)
     {
         var span = message.Span;
@@ -47,6 +55,11 @@ internal sealed class WakeUpMessage
 
         // sessionId:messageId:length[:identity]
         var parts = Encoding.UTF8.GetString(header).Split(':');
+        if (parts is [var goneSession, var goneMessage, GoneMark] && carried.IsEmpty && StreamKey.IsValidId(goneSession) && StreamKey.IsValidId(goneMessage))
+        {
+            return new WakeUpMessage(StreamKey.Create(goneSession, goneMessage), 0, null, carried, gone: true);
+        }
+
         if (parts.Length is not (3 or 4) || !long.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out var length)
             || !StreamKey.IsValidId(parts[0]) || !StreamKey.IsValidId(parts[1]) || (parts.Length == 4) == carried.IsEmpty)
         {

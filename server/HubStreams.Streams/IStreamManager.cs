@@ -45,4 +45,30 @@ public interface IStreamManager
     /// </summary>
     /// <exception cref="StreamException">The store is unavailable.</exception>
     Task<IStreamWatch> WatchAsync(StreamKey key, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// A page of the session's messages, oldest first, starting after <paramref name="after"/> (a page's
+    /// <see cref="SessionPage.Next"/>; null for the first page), at most <paramref name="maxCount"/> and never more than
+    /// <see cref="Sessions.SessionListing.MaxPageMessages"/>. Each message's state is read from its stream, so it is
+    /// right whatever the index missed: a stream that holds nothing (expired, or never written) or was deleted is left
+    /// out. What the store keeps per session is only which messages it holds, and that expires with them.
+    /// </summary>
+    /// <exception cref="StreamException">An invalid session id, page size or cursor, or the store is unavailable.</exception>
+    Task<SessionPage> ListSessionAsync(string sessionId, string? after, int maxCount, CancellationToken cancellationToken = default);
+
+    /// <summary>Where one message stands, as a listing would say it; null when its stream holds nothing or was deleted.</summary>
+    /// <exception cref="StreamException">The store is unavailable.</exception>
+    Task<SessionMessage?> DescribeAsync(StreamKey key, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Deletes a stream: its events are dropped at once, its watchers wake and end with
+    /// <see cref="StreamErrorCode.StreamDeleted"/>, and every later read or append of it is refused with that code for as
+    /// long as the stream would have lived. False when there was no stream to delete (nothing is kept for it).
+    /// </summary>
+    /// <exception cref="StreamException">The store is unavailable.</exception>
+    Task<bool> DeleteAsync(StreamKey key, CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes every stream the session's index names, as <see cref="DeleteAsync"/> does, and the index; returns the ids deleted.</summary>
+    /// <exception cref="StreamException">An invalid session id, or the store is unavailable (what was deleted until then stays deleted).</exception>
+    Task<IReadOnlyList<string>> DeleteSessionAsync(string sessionId, CancellationToken cancellationToken = default);
 }

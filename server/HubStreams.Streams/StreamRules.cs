@@ -72,4 +72,7 @@ internal static class StreamRules
 
     public static StreamException Completed(StreamKey key) => new(StreamErrorCode.StreamCompleted,
         $"Stream {key} is completed: nothing can be appended after its 'complete' event.");
+
+    public static StreamException Deleted(StreamKey key) => new(StreamErrorCode.StreamDeleted,
+        $"Stream {key} was deleted: nothing of it is served or stored again.");
 }

@@ -12,6 +12,7 @@ export const errorCodes = Object.freeze({
   HeadersTooLarge: { httpStatus: 431, final: true },
   StreamNotFound: { httpStatus: 404, final: true },
   StreamReset: { httpStatus: 410, final: true },
+  StreamDeleted: { httpStatus: 410, final: true },
   StreamCompleted: { httpStatus: 409, final: true },
   StreamFull: { httpStatus: 409, final: true },
   StreamExists: { httpStatus: 409, final: true },

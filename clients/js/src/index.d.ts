@@ -22,7 +22,7 @@ export interface StreamEvent {
 /** Every error code of the wire contract. */
 export type StreamErrorCode =
   | "InvalidId" | "InvalidOffset" | "InvalidLimit" | "OffsetBeyondEnd" | "InvalidEvent" | "EventTooLarge" | "BodyTooLarge"
-  | "HeadersTooLarge" | "StreamNotFound" | "StreamReset" | "StreamCompleted" | "StreamFull" | "StreamExists" | "OffsetConflict" | "StoreUnavailable" | "StoreFull" | "ServerShuttingDown"
+  | "HeadersTooLarge" | "StreamNotFound" | "StreamReset" | "StreamDeleted" | "StreamCompleted" | "StreamFull" | "StreamExists" | "OffsetConflict" | "StoreUnavailable" | "StoreFull" | "ServerShuttingDown"
   | "AccessDenied" | "AccessExpired" | "AuthenticationRequired" | "RateLimited" | "TooManySubscriptions" | "TooManyConnections"
   | "InvalidRequest" | "RouteNotFound" | "MethodNotAllowed" | "InternalError";
 

@@ -3,6 +3,7 @@ using HubStreams.Server.Errors;
 using HubStreams.Server.Security;
 using HubStreams.Server.Transport;
 using HubStreams.Streams;
+using HubStreams.Streams.Sessions;
 using HubStreams.Streams.Memory;
 using HubStreams.Streams.Redis;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
@@ -82,6 +83,7 @@ public static class HubStreamsHostingExtensions
 
         services.AddSingleton<StreamAppender>();
         services.AddSingleton<StreamDelivery>();
+        services.AddSingleton<SessionWatching>();
         services.AddSingleton<DemoProducer>();
         services.AddHubStreamsSecurity(settings.Security);
         var health = services.AddHealthChecks();
@@ -94,6 +96,7 @@ public static class HubStreamsHostingExtensions
         {
             services.AddSingleton<IStreamManager>(sp => new MemoryStreamManager(
                 settings.Streams, sp.GetRequiredService<StreamMetrics>(), sp.GetRequiredService<TimeProvider>()));
+            services.AddSingleton<ISessionChanges, LocalSessionChanges>();
         }
 
         return services;

@@ -1,5 +1,6 @@
 using HubStreams.Streams;
 using HubStreams.Streams.Redis;
+using HubStreams.Streams.Sessions;
 using StackExchange.Redis;
 
 namespace HubStreams.Server.Hosting;
@@ -23,6 +24,7 @@ internal static class RedisStoreRegistration
         }
 
         services.AddSingleton<IStreamManager, RedisStreamManager>();
+        services.AddSingleton<ISessionChanges, RedisSessionChanges>();
         health.AddCheck<RedisHealthCheck>("redis", tags: [HubStreamsHostingExtensions.ReadinessTag]);
 
         // The backplane shares the process's connection, so its channels are under the connection's channel scope.

@@ -75,6 +75,21 @@ public sealed class StreamAccess : IDisposable
         EnsureWithinRate(user, clientAddress);
     }
 
+    /// <summary>
+    /// Refuses a deletion (of a message or a whole session) unless <paramref name="user"/> has the producer role and is
+    /// granted the session, as for an append, and within its rate.
+    /// </summary>
+    public void EnsureCanDelete(ClaimsPrincipal user, string? clientAddress, string sessionId)
+    {
+        if (Enabled && !(user.HasClaim(RoleClaim, ProducerRole) && Grants(user, sessionId)))
+        {
+            throw new StreamException(StreamErrorCode.AccessDenied,
+                $"Deleting in session {sessionId} needs a token with the '{ProducerRole}' role that grants the session.");
+        }
+
+        EnsureWithinRate(user, clientAddress);
+    }
+
     /// <summary>Refuses a stop request unless the caller may read the session, and within its rate.</summary>
     public void EnsureCanStop(ClaimsPrincipal user, string? clientAddress, string sessionId)
     {

@@ -20,6 +20,17 @@ internal static class ServerSentEventsEndpoint
         await writer.WriteAsync(subscription, context.RequestAborted);
     }
 
+    /// <summary>
+    /// <c>GET /api/sessions/{sessionId}/stream</c>: the session's watch, as the hub's <c>WatchSession</c> gives it. A
+    /// client that reconnects (an <c>EventSource</c> does by itself) gets a fresh snapshot first.
+    /// </summary>
+    public static async Task WatchSessionAsync(string sessionId, HttpContext context, SessionWatching watching, ServerSentEventsOptions options)
+    {
+        using var watch = await watching.OpenAsync(sessionId, context.User, context.Connection.RemoteIpAddress?.ToString(), context.RequestAborted);
+        using var writer = new ServerSentEventsWriter(context.Response, options);
+        await writer.WriteAsync(watch, context.RequestAborted);
+    }
+
     private static async Task<StreamSubscription> OpenAsync(
         StreamDelivery delivery, StreamKey key, long from, string? streamId, string? lastEventId, HttpContext context)
     {

@@ -10,14 +10,25 @@ namespace HubStreams.Server.Transport;
 /// <c>data:</c> its JSON. A comment line keeps an idle response (and the proxies on its way) alive once it has
 /// been idle for the heartbeat interval. If the stream ends early, the last message says why: <c>event: shutdown</c>
 /// (resume on another node with <c>Last-Event-ID</c>) or <c>event: error</c>, with the code and message as data.
-/// A client that stops reading is cut off after the write timeout, so a stalled reader holds nothing for long.
+/// A client that stops reading is cut off after the write timeout, so a stalled reader holds nothing for long. A
+/// session's watch is written the same way, each update as <c>event:</c> its kind and <c>data:</c> its JSON.
 /// </summary>
 internal sealed class ServerSentEventsWriter(HttpResponse response, ServerSentEventsOptions options) : IDisposable
 {
     private readonly SemaphoreSlim _writing = new(1, 1);
     private long _lastWrite = Stopwatch.GetTimestamp();
 
-    public async Task WriteAsync(StreamSubscription subscription, CancellationToken cancellationToken)
+    public Task WriteAsync(StreamSubscription subscription, CancellationToken cancellationToken) =>
+        WriteAsync(subscription, static streamEvent =>
+            $"id: {streamEvent.Offset}:{streamEvent.StreamId}\nevent: {streamEvent.Type}\ndata: {JsonSerializer.Serialize(streamEvent, WireJsonContext.OutgoingOptions)}\n\n",
+            cancellationToken);
+
+    public Task WriteAsync(SessionWatch watch, CancellationToken cancellationToken) =>
+        WriteAsync(watch, static update =>
+            $"event: {update.Kind}\ndata: {JsonSerializer.Serialize(update, WireJsonContext.Default.SessionUpdate)}\n\n",
+            cancellationToken);
+
+    private async Task WriteAsync<T>(IAsyncEnumerable<T> messages, Func<T, string> format, CancellationToken cancellationToken)
     {
         response.ContentType = "text/event-stream";
         response.Headers.CacheControl = "no-cache";
@@ -28,10 +39,9 @@ internal sealed class ServerSentEventsWriter(HttpResponse response, ServerSentEv
         var heartbeats = WriteHeartbeatsAsync(done.Token);
         try
         {
-            await foreach (var streamEvent in subscription.WithCancellation(cancellationToken))
+            await foreach (var message in messages.WithCancellation(cancellationToken))
             {
-                var data = JsonSerializer.Serialize(streamEvent, WireJsonContext.OutgoingOptions);
-                await WriteMessageAsync($"id: {streamEvent.Offset}:{streamEvent.StreamId}\nevent: {streamEvent.Type}\ndata: {data}\n\n", cancellationToken);
+                await WriteMessageAsync(format(message), cancellationToken);
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

@@ -1,14 +1,17 @@
 using System.Diagnostics;
 using HubStreams.Streams;
+using HubStreams.Streams.Sessions;
 using Microsoft.AspNetCore.SignalR;
 
 namespace HubStreams.Server.Transport;
 
 /// <summary>
-/// The one place where transports append: stores the event, then tells the session's group that a message
-/// started (its first event) or completed. With the Redis backplane the group spans every node.
+/// The one place where transports append and delete: stores the event, then tells the session that a message started
+/// (its first event) or completed, both to the session's SignalR group (<c>JoinSession</c>; with the Redis backplane the
+/// group spans every node) and to its watchers (<c>WatchSession</c>, through <see cref="ISessionChanges"/>).
 /// </summary>
-public sealed class StreamAppender(IStreamManager streams, StreamMetrics metrics, IHubContext<StreamEventsHub, ISessionClient> hub)
+public sealed class StreamAppender(
+    IStreamManager streams, ISessionChanges changes, StreamMetrics metrics, IHubContext<StreamEventsHub, ISessionClient> hub)
 {
     /// <summary>The SignalR group of a session's listeners.</summary>
     public static string SessionGroup(string sessionId) => $"session:{sessionId}";
@@ -40,14 +43,62 @@ public sealed class StreamAppender(IStreamManager streams, StreamMetrics metrics
         if (offset == 0)
         {
             await group.MessageStarted(key.SessionId, key.MessageId);
+            await AnnounceAsync(key, SessionUpdateKinds.Started);
         }
 
         if (streamEvent.IsComplete)
         {
             await group.MessageCompleted(key.SessionId, key.MessageId);
+            await AnnounceAsync(key, SessionUpdateKinds.Completed);
         }
 
         return offset;
+    }
+
+    /// <summary>
+    /// Deletes a message's stream (see <see cref="IStreamManager.DeleteAsync"/>) and tells the session's watchers; false
+    /// when there was nothing to delete.
+    /// </summary>
+    /// <exception cref="StreamException">The store is unavailable.</exception>
+    public async Task<bool> DeleteMessageAsync(StreamKey key, CancellationToken cancellationToken = default)
+    {
+        var deleted = await streams.DeleteAsync(key, cancellationToken);
+        if (deleted)
+        {
+            await AnnounceAsync(key, SessionUpdateKinds.Deleted, Gone(key.MessageId));
+        }
+
+        return deleted;
+    }
+
+    /// <summary>Deletes every message of a session and tells its watchers of each; returns how many were deleted.</summary>
+    /// <exception cref="StreamException">The store is unavailable (what was deleted until then stays deleted).</exception>
+    public async Task<int> DeleteSessionAsync(string sessionId, CancellationToken cancellationToken = default)
+    {
+        var deleted = await streams.DeleteSessionAsync(sessionId, cancellationToken);
+        await Task.WhenAll(deleted.Select(messageId =>
+            AnnounceAsync(StreamKey.Create(sessionId, messageId), SessionUpdateKinds.Deleted, Gone(messageId))));
+        return deleted.Count;
+    }
+
+    private static SessionMessage Gone(string messageId) => new(messageId, MessageStates.Deleted, 0, null, null, null);
+
+    // The change as the stream stands now. The event is stored whatever becomes of the announcement: a watcher that
+    // misses it (the live part is at most once) sees the message in the snapshot it gets when it watches again.
+    private async Task AnnounceAsync(StreamKey key, string kind, SessionMessage? message = null)
+    {
+        try
+        {
+            message ??= await streams.DescribeAsync(key);
+            if (message is not null)
+            {
+                await changes.PublishAsync(new SessionUpdate(kind, key.SessionId, [], More: false, message));
+            }
+        }
+        catch (StreamException)
+        {
+            // The store is away: the next snapshot says it.
+        }
     }
 
     /// <summary>

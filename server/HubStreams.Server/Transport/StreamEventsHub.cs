@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Text.Json;
 using HubStreams.Server.Security;
 using HubStreams.Streams;
+using HubStreams.Streams.Sessions;
 using Microsoft.AspNetCore.SignalR;
 
 namespace HubStreams.Server.Transport;
@@ -12,7 +13,13 @@ namespace HubStreams.Server.Transport;
 /// error code (<c>StreamNotFound: …</c>), and the connection stays open.
 /// </summary>
 public sealed class StreamEventsHub(
-    StreamDelivery delivery, StreamAppender appender, StreamAccess access, ConnectionLimits limits, PendingConnections pending, IStreamManager streams)
+    StreamDelivery delivery,
+    SessionWatching watching,
+    StreamAppender appender,
+    StreamAccess access,
+    ConnectionLimits limits,
+    PendingConnections pending,
+    IStreamManager streams)
     : Hub<ISessionClient>
 {
     private const string ConnectionLeaseItem = "hubstreams.connection";
@@ -114,6 +121,53 @@ public sealed class StreamEventsHub(
         var key = StreamKey.Create(sessionId, messageId);
         access.EnsureCanStop(Context.User!, ClientAddress, sessionId);
         return appender.RequestStopAsync(key, Context.ConnectionAborted);
+    }
+
+    /// <summary>
+    /// A page of the session's messages, oldest first, each with its state read from its stream: the first page with
+    /// <paramref name="after"/> null, the next with the page's <c>next</c>. At most 100 a page.
+    /// </summary>
+    public Task<SessionPage> GetSession(string sessionId, string? after)
+    {
+        StreamKey.ValidateId(sessionId, nameof(sessionId));
+        access.EnsureCanRead(Context.User!, sessionId);
+        access.EnsureWithinReadRate(Context.User!, ClientAddress);
+        return streams.ListSessionAsync(sessionId, after, SessionListing.MaxPageMessages, Context.ConnectionAborted);
+    }
+
+    /// <summary>
+    /// The session's messages as they are now (one or more <c>snapshot</c> updates, the last with <c>more: false</c>), then
+    /// each change as it happens on any node (<c>started</c>, <c>completed</c>, <c>deleted</c>), until cancelled. Watch
+    /// again after a drop: the new watch starts with a fresh snapshot, so nothing missed meanwhile stays missed.
+    /// </summary>
+    public async IAsyncEnumerable<SessionUpdate> WatchSession(string sessionId, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        using var lease = limits.OpenStream(Context.ConnectionId);
+        using var watch = await watching.OpenAsync(sessionId, Context.User!, ClientAddress, cancellationToken);
+        using var reading = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, Context.ConnectionAborted);
+        await foreach (var update in watch.WithCancellation(reading.Token))
+        {
+            yield return update;
+        }
+    }
+
+    /// <summary>
+    /// Deletes a message's stream: its readers end with <c>StreamDeleted</c>, on every node, and so does every later read
+    /// or append of it. False when there was nothing to delete. Needs the producer role in jwt mode.
+    /// </summary>
+    public Task<bool> DeleteMessage(string sessionId, string messageId)
+    {
+        var key = StreamKey.Create(sessionId, messageId);
+        access.EnsureCanDelete(Context.User!, ClientAddress, sessionId);
+        return appender.DeleteMessageAsync(key, Context.ConnectionAborted);
+    }
+
+    /// <summary>Deletes every message of a session, as <see cref="DeleteMessage"/> does; returns how many. Needs the producer role.</summary>
+    public Task<int> DeleteSession(string sessionId)
+    {
+        StreamKey.ValidateId(sessionId, nameof(sessionId));
+        access.EnsureCanDelete(Context.User!, ClientAddress, sessionId);
+        return appender.DeleteSessionAsync(sessionId, Context.ConnectionAborted);
     }
 
     /// <summary>

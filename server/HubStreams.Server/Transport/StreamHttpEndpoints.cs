@@ -1,25 +1,59 @@
 using HubStreams.Server.Hosting;
 using HubStreams.Server.Security;
 using HubStreams.Streams;
+using HubStreams.Streams.Sessions;
 using Microsoft.AspNetCore.Http.Features;
 
 namespace HubStreams.Server.Transport;
 
 /// <summary>
-/// The HTTP API: append, stop, read a page, and follow as Server-Sent Events. A refusal is thrown as a
+/// The HTTP API: append, stop, read a page, follow as Server-Sent Events, delete; and per session, list its messages,
+/// watch them as Server-Sent Events, delete them all. A refusal is thrown as a
 /// <see cref="StreamException"/> and becomes a problem response in one place (<c>Errors/ProblemResponses.cs</c>).
 /// </summary>
 public static class StreamHttpEndpoints
 {
-    /// <summary>Maps the routes under <c>/api/sessions/{sessionId}/messages/{messageId}</c>.</summary>
+    /// <summary>Maps the routes under <c>/api/sessions/{sessionId}</c>.</summary>
     public static RouteGroupBuilder MapStreamHttpEndpoints(this IEndpointRouteBuilder endpoints)
     {
-        var message = endpoints.MapGroup("/api/sessions/{sessionId}/messages/{messageId}");
+        var session = endpoints.MapGroup("/api/sessions/{sessionId}");
+        session.MapGet("/messages", ListAsync);
+        session.MapGet("/stream", ServerSentEventsEndpoint.WatchSessionAsync);
+        session.MapDelete("", DeleteSessionAsync);
+
+        var message = session.MapGroup("/messages/{messageId}");
         message.MapPost("/events", AppendAsync);
         message.MapPost("/stop", StopAsync);
         message.MapGet("/events", ReadAsync);
         message.MapGet("/stream", ServerSentEventsEndpoint.StreamAsync);
-        return message;
+        message.MapDelete("", DeleteMessageAsync);
+        return session;
+    }
+
+    private static async Task<IResult> ListAsync(
+        string sessionId, HttpContext context, IStreamManager streams, StreamAccess access, string? after = null, string? limit = null)
+    {
+        StreamKey.ValidateId(sessionId, nameof(sessionId));
+        access.EnsureCanRead(context.User, sessionId);
+        access.EnsureWithinReadRate(context.User, context.Connection.RemoteIpAddress?.ToString());
+        var page = await streams.ListSessionAsync(
+            sessionId, after, QueryValues.Limit(limit, SessionListing.MaxPageMessages), context.RequestAborted);
+        return TypedResults.Ok(page);
+    }
+
+    private static async Task<IResult> DeleteMessageAsync(
+        string sessionId, string messageId, HttpContext context, StreamAppender appender, StreamAccess access)
+    {
+        var key = StreamKey.Create(sessionId, messageId);
+        access.EnsureCanDelete(context.User, context.Connection.RemoteIpAddress?.ToString(), sessionId);
+        return TypedResults.Ok(new MessageDeleted(await appender.DeleteMessageAsync(key, context.RequestAborted)));
+    }
+
+    private static async Task<IResult> DeleteSessionAsync(string sessionId, HttpContext context, StreamAppender appender, StreamAccess access)
+    {
+        StreamKey.ValidateId(sessionId, nameof(sessionId));
+        access.EnsureCanDelete(context.User, context.Connection.RemoteIpAddress?.ToString(), sessionId);
+        return TypedResults.Ok(new SessionDeleted(await appender.DeleteSessionAsync(sessionId, context.RequestAborted)));
     }
 
     // ?atOffset=N stores the event exactly at N, once (a conditional append); an offset inside the body does the same,

@@ -23,6 +23,12 @@ public sealed record AppendResult(long Offset);
 /// <param name="Message">What happened, for people.</param>
 public sealed record StreamError(string Code, string Message);
 
+/// <summary>The answer to <c>DELETE …/messages/{messageId}</c>: whether there was a stream to delete.</summary>
+public sealed record MessageDeleted(bool Deleted);
+
+/// <summary>The answer to <c>DELETE /api/sessions/{sessionId}</c>: how many of its messages were deleted.</summary>
+public sealed record SessionDeleted(int DeletedMessages);
+
 /// <summary>Source-generated JSON for the wire types, shared by SignalR, HTTP and SSE.</summary>
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(StreamEvent))]
@@ -31,6 +37,12 @@ public sealed record StreamError(string Code, string Message);
 [JsonSerializable(typeof(AppendResult))]
 [JsonSerializable(typeof(StreamInfo))]
 [JsonSerializable(typeof(StreamError))]
+[JsonSerializable(typeof(SessionPage))]
+[JsonSerializable(typeof(SessionUpdate))]
+[JsonSerializable(typeof(MessageDeleted))]
+[JsonSerializable(typeof(SessionDeleted))]
+[JsonSerializable(typeof(bool))]
+[JsonSerializable(typeof(int))]
 [JsonSerializable(typeof(long))]
 [JsonSerializable(typeof(object))]
 public sealed partial class WireJsonContext : JsonSerializerContext

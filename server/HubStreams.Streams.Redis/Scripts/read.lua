@@ -2,11 +2,12 @@
 -- little more than it returns.
 --
 -- KEYS[1]  stream         the stream's list
+-- KEYS[2]  mark           its deletion mark
 -- ARGV[1]  from           the offset of the first event
 -- ARGV[2]  max_count      the most events
 -- ARGV[3]  max_bytes      the most bytes of elements (the first one always counts)
 --
--- Returns { length, elements from the offset (none when it is at or past the end), 1 when the stream is completed
+-- Returns { -1 } when the stream was deleted (its mark stands), else { length, elements from the offset (none when it is at or past the end), 1 when the stream is completed
 -- else 0, the stream's identity: 16 hex digits of the SHA-1 of its first element, '' when it is empty }.
 
 local RANGE = 64
@@ -17,6 +18,9 @@ local max_count = tonumber(ARGV[2])
 local max_bytes = tonumber(ARGV[3])
 
 local length = redis.call('LLEN', stream)
+if length == 0 and redis.call('EXISTS', KEYS[2]) == 1 then
+  return { -1 }
+end
 local last = math.min(length, from + max_count) - 1
 local elements = {}
 local bytes = 0

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using HubStreams.Streams.Sessions;
 using HubStreams.Streams.Watching;
 
 namespace HubStreams.Streams.Memory;
@@ -6,11 +7,15 @@ namespace HubStreams.Streams.Memory;
 /// <summary>
 /// Streams held in this process's memory: the single-node default. Each stream has its own lock, so
 /// appends to different streams never contend. A stream expires <see cref="StreamOptions.Ttl"/> after its
-/// last append, and a sweeper then drops it so its memory is released.
+/// last append, and a sweeper then drops it so its memory is released. Each session's index (which messages it holds, in
+/// the order their streams began) changes with its streams, under their locks; a deleted stream keeps only a mark, until
+/// it would have expired.
 /// </summary>
 public sealed class MemoryStreamManager : IStreamManager, IDisposable
 {
     private readonly ConcurrentDictionary<StreamKey, StoredStream> _streams = new();
+    private readonly ConcurrentDictionary<string, SessionIndex> _sessions = new(StringComparer.Ordinal);
+    private long _nextOrder;
     private readonly StreamWatches _watches;
     private readonly StreamOptions _options;
     private readonly TimeProvider _time;
@@ -103,7 +108,13 @@ public sealed class MemoryStreamManager : IStreamManager, IDisposable
                             stream.Events.Clear();
                             stream.Sizes.Clear();
                             Hold(stream, -stream.BytesHeld);
+                            Unindex(key);
+                            stream.Deleted = false;
                             expired = true;
+                        }
+                        else if (stream.Deleted)
+                        {
+                            throw StreamRules.Deleted(key);
                         }
 
                         var offset = stream.Events.Count;
@@ -120,6 +131,7 @@ public sealed class MemoryStreamManager : IStreamManager, IDisposable
                         if (offset == 0)
                         {
                             stream.Identity = StoredEventJson.Identity(json);
+                            Index(key);
                         }
 
                         stream.Events.Add(prepared with { Offset = offset, StreamId = stream.Identity });
@@ -131,7 +143,7 @@ public sealed class MemoryStreamManager : IStreamManager, IDisposable
                     finally
                     {
                         // A refused append leaves nothing behind: neither the entry made for it nor an expired stream.
-                        if (stream.Events.Count == 0)
+                        if (stream.Events.Count == 0 && !stream.Deleted)
                         {
                             Remove(key, stream);
                             expiredStreamRemoved = expired;
@@ -160,6 +172,43 @@ public sealed class MemoryStreamManager : IStreamManager, IDisposable
         stream.Removed = true;
         _streams.TryRemove(new KeyValuePair<StreamKey, StoredStream>(key, stream));
         Hold(stream, -stream.BytesHeld);
+        Unindex(key);
+    }
+
+    // Under the stream's lock: the stream holds its first event.
+    private void Index(StreamKey key)
+    {
+        while (true)
+        {
+            var index = _sessions.GetOrAdd(key.SessionId, static _ => new SessionIndex());
+            lock (index)
+            {
+                // One emptied and dropped meanwhile is not the session's any more.
+                if (!index.Removed)
+                {
+                    index.Messages[key.MessageId] = Interlocked.Increment(ref _nextOrder);
+                    return;
+                }
+            }
+        }
+    }
+
+    // Under the stream's lock: the stream holds nothing any more.
+    private void Unindex(StreamKey key)
+    {
+        if (!_sessions.TryGetValue(key.SessionId, out var index))
+        {
+            return;
+        }
+
+        lock (index)
+        {
+            if (index.Messages.Remove(key.MessageId) && index.Messages.Count == 0)
+            {
+                index.Removed = true;
+                _sessions.TryRemove(new KeyValuePair<string, SessionIndex>(key.SessionId, index));
+            }
+        }
     }
 
     // Under the stream's lock.
@@ -192,6 +241,11 @@ public sealed class MemoryStreamManager : IStreamManager, IDisposable
             {
                 if (!stream.Removed && !stream.IsExpired(_time.GetUtcNow()))
                 {
+                    if (stream.Deleted)
+                    {
+                        return Task.FromException<StreamPage>(StreamRules.Deleted(key));
+                    }
+
                     var length = stream.Events.Count;
                     StreamRules.EnsureReadable(key, fromOffset, length);
                     var count = PageCount(stream.Sizes, (int)fromOffset, Math.Min(maxCount, _options.MaxPageEvents));
@@ -210,6 +264,119 @@ public sealed class MemoryStreamManager : IStreamManager, IDisposable
         // Missing, expired or swept: an empty stream.
         StreamRules.EnsureReadable(key, fromOffset, length: 0);
         return Task.FromResult(new StreamPage([], 0, false) { ReachedEnd = true });
+    }
+
+    /// <inheritdoc />
+    public Task<SessionPage> ListSessionAsync(string sessionId, string? after, int maxCount, CancellationToken cancellationToken = default)
+    {
+        var count = SessionListing.Validate(sessionId, maxCount);
+        var cursor = SessionListing.ParseCursor(after);
+        KeyValuePair<string, long>[] entries = [];
+        if (_sessions.TryGetValue(sessionId, out var index))
+        {
+            lock (index)
+            {
+                entries = [.. index.Messages];
+            }
+        }
+
+        Array.Sort(entries, static (a, b) => a.Value != b.Value ? a.Value.CompareTo(b.Value) : string.CompareOrdinal(a.Key, b.Key));
+        var messages = new List<SessionMessage>(Math.Min(count, entries.Length));
+        string? next = null;
+        var lastOrder = 0L;
+        foreach (var (messageId, order) in entries)
+        {
+            if (!SessionListing.IsAfter(order, messageId, cursor))
+            {
+                continue;
+            }
+
+            if (messages.Count == count)
+            {
+                next = SessionListing.Cursor(lastOrder, messages[^1].MessageId);
+                break;
+            }
+
+            if (Describe(StreamKey.Create(sessionId, messageId)) is { } message)
+            {
+                messages.Add(message);
+                lastOrder = order;
+            }
+        }
+
+        return Task.FromResult(new SessionPage(messages, next));
+    }
+
+    /// <inheritdoc />
+    public Task<SessionMessage?> DescribeAsync(StreamKey key, CancellationToken cancellationToken = default) => Task.FromResult(Describe(key));
+
+    private SessionMessage? Describe(StreamKey key)
+    {
+        if (!_streams.TryGetValue(key, out var stream))
+        {
+            return null;
+        }
+
+        lock (stream)
+        {
+            return stream.Removed || stream.Deleted || stream.Events.Count == 0 || stream.IsExpired(_time.GetUtcNow())
+                ? null
+                : SessionListing.Describe(key.MessageId, stream.Events.Count, stream.Events[^1].IsComplete, stream.Identity, stream.Events[0], stream.Events[^1]);
+        }
+    }
+
+    /// <inheritdoc />
+    public Task<bool> DeleteAsync(StreamKey key, CancellationToken cancellationToken = default)
+    {
+        var deleted = false;
+        if (_streams.TryGetValue(key, out var stream))
+        {
+            lock (stream)
+            {
+                if (!stream.Removed && !stream.IsExpired(_time.GetUtcNow()) && (stream.Deleted || stream.Events.Count > 0))
+                {
+                    // Only the mark stays, until the stream would have expired.
+                    stream.Events.Clear();
+                    stream.Sizes.Clear();
+                    Hold(stream, -stream.BytesHeld);
+                    Unindex(key);
+                    stream.Deleted = true;
+                    deleted = true;
+                }
+            }
+        }
+
+        if (deleted)
+        {
+            _watches.WakeStream(key);
+        }
+
+        return Task.FromResult(deleted);
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<string>> DeleteSessionAsync(string sessionId, CancellationToken cancellationToken = default)
+    {
+        StreamKey.ValidateId(sessionId, "sessionId");
+        string[] messageIds = [];
+        if (_sessions.TryGetValue(sessionId, out var index))
+        {
+            lock (index)
+            {
+                messageIds = [.. index.Messages.Keys];
+            }
+        }
+
+        var deleted = new List<string>(messageIds.Length);
+        foreach (var messageId in messageIds)
+        {
+            if (await DeleteAsync(StreamKey.Create(sessionId, messageId), cancellationToken))
+            {
+                deleted.Add(messageId);
+            }
+        }
+
+        return deleted;
     }
 
     /// <inheritdoc />
@@ -275,7 +442,15 @@ public sealed class MemoryStreamManager : IStreamManager, IDisposable
         public string? Identity { get; set; }
         public DateTimeOffset ExpiresAt { get; set; } = DateTimeOffset.MaxValue;
         public bool Removed { get; set; }
+        public bool Deleted { get; set; }
         public long BytesHeld { get; set; }
         public bool IsExpired(DateTimeOffset now) => now >= ExpiresAt;
+    }
+
+    // Which messages a session holds, each with the order its stream began in. Locked by itself, after a stream's lock.
+    private sealed class SessionIndex
+    {
+        public Dictionary<string, long> Messages { get; } = new(StringComparer.Ordinal);
+        public bool Removed { get; set; }
     }
 }

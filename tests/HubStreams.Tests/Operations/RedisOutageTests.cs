@@ -90,4 +90,37 @@ public sealed class RedisOutageTests(ITestOutputHelper output)
         Assert.Equal(0, reconnects);
         output.WriteLine($"outage: the subscriber received all {events.Count} events on its first connection");
     }
+
+    [Fact]
+    public async Task A_session_lists_its_messages_again_after_redis_restarted_without_its_data()
+    {
+        using var redis = await RedisServerProcess.StartAsync();
+        using var connection = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(redis.Address);
+        await using var manager = new HubStreams.Streams.Redis.RedisStreamManager(connection, new StreamOptions(),
+            new HubStreams.Streams.Redis.RedisStreamOptions { Prefix = RedisFixture.UniquePrefix() }, TestMetrics.Create(),
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<HubStreams.Streams.Redis.RedisStreamManager>.Instance);
+        var key = StreamKey.Create("s1", "m1");
+        await manager.AppendAsync(key, new StreamEvent { Type = EventTypes.Answer, Content = "before" });
+        Assert.Single((await manager.ListSessionAsync("s1", null, 10)).Messages);
+
+        // Killed, no persistence: the stream and the session's index are gone. The node had recorded the stream; it must again.
+        redis.Kill();
+        await redis.RestartAsync();
+        await Eventually.True(async () =>
+        {
+            try
+            {
+                await manager.AppendAsync(key, new StreamEvent { Type = EventTypes.Answer, Content = "after" });
+                return true;
+            }
+            catch (StreamException e) when (e.Code == StreamErrorCode.StoreUnavailable)
+            {
+                return false;
+            }
+        });
+
+        var listed = Assert.Single((await manager.ListSessionAsync("s1", null, 10)).Messages);
+        Assert.Equal(("m1", 1L), (listed.MessageId, listed.NextOffset));
+        output.WriteLine($"after the restart: {listed}");
+    }
 }

@@ -1,0 +1,74 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using HubStreams.Streams.Sessions;
+using StackExchange.Redis;
+
+namespace HubStreams.Streams.Redis;
+
+/// <summary>
+/// A session's changes over Redis pub/sub, on the session's own channel (<see cref="RedisStreamOptions.SessionChannelFor"/>,
+/// under the connection's channel scope), as JSON. Classic pub/sub, which a Redis Cluster carries to every node: a
+/// session's changes are a few per message, not per event. Each listener subscribes its own handler; the connection
+/// subscribes the channel once per node while any listens.
+/// </summary>
+public sealed class RedisSessionChanges(IConnectionMultiplexer redis) : ISessionChanges
+{
+    /// <inheritdoc />
+    public async Task PublishAsync(SessionUpdate change, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(change);
+        var json = JsonSerializer.SerializeToUtf8Bytes(change, SessionChangeJson.Default.SessionUpdate);
+        try
+        {
+            await redis.GetSubscriber().PublishAsync(Channel(change.SessionId), json);
+        }
+        catch (Exception e) when (RedisFailures.IsUnavailable(e))
+        {
+            throw new StreamException(StreamErrorCode.StoreUnavailable, $"Session {change.SessionId}'s change could not be published: Redis is unavailable.", e);
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<SessionListener> ListenAsync(string sessionId, CancellationToken cancellationToken = default)
+    {
+        var subscriber = redis.GetSubscriber();
+        var channel = Channel(sessionId);
+        Action<RedisChannel, RedisValue>? handler = null;
+        var listener = new SessionListener(sessionId, _ => subscriber.Unsubscribe(channel, handler, CommandFlags.FireAndForget));
+        handler = (_, message) =>
+        {
+            if (Parse(message) is { } change && change.SessionId == sessionId)
+            {
+                listener.Deliver(change);
+            }
+        };
+        try
+        {
+            await subscriber.SubscribeAsync(channel, handler);
+        }
+        catch (Exception e) when (RedisFailures.IsUnavailable(e))
+        {
+            throw new StreamException(StreamErrorCode.StoreUnavailable, $"Session {sessionId}'s changes cannot be heard: Redis is unavailable.", e);
+        }
+
+        return listener;
+    }
+
+    private static RedisChannel Channel(string sessionId) => RedisChannel.Literal(RedisStreamOptions.SessionChannelFor(sessionId));
+
+    private static SessionUpdate? Parse(RedisValue message)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize((byte[])message!, SessionChangeJson.Default.SessionUpdate);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+}
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
+[JsonSerializable(typeof(SessionUpdate))]
+internal sealed partial class SessionChangeJson : JsonSerializerContext;
