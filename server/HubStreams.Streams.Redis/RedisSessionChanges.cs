@@ -8,8 +8,8 @@ namespace HubStreams.Streams.Redis;
 /// <summary>
 /// A session's changes over Redis pub/sub, on the session's own channel (<see cref="RedisStreamOptions.SessionChannelFor"/>,
 /// under the connection's channel scope), as JSON. Classic pub/sub, which a Redis Cluster carries to every node: a
-/// session's changes are a few per message, not per event. Each listener subscribes its own handler; the connection
-/// subscribes the channel once per node while any listens.
+/// session's changes are a few per message, not per event. Each listener has a queue of its own, read in order; the
+/// connection subscribes the channel once per node while any listens.
 /// </summary>
 public sealed class RedisSessionChanges(IConnectionMultiplexer redis) : ISessionChanges
 {
@@ -31,26 +31,25 @@ public sealed class RedisSessionChanges(IConnectionMultiplexer redis) : ISession
     /// <inheritdoc />
     public async Task<SessionListener> ListenAsync(string sessionId, CancellationToken cancellationToken = default)
     {
-        var subscriber = redis.GetSubscriber();
-        var channel = Channel(sessionId);
-        Action<RedisChannel, RedisValue>? handler = null;
-        var listener = new SessionListener(sessionId, _ => subscriber.Unsubscribe(channel, handler, CommandFlags.FireAndForget));
-        handler = (_, message) =>
-        {
-            if (Parse(message) is { } change && change.SessionId == sessionId)
-            {
-                listener.Deliver(change);
-            }
-        };
+        ChannelMessageQueue queue;
         try
         {
-            await subscriber.SubscribeAsync(channel, handler);
+            queue = await redis.GetSubscriber().SubscribeAsync(Channel(sessionId));
         }
         catch (Exception e) when (RedisFailures.IsUnavailable(e))
         {
             throw new StreamException(StreamErrorCode.StoreUnavailable, $"Session {sessionId}'s changes cannot be heard: Redis is unavailable.", e);
         }
 
+        // A queue of its own, read in order: a handler may be called for two messages at once, and changes must not swap.
+        var listener = new SessionListener(sessionId, _ => queue.Unsubscribe(CommandFlags.FireAndForget));
+        queue.OnMessage(message =>
+        {
+            if (Parse(message.Message) is { } change && change.SessionId == sessionId)
+            {
+                listener.Deliver(change);
+            }
+        });
         return listener;
     }
 
