@@ -151,3 +151,71 @@ export interface JoinedSession {
  * HubStreamsError when the session cannot be joined.
  */
 export declare function joinSession(connection: HubConnection, sessionId: string, options?: SessionOptions): Promise<JoinedSession>;
+
+/** One message of a session, as its stream stands. */
+export interface SessionMessage {
+  messageId: string;
+  /** "streaming" (events, no `complete` yet), "completed", or "deleted" (only in a change). */
+  state: "streaming" | "completed" | "deleted" | (string & {});
+  /** How many events its stream holds: follow from 0 for the whole answer, from here for what comes next. */
+  nextOffset: number;
+  streamId?: string | null;
+  firstEventAt?: string | null;
+  lastEventAt?: string | null;
+}
+
+/** A page of a session's listing, oldest first; `next` is null on the last page. */
+export interface SessionPage {
+  messages: SessionMessage[];
+  next: string | null;
+}
+
+/** A change of a session, heard on any node. */
+export interface SessionChange {
+  kind: "started" | "completed" | "deleted";
+  sessionId: string;
+  message: SessionMessage;
+}
+
+/** What readSession yields: the listing first (and again after each drop), then each change. */
+export type SessionUpdate = { kind: "snapshot"; sessionId: string; messages: SessionMessage[] } | SessionChange;
+
+export declare function getSession(connection: HubConnection, sessionId: string, options?: { after?: string | null }): Promise<SessionPage>;
+export declare function deleteMessage(connection: HubConnection, sessionId: string, messageId: string): Promise<boolean>;
+export declare function deleteSession(connection: HubConnection, sessionId: string): Promise<number>;
+
+export interface WatchSessionOptions {
+  /** The session's messages as they are now, oldest first: at the start, and again after each drop. */
+  onMessages?: (messages: SessionMessage[]) => void;
+  /** A change, as it happens. */
+  onChange?: (change: SessionChange) => void;
+  /** A final refusal (not granted, an invalid id): the watch ends. */
+  onError?: (error: HubStreamsError) => void;
+}
+
+export interface SessionWatch {
+  /** The session's messages as last heard. */
+  readonly messages: SessionMessage[];
+  stop(): void;
+}
+
+/** Watches a session: its listing, then its changes, watching again after every drop. */
+export declare function watchSession(connection: HubConnection, sessionId: string, options?: WatchSessionOptions): SessionWatch;
+
+/** The session's watch as an async iterator. */
+export declare function readSession(connection: HubConnection, sessionId: string, options?: { signal?: AbortSignal }): AsyncGenerator<SessionUpdate, void, undefined>;
+
+export interface FollowSessionOptions {
+  /** A message seen for the first time (oldest first), before its events. */
+  onMessage?: (message: SessionMessage) => void;
+  /** One of its events, once per offset, in order. */
+  onEvent?: (messageId: string, event: StreamEvent) => void;
+  onMessageComplete?: (messageId: string) => void;
+  /** The message was deleted: its follower stopped. */
+  onDeleted?: (messageId: string) => void;
+  onMessageError?: (messageId: string, error: HubStreamsError) => void;
+  onError?: (error: HubStreamsError) => void;
+}
+
+/** Follows every message of a session, those there now and each one that starts later, each resuming by itself. */
+export declare function followSession(connection: HubConnection, sessionId: string, options?: FollowSessionOptions): { stop(): void };

@@ -2,5 +2,5 @@
 export { createConnection, connect, reconnect, disconnect, onConnectionChange, whenConnected, listenerCount, retryDelay } from "./connection.js";
 export { followStream, readStream } from "./follow.js";
 export { createWriter } from "./writer.js";
-export { joinSession } from "./session.js";
+export { joinSession, getSession, watchSession, readSession, followSession, deleteMessage, deleteSession } from "./session.js";
 export { errorCodes, errorCode, isFinal, serverMessage, HubStreamsError } from "./errors.js";

@@ -6,7 +6,7 @@
 import { execFileSync } from "node:child_process";
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { connect, createConnection, createWriter, disconnect, followStream, joinSession, listenerCount, readStream, reconnect, HubStreamsError } from "@hubstreams/client";
+import { connect, createConnection, createWriter, deleteMessage, disconnect, followSession, followStream, getSession, joinSession, listenerCount, readSession, readStream, reconnect, watchSession, HubStreamsError } from "@hubstreams/client";
 
 const url = process.env.HUBSTREAMS_URL;
 const jwtUrl = process.env.HUBSTREAMS_JWT_URL;
@@ -258,4 +258,75 @@ test("a writer whose stream lost its last events ends with StreamReset saying so
     writer.close();
     await disconnect(connection);
   }
+});
+
+test("followSession follows a message there before it and one started after, each whole once, across a drop", { skip: !url }, async () => {
+  const sessionId = unique("chat");
+  const connection = createConnection(`${url}/hubs/streams`);
+  await connect(connection);
+  const writer = await createWriter(connection, sessionId, "first");
+  await writer.append({ type: "answer", content: "one " });
+  await writer.append({ type: "answer", content: "two" });
+  await writer.append({ type: "complete" });
+
+  const texts = new Map();
+  const offsets = new Map();
+  const seen = [];
+  let completed = 0;
+  let bothDone;
+  const done = new Promise(resolve => { bothDone = resolve; });
+  const follower = followSession(connection, sessionId, {
+    onMessage: message => seen.push(message.messageId),
+    onEvent: (messageId, event) => {
+      offsets.set(messageId, [...(offsets.get(messageId) ?? []), event.offset]);
+      if (event.type === "answer") texts.set(messageId, (texts.get(messageId) ?? "") + event.content);
+    },
+    onMessageComplete: () => { if (++completed === 2) bothDone(); },
+  });
+
+  await startDemo(sessionId, "second");
+  await new Promise(resolve => setTimeout(resolve, 200));
+  reconnect(connection);
+  await done;
+  follower.stop();
+
+  assert.deepEqual(seen, ["first", "second"]);
+  assert.equal(texts.get("first"), "one two");
+  for (const [messageId, list] of offsets) assert.deepEqual(list, list.map((_, i) => i), messageId);
+  const page = await getSession(connection, sessionId);
+  assert.deepEqual(page.messages.map(m => [m.messageId, m.state]), [["first", "completed"], ["second", "completed"]]);
+  assert.equal(listenerCount(connection), 0);
+  await disconnect(connection);
+});
+
+test("watchSession hears a deletion; readSession starts with the listing", { skip: !url }, async () => {
+  const sessionId = unique("chat");
+  const connection = createConnection(`${url}/hubs/streams`);
+  await connect(connection);
+  const writer = await createWriter(connection, sessionId, "m1");
+  await writer.append({ type: "answer", content: "soon gone" });
+
+  const changes = [];
+  let heardDeletion;
+  const deletion = new Promise(resolve => { heardDeletion = resolve; });
+  let listed;
+  const listing = new Promise(resolve => { listed = resolve; });
+  const watch = watchSession(connection, sessionId, {
+    onMessages: messages => listed(messages),
+    onChange: change => { changes.push(`${change.kind} ${change.message.messageId}`); if (change.kind === "deleted") heardDeletion(); },
+  });
+  assert.deepEqual((await listing).map(m => m.messageId), ["m1"]);
+  assert.equal(await deleteMessage(connection, sessionId, "m1"), true);
+  await deletion;
+  assert.deepEqual(watch.messages, []);
+  watch.stop();
+  assert.deepEqual(changes, ["deleted m1"]);
+
+  const controller = new AbortController();
+  for await (const update of readSession(connection, sessionId, { signal: controller.signal })) {
+    assert.deepEqual(update, { kind: "snapshot", sessionId, messages: [] });
+    break;
+  }
+  assert.equal(listenerCount(connection), 0);
+  await disconnect(connection);
 });
