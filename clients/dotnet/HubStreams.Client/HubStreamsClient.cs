@@ -70,12 +70,151 @@ public sealed class HubStreamsClient
     }
 
     /// <summary>
+    /// Watches a session: yields its messages as they are now (one <see cref="SessionUpdateKinds.Snapshot"/> update with
+    /// every one of them, oldest first), then one update per change as it happens on any node (a message
+    /// <see cref="SessionUpdateKinds.Started"/>, <see cref="SessionUpdateKinds.Completed"/> or
+    /// <see cref="SessionUpdateKinds.Deleted"/>), until cancelled. After a drop it watches again, paced by the retry
+    /// policy, and yields a fresh snapshot first, which holds whatever changed meanwhile.
+    /// </summary>
+    /// <exception cref="HubStreamsException">The token does not grant the session, its id is invalid, or the retry policy gave up.</exception>
+    public async IAsyncEnumerable<SessionUpdate> WatchSessionAsync(string sessionId, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        EnsureValidId(sessionId, nameof(sessionId));
+        await using var connection = CreateConnection(_options.HubUrls[0], reconnectForever: true);
+        await connection.StartAsync(cancellationToken);
+        var since = System.Diagnostics.Stopwatch.GetTimestamp();
+        for (var failures = 0L; ; failures++)
+        {
+            Exception? failure = null;
+            await using (var updates = connection.StreamAsync<SessionUpdate>("WatchSession", sessionId, cancellationToken).GetAsyncEnumerator(cancellationToken))
+            {
+                List<SessionMessage> snapshot = [];
+                while (true)
+                {
+                    try
+                    {
+                        if (!await updates.MoveNextAsync())
+                        {
+                            break;
+                        }
+                    }
+                    catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+                    {
+                        failure = e;
+                        break;
+                    }
+
+                    var update = updates.Current;
+                    if (update.Kind != SessionUpdateKinds.Snapshot)
+                    {
+                        yield return update;
+                        continue;
+                    }
+
+                    // A snapshot comes in pages: it is yielded whole.
+                    snapshot.AddRange(update.Messages);
+                    if (!update.More)
+                    {
+                        failures = 0;
+                        since = System.Diagnostics.Stopwatch.GetTimestamp();
+                        yield return update with { Messages = snapshot };
+                        snapshot = [];
+                    }
+                }
+            }
+
+            if (ServerCalls.AsFinal(failure) is { } final)
+            {
+                throw final;
+            }
+
+            if (NextRetryDelay(failures, System.Diagnostics.Stopwatch.GetElapsedTime(since), failure) is not { } delay)
+            {
+                throw new HubStreamsException(StreamErrorCode.StoreUnavailable, $"Watching session {sessionId} failed, and the retry policy gave up.", failure);
+            }
+
+            await Task.Delay(delay, cancellationToken);
+            await ConnectedAsync(connection, cancellationToken);
+        }
+    }
+
+    // The watch's connection reconnects by itself; one that gave up is started again.
+    private static async Task ConnectedAsync(HubConnection connection, CancellationToken cancellationToken)
+    {
+        while (connection.State != HubConnectionState.Connected)
+        {
+            if (connection.State == HubConnectionState.Disconnected)
+            {
+                await connection.StartAsync(cancellationToken);
+                continue;
+            }
+
+            var back = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            Task Back(object? _)
+            {
+                back.TrySetResult();
+                return Task.CompletedTask;
+            }
+
+            connection.Reconnected += Back;
+            connection.Closed += Back;
+            try
+            {
+                if (connection.State is HubConnectionState.Reconnecting or HubConnectionState.Connecting)
+                {
+                    await back.Task.WaitAsync(cancellationToken);
+                }
+            }
+            finally
+            {
+                connection.Reconnected -= Back;
+                connection.Closed -= Back;
+            }
+        }
+    }
+
+    /// <summary>A page of the session's messages, oldest first; pass its <see cref="SessionPage.Next"/> as <paramref name="after"/> for the next.</summary>
+    /// <exception cref="HubStreamsException">The token does not grant the session, or an id or cursor is invalid.</exception>
+    public Task<SessionPage> GetSessionAsync(string sessionId, string? after = null, CancellationToken cancellationToken = default)
+    {
+        EnsureValidId(sessionId, nameof(sessionId));
+        return InvokeOnceAsync(connection => connection.InvokeAsync<SessionPage>("GetSession", sessionId, after, cancellationToken), cancellationToken);
+    }
+
+    /// <summary>Deletes a message's stream (producer role): its readers end with <c>StreamDeleted</c>. False when there was none.</summary>
+    /// <exception cref="HubStreamsException">The token does not allow it, or an id is invalid.</exception>
+    public Task<bool> DeleteMessageAsync(string sessionId, string messageId, CancellationToken cancellationToken = default)
+    {
+        EnsureValidId(sessionId, nameof(sessionId));
+        EnsureValidId(messageId, nameof(messageId));
+        return InvokeOnceAsync(connection => connection.InvokeAsync<bool>("DeleteMessage", sessionId, messageId, cancellationToken), cancellationToken);
+    }
+
+    /// <summary>Deletes every message of a session (producer role); returns how many.</summary>
+    /// <exception cref="HubStreamsException">The token does not allow it, or the id is invalid.</exception>
+    public Task<int> DeleteSessionAsync(string sessionId, CancellationToken cancellationToken = default)
+    {
+        EnsureValidId(sessionId, nameof(sessionId));
+        return InvokeOnceAsync(connection => connection.InvokeAsync<int>("DeleteSession", sessionId, cancellationToken), cancellationToken);
+    }
+
+    // One call on a connection of its own.
+    private async Task<T> InvokeOnceAsync<T>(Func<HubConnection, Task<T>> call, CancellationToken cancellationToken)
+    {
+        await using var connection = CreateConnection(_options.HubUrls[0]);
+        await connection.StartAsync(cancellationToken);
+        var result = default(T)!;
+        await ServerCalls.InvokeAsync(async () => result = await call(connection));
+        return result;
+    }
+
+    /// <summary>
     /// Joins a session and yields <see cref="SessionNotification"/>s as its messages start and complete, whichever node
     /// their producer used, until cancelled. The connection reconnects by itself and joins again; notifications sent
-    /// while it was away are not replayed (follow the message's stream for that).
+    /// while it was away are not replayed: <see cref="WatchSessionAsync"/> starts each watch with a snapshot instead.
     /// </summary>
     /// <exception cref="HubStreamsException">The token does not grant the session, or its id is invalid.</exception>
-    public async IAsyncEnumerable<SessionNotification> WatchSessionAsync(string sessionId, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public async IAsyncEnumerable<SessionNotification> JoinSessionAsync(string sessionId, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         EnsureValidId(sessionId, nameof(sessionId));
         var heard = Channel.CreateUnbounded<SessionNotification>();

@@ -17,7 +17,12 @@ internal sealed partial class HubErrorFilter(ILogger<HubErrorFilter> logger) : I
         try
         {
             var result = await next(invocationContext);
-            return result is IAsyncEnumerable<StreamEvent> events ? TranslateAsync(events, invocationContext.HubMethodName) : result;
+            return result switch
+            {
+                IAsyncEnumerable<StreamEvent> events => TranslateAsync(events, invocationContext.HubMethodName),
+                IAsyncEnumerable<SessionUpdate> updates => TranslateAsync(updates, invocationContext.HubMethodName),
+                _ => result,
+            };
         }
         catch (StreamException e)
         {
@@ -47,8 +52,8 @@ internal sealed partial class HubErrorFilter(ILogger<HubErrorFilter> logger) : I
     public static HubException ToHubException(StreamException e) => new($"{e.Code}: {e.Message}", e);
 
     // A streaming method's errors surface while SignalR enumerates its result, after the method returned.
-    private async IAsyncEnumerable<StreamEvent> TranslateAsync(
-        IAsyncEnumerable<StreamEvent> events, string method, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    private async IAsyncEnumerable<T> TranslateAsync<T>(
+        IAsyncEnumerable<T> events, string method, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         await using var enumerator = events.GetAsyncEnumerator(cancellationToken);
         while (true)

@@ -104,7 +104,7 @@ public sealed class HubStreamsClientTests(ITestOutputHelper output) : IAsyncLife
         var joined = new TaskCompletionSource();
         var listening = Task.Run(async () =>
         {
-            await foreach (var notification in client.WatchSessionAsync("watched", timeout.Token))
+            await foreach (var notification in client.JoinSessionAsync("watched", timeout.Token))
             {
                 heard.Add(notification);
                 if (notification.Kind == SessionNotificationKind.MessageCompleted)
@@ -124,6 +124,42 @@ public sealed class HubStreamsClientTests(ITestOutputHelper output) : IAsyncLife
         await listening.WaitAsync(timeout.Token);
         Assert.Equal([SessionNotificationKind.MessageStarted, SessionNotificationKind.MessageCompleted], heard.Select(n => n.Kind));
         Assert.All(heard, n => Assert.Equal("watched", n.SessionId));
+    }
+
+    [Fact]
+    public async Task WatchSessionAsync_yields_the_session_whole_then_each_change_and_the_client_lists_and_deletes()
+    {
+        var client = new HubStreamsClient(new HubStreamsClientOptions
+        {
+            HubUrls = { HubUrl },
+            AccessTokenProvider = _ => Task.FromResult<string?>(Tokens.Mint("ivy", ["chat-1"], producer: true)),
+        });
+        var ids = Enumerable.Range(0, 150).Select(i => $"m{i:D3}").ToArray();
+        foreach (var id in ids)
+        {
+            await _server.Streams.AppendAsync(StreamKey.Create("chat-1", id), new StreamEvent { Type = EventTypes.Answer, Content = id });
+        }
+
+        using var timeout = new CancellationTokenSource(Eventually.SafetyTimeout);
+        await using var updates = client.WatchSessionAsync("chat-1", timeout.Token).GetAsyncEnumerator(timeout.Token);
+        Assert.True(await updates.MoveNextAsync());
+        Assert.Equal((SessionUpdateKinds.Snapshot, false), (updates.Current.Kind, updates.Current.More));
+        Assert.Equal(ids, updates.Current.Messages.Select(m => m.MessageId));
+
+        await using var producer = await _server.ConnectAsync(Tokens.Mint("producer", ["chat-1"], producer: true));
+        await producer.InvokeAsync<long>("AppendEvent", "chat-1", "new", new StreamEvent { Type = EventTypes.Answer, Content = "hi" });
+        Assert.True(await updates.MoveNextAsync());
+        Assert.Equal((SessionUpdateKinds.Started, "new", MessageStates.Streaming), (updates.Current.Kind, updates.Current.Message!.MessageId, updates.Current.Message.State));
+
+        Assert.True(await client.DeleteMessageAsync("chat-1", "new", timeout.Token));
+        Assert.True(await updates.MoveNextAsync());
+        Assert.Equal((SessionUpdateKinds.Deleted, "new"), (updates.Current.Kind, updates.Current.Message!.MessageId));
+
+        var page = await client.GetSessionAsync("chat-1", cancellationToken: timeout.Token);
+        Assert.Equal(100, page.Messages.Count);
+        Assert.Equal(50, (await client.GetSessionAsync("chat-1", page.Next, timeout.Token)).Messages.Count);
+        Assert.Equal(150, await client.DeleteSessionAsync("chat-1", timeout.Token));
+        Assert.Empty((await client.GetSessionAsync("chat-1", cancellationToken: timeout.Token)).Messages);
     }
 
     [Fact]

@@ -42,6 +42,7 @@ public sealed partial class SnippetTests(ITestOutputHelper output)
         Reads,
         Writes,
         WatchesSession,
+        JoinsSession,
         Runs,
     }
 
@@ -127,7 +128,7 @@ public sealed partial class SnippetTests(ITestOutputHelper output)
             Pump(process.StandardOutput, printed),
             Pump(process.StandardError, printed));
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
-        if (kind == Kind.WatchesSession)
+        if (kind is Kind.WatchesSession or Kind.JoinsSession)
         {
             // The watch hears of messages from the moment it joined: start answers in the session until it hears one.
             for (var i = 0; !process.HasExited && !timeout.IsCancellationRequested; i++)
@@ -161,8 +162,11 @@ public sealed partial class SnippetTests(ITestOutputHelper output)
                 Assert.True(written.Completed, $"{snippet.Name} left no complete stream at session-1/message-2:\n{text}");
                 Assert.Equal(GivenAnswer, string.Concat(written.Events.Where(e => e.Type == "answer").Select(e => e.Content)));
                 break;
-            case Kind.WatchesSession:
+            case Kind.JoinsSession:
                 Assert.True(text.Contains("MessageStarted session-1/watched-", StringComparison.Ordinal), $"{snippet.Name} heard nothing:\n{text}");
+                break;
+            case Kind.WatchesSession:
+                Assert.True(text.Contains("started session-1/watched-", StringComparison.Ordinal), $"{snippet.Name} heard nothing:\n{text}");
                 break;
         }
     }
@@ -170,6 +174,7 @@ public sealed partial class SnippetTests(ITestOutputHelper output)
     private static Kind KindOf(string code) =>
         code.Contains("OpenWriterAsync", StringComparison.Ordinal) || code.Contains("createWriter(", StringComparison.Ordinal) ? Kind.Writes
         : code.Contains("WatchSessionAsync", StringComparison.Ordinal) ? Kind.WatchesSession
+        : code.Contains("JoinSessionAsync", StringComparison.Ordinal) ? Kind.JoinsSession
         : code.Contains("ReadStreamAsync", StringComparison.Ordinal) || code.Contains("readStream(", StringComparison.Ordinal) ? Kind.Reads
         : Kind.Runs;
 
@@ -333,7 +338,7 @@ public sealed partial class SnippetTests(ITestOutputHelper output)
             {
                 inner.WriteLine(value);
                 inner.Flush();
-                if (value?.StartsWith("MessageStarted ", StringComparison.Ordinal) == true) Given.Heard();
+                if (value?.StartsWith("MessageStarted ", StringComparison.Ordinal) == true || value?.StartsWith("started ", StringComparison.Ordinal) == true) Given.Heard();
             }
         }
 
