@@ -1,4 +1,4 @@
-import { createConnection, connect, followStream, reconnect, errorCode, serverMessage } from "@hubstreams/client";
+import { createConnection, connect, followStream, reconnect, watchSession, errorCode, serverMessage } from "@hubstreams/client";
 
 const $ = id => document.getElementById(id);
 const statusBox = $("status");
@@ -10,6 +10,10 @@ const validId = value => /^[A-Za-z0-9_.-]{1,128}$/.test(value) && !/^\.+$/.test(
 // What the page follows: the ids, whether it ended, and where it last resumed (kept once it completes).
 let current = null;
 let followed = { sessionId: "", messageId: "", finished: true, lastResume: "" };
+
+// The chat the page is in (its address says which, so every tab of it shares it), and its messages as last heard.
+let watching = null;
+let chat = [];
 
 const setStatus = (text, state) => {
   statusBox.textContent = text;
@@ -33,6 +37,7 @@ const readable = {
   InvalidId: "session and message ids are letters, digits, '_', '.' and '-'",
   RateLimited: "too many requests: try again in a moment",
   StoreUnavailable: "the stream store is unavailable: try again in a moment",
+  StreamDeleted: "this answer was deleted",
 };
 
 function describe(error) {
@@ -106,6 +111,8 @@ function show(event) {
 }
 
 function follow(sessionId, messageId) {
+  if (followed.sessionId === sessionId && followed.messageId === messageId && !followed.finished) return; // Already on it.
+  watch(sessionId);
   reset();
   followed = { sessionId, messageId, finished: false, lastResume: "" };
   current = followStream(connection, sessionId, messageId, {
@@ -124,11 +131,56 @@ function follow(sessionId, messageId) {
       setStatus(`error: ${describe(error)}`, "error:");
     },
   });
+  $("session-id").value = sessionId;
+  $("message-id").value = messageId;
+  renderChat();
   updateButtons();
 }
 
+// Watches the chat: its messages now (on load, and again after every drop), then each one that starts, on any node and
+// in any tab. A page that follows nothing takes up the answer being written (a reload mid-answer) or else the last one;
+// an answer that starts anywhere in the chat is followed as it starts.
+function watch(sessionId) {
+  if (watching?.sessionId === sessionId) return;
+  watching?.stop();
+  chat = [];
+  history.replaceState(null, "", `?session=${encodeURIComponent(sessionId)}`);
+  const watch = watchSession(connection, sessionId, {
+    onMessages: messages => {
+      chat = messages;
+      renderChat();
+      if (current !== null && !followed.finished) return;
+      const pick = messages.findLast(m => m.state === "streaming") ?? (current === null ? messages.at(-1) : undefined);
+      if (pick && !(followed.sessionId === sessionId && followed.messageId === pick.messageId)) follow(sessionId, pick.messageId);
+    },
+    onChange: change => {
+      chat = change.kind === "deleted"
+        ? chat.filter(m => m.messageId !== change.message.messageId)
+        : [...chat.filter(m => m.messageId !== change.message.messageId), change.message];
+      renderChat();
+      if (change.kind === "started") follow(sessionId, change.message.messageId);
+    },
+    onError: error => setStatus(`error: ${describe(error)}`, "error:"),
+  });
+  watching = { sessionId, stop: () => watch.stop() };
+}
+
+function renderChat() {
+  $("messages").replaceChildren(...chat.map(message => {
+    const item = listItem(`${message.messageId} · ${message.state}`);
+    item.dataset.messageId = message.messageId;
+    item.dataset.state = message.state;
+    item.dataset.followed = String(message.messageId === followed.messageId);
+    item.addEventListener("click", () => follow(watching.sessionId, message.messageId));
+    return item;
+  }));
+}
+
 $("start-demo").addEventListener("click", async () => {
-  const sessionId = newId("session"), messageId = newId("message");
+  // A new answer in this chat, or in a new chat when the page is in none.
+  const sessionId = validId($("session-id").value.trim()) ? $("session-id").value.trim() : newId("session");
+  const messageId = newId("message");
+  watch(sessionId);
   $("session-id").value = sessionId;
   $("message-id").value = messageId;
   $("start-demo").disabled = true;
@@ -160,4 +212,9 @@ $("stop").addEventListener("click", async () => {
 });
 
 connect(connection, setStatus);
+const chatInAddress = new URLSearchParams(location.search).get("session");
+if (chatInAddress && validId(chatInAddress)) {
+  $("session-id").value = chatInAddress;
+  watch(chatInAddress);
+}
 updateButtons();
