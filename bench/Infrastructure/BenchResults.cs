@@ -24,6 +24,7 @@ internal sealed partial class BenchResults(bool quick)
     public List<WakeUpScenario.Row> WakeUps { get; } = [];
     public List<DurableAppendScenario.Row> Durable { get; } = [];
     public List<CostScenario.Row> Cost { get; } = [];
+    public List<SessionsScenario.Row> Sessions { get; } = [];
     public List<StreamsScenario.Row> Streams { get; } = [];
     public List<MemoryScenario.Row> Memory { get; } = [];
 
@@ -75,6 +76,15 @@ internal sealed partial class BenchResults(bool quick)
         r.Mode, r.Shape, r.Target, N(r.Delivered), F(r.CpuUsPerEvent), N(r.BytesPerEvent), F(r.WorkItemsPerEvent), r.LockContentionsPerEvent.ToString("F4", CultureInfo.InvariantCulture),
     });
 
+    private static readonly string[] SessionsHeader =
+        ["mode", "messages", "Redis cmd/message", "index bytes/message", "first page p50 ms", "first page p99 ms", "pages", "whole listing p50 ms"];
+
+    private static IEnumerable<string[]> SessionsRows(IEnumerable<SessionsScenario.Row> rows) => rows.Select(r => new[]
+    {
+        r.Mode, N(r.Messages), r.RedisCommandsPerMessage is { } c ? F(c) : "—", r.IndexBytesPerMessage is { } b ? F(b) : "—",
+        F(r.FirstPageMedianMs), F(r.FirstPageP99Ms), N(r.Pages), F(r.WholeListingMedianMs),
+    });
+
     private static readonly string[] DurableHeader = ["acknowledged", "p50 µs", "p99 µs", "1 producer/s", "8 producers/s", "64 producers/s"];
 
     private static IEnumerable<string[]> DurableRows(IEnumerable<DurableAppendScenario.Row> rows) => rows.Select(r => new[]
@@ -107,6 +117,7 @@ internal sealed partial class BenchResults(bool quick)
         Show("Wake-ups: per-stream channels", WakeUpHeader, WakeUpRows(WakeUps));
         Show("Durable appends (one replica, REDIS_WAIT_REPLICAS)", DurableHeader, DurableRows(Durable));
         Show("Cost per delivered event (server runtime counters)", CostHeader, CostRows(Cost));
+        Show("Sessions: what a session's index and listing cost (two events a message)", SessionsHeader, SessionsRows(Sessions));
         Show("Goals", ["goal", "target", "measured", "holds"], Goals().Select(g => new[] { g.Name, g.Target, g.Measured, g.Holds ? "yes" : "NO" }));
     }
 
@@ -117,7 +128,7 @@ internal sealed partial class BenchResults(bool quick)
         var document = new
         {
             machine = Machine(started),
-            scenarios = new { latency = Latency, throughput = Throughput, fanout = Fanout, idle = Idle, resume = Resume, wakeups = WakeUps, durable = Durable, cost = Cost, streams = Streams, memory = Memory },
+            scenarios = new { latency = Latency, throughput = Throughput, fanout = Fanout, idle = Idle, resume = Resume, wakeups = WakeUps, durable = Durable, cost = Cost, streams = Streams, memory = Memory, sessions = Sessions },
             goals = Goals(),
         };
         await File.WriteAllTextAsync(Path.Combine(resultsDirectory, "latest.json"), JsonSerializer.Serialize(document, Json));
@@ -159,6 +170,7 @@ internal sealed partial class BenchResults(bool quick)
         Table(md, WakeUpHeader, WakeUpRows(WakeUps));
         Table(md, DurableHeader, DurableRows(Durable));
         Table(md, CostHeader, CostRows(Cost));
+        Table(md, SessionsHeader, SessionsRows(Sessions));
         Table(md, ["goal", "target", "measured", "holds"], Goals().Select(g => new[] { g.Name, g.Target, g.Measured, g.Holds ? "yes" : "**no**" }));
         return md.ToString();
     }
