@@ -77,11 +77,11 @@ internal sealed partial class BenchResults(bool quick)
     });
 
     private static readonly string[] SessionsHeader =
-        ["mode", "messages", "Redis cmd/message", "index bytes/message", "first page p50 ms", "first page p99 ms", "pages", "whole listing p50 ms"];
+        ["mode", "messages", "Redis cmd/message", "index records/message", "index bytes/message", "first page p50 ms", "first page p99 ms", "pages", "whole listing p50 ms"];
 
     private static IEnumerable<string[]> SessionsRows(IEnumerable<SessionsScenario.Row> rows) => rows.Select(r => new[]
     {
-        r.Mode, N(r.Messages), r.RedisCommandsPerMessage is { } c ? F(c) : "—", r.IndexBytesPerMessage is { } b ? F(b) : "—",
+        r.Mode, N(r.Messages), F(r.RedisCommandsPerMessage), F(r.IndexRecordsPerMessage), F(r.IndexBytesPerMessage),
         F(r.FirstPageMedianMs), F(r.FirstPageP99Ms), N(r.Pages), F(r.WholeListingMedianMs),
     });
 

@@ -148,6 +148,23 @@ internal sealed class BenchRedis : IAsyncDisposable
         return total;
     }
 
+    /// <summary>How many times <paramref name="command"/> ran so far, over every node, scripts' calls of it included.</summary>
+    public async Task<long> CallsOfAsync(string command)
+    {
+        long total = 0;
+        foreach (var port in _ports)
+        {
+            var stats = (await Connection.GetServer($"127.0.0.1:{port}").InfoAsync("commandstats")).SelectMany(g => g);
+            if (stats.FirstOrDefault(kv => kv.Key == $"cmdstat_{command}").Value is { } value)
+            {
+                // calls=12,usec=…
+                total += long.Parse(value.Split(',')[0]["calls=".Length..], CultureInfo.InvariantCulture);
+            }
+        }
+
+        return total;
+    }
+
     /// <summary>CPU seconds (user and system) Redis has used so far, over every node.</summary>
     public async Task<double> CpuSecondsAsync()
     {

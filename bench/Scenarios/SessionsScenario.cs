@@ -9,13 +9,14 @@ namespace HubStreams.Bench.Scenarios;
 
 /// <summary>
 /// What a session costs: a session of 10 and of 1,000 messages (two events each, an answer and <c>complete</c>) is
-/// written through the hub; then Redis commands per message (everything: appends, the index, the announcements), the
+/// written through the hub; then Redis commands per message (everything, commands inside scripts included: the appends,
+/// the index, the announcements), how many times a message was recorded in its session's index (its <c>ZADD</c>s), the
 /// index's bytes per message (<c>MEMORY USAGE</c>), and how long the HTTP listing takes, for its first page and for the
 /// whole of it.
 /// </summary>
 internal static class SessionsScenario
 {
-    public sealed record Row(string Mode, int Messages, double? RedisCommandsPerMessage, double? IndexBytesPerMessage,
+    public sealed record Row(string Mode, int Messages, double? RedisCommandsPerMessage, double? IndexRecordsPerMessage, double? IndexBytesPerMessage,
         double FirstPageMedianMs, double FirstPageP99Ms, int Pages, double WholeListingMedianMs);
 
     public static async Task<List<Row>> RunAsync(BenchRun run)
@@ -35,6 +36,7 @@ internal static class SessionsScenario
         var session = $"bench-session-{size}-{Guid.NewGuid():N}";
         await using var producer = await run.Server.ConnectAsync(Target.HubStreams);
         var commandsBefore = run.Redis is { } before ? await before.CommandsProcessedAsync() : 0;
+        var recordsBefore = run.Redis is { } redisBefore ? await redisBefore.CallsOfAsync("zadd") : 0;
         foreach (var chunk in Enumerable.Range(0, size).Chunk(32))
         {
             await Task.WhenAll(chunk.Select(async i =>
@@ -44,10 +46,11 @@ internal static class SessionsScenario
             }));
         }
 
-        double? commands = null, bytes = null;
+        double? commands = null, records = null, bytes = null;
         if (run.Redis is { } redis)
         {
             commands = (await redis.CommandsProcessedAsync() - commandsBefore) / (double)size;
+            records = (await redis.CallsOfAsync("zadd") - recordsBefore) / (double)size;
             var index = new RedisStreamOptions().SessionIndexKeyFor(session);
             var usage = await redis.Connection.GetDatabase().ExecuteAsync("MEMORY", "USAGE", index);
             bytes = (long)usage / (double)size;
@@ -82,6 +85,6 @@ internal static class SessionsScenario
 
         first.Sort();
         whole.Sort();
-        return new Row(run.Mode.ToString(), size, commands, bytes, first[first.Count / 2], first[(int)(first.Count * 0.99)], pages, whole[whole.Count / 2]);
+        return new Row(run.Mode.ToString(), size, commands, records, bytes, first[first.Count / 2], first[(int)(first.Count * 0.99)], pages, whole[whole.Count / 2]);
     }
 }

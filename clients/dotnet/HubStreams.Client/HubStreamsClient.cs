@@ -138,6 +138,79 @@ public sealed class HubStreamsClient
         }
     }
 
+    /// <summary>
+    /// What a chat page does: follows every message of a session, those there now (oldest first) and each one that starts
+    /// later on any node, each from offset 0 and resuming by itself, and yields their events as they come, each message's
+    /// in order and once per offset. A message whose reader ends for good (deleted, expired) yields one
+    /// <see cref="SessionEvent"/> with its <see cref="SessionEvent.Error"/>, and the others go on. Until cancelled.
+    /// </summary>
+    /// <exception cref="HubStreamsException">The session cannot be watched (see <see cref="WatchSessionAsync"/>).</exception>
+    public async IAsyncEnumerable<SessionEvent> FollowSessionAsync(string sessionId, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        EnsureValidId(sessionId, nameof(sessionId));
+        var events = Channel.CreateUnbounded<SessionEvent>(new UnboundedChannelOptions { SingleReader = true });
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var readers = new List<Task>();
+        var followed = new HashSet<string>(StringComparer.Ordinal);
+
+        async Task FollowAsync(string messageId)
+        {
+            try
+            {
+                await foreach (var streamEvent in ReadStreamAsync(sessionId, messageId, cancellationToken: stop.Token))
+                {
+                    events.Writer.TryWrite(new SessionEvent(messageId, streamEvent));
+                }
+            }
+            catch (HubStreamsException e)
+            {
+                events.Writer.TryWrite(new SessionEvent(messageId, null, e));
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                // The follow ended.
+            }
+        }
+
+        var watching = Task.Run(async () =>
+        {
+            try
+            {
+                await foreach (var update in WatchSessionAsync(sessionId, stop.Token))
+                {
+                    var appeared = update.Kind == SessionUpdateKinds.Snapshot ? update.Messages
+                        : update.Kind == SessionUpdateKinds.Deleted ? [] : [update.Message!];
+                    foreach (var message in appeared.Where(m => followed.Add(m.MessageId)))
+                    {
+                        readers.Add(FollowAsync(message.MessageId));
+                    }
+                }
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                // The follow ended.
+            }
+            catch (Exception e)
+            {
+                events.Writer.TryComplete(e);
+            }
+        }, CancellationToken.None);
+
+        try
+        {
+            await foreach (var sessionEvent in events.Reader.ReadAllAsync(cancellationToken))
+            {
+                yield return sessionEvent;
+            }
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await watching;
+            await Task.WhenAll(readers);
+        }
+    }
+
     // The watch's connection reconnects by itself; one that gave up is started again.
     private static async Task ConnectedAsync(HubConnection connection, CancellationToken cancellationToken)
     {

@@ -163,6 +163,54 @@ public sealed class HubStreamsClientTests(ITestOutputHelper output) : IAsyncLife
     }
 
     [Fact]
+    public async Task FollowSessionAsync_follows_a_message_there_before_and_one_started_after_and_says_when_one_is_deleted()
+    {
+        var client = new HubStreamsClient(new HubStreamsClientOptions
+        {
+            HubUrls = { HubUrl },
+            AccessTokenProvider = _ => Task.FromResult<string?>(Tokens.Mint("kai", ["chat-2"], producer: true)),
+        });
+        var earlier = StreamKey.Create("chat-2", "earlier");
+        var doomed = StreamKey.Create("chat-2", "doomed");
+        await _server.Streams.AppendAsync(earlier, new StreamEvent { Type = EventTypes.Answer, Content = "one " });
+        await _server.Streams.AppendAsync(earlier, new StreamEvent { Type = EventTypes.Answer, Content = "two" });
+        await _server.Streams.AppendAsync(earlier, new StreamEvent { Type = EventTypes.Complete });
+        await _server.Streams.AppendAsync(doomed, new StreamEvent { Type = EventTypes.Answer, Content = "soon gone" });
+
+        using var timeout = new CancellationTokenSource(Eventually.SafetyTimeout);
+        var texts = new Dictionary<string, string>();
+        var offsets = new Dictionary<string, List<long>>();
+        var ended = new List<string>();
+        await using var producer = await _server.ConnectAsync(Tokens.Mint("producer", ["chat-2"], producer: true));
+        await foreach (var e in client.FollowSessionAsync("chat-2", timeout.Token))
+        {
+            if (e.Error is { } error)
+            {
+                ended.Add($"{e.MessageId} {error.Code}");
+                break;
+            }
+
+            offsets[e.MessageId] = [.. offsets.GetValueOrDefault(e.MessageId) ?? [], e.Event!.Offset];
+            texts[e.MessageId] = texts.GetValueOrDefault(e.MessageId) + (e.Event.Type == EventTypes.Answer ? e.Event.Content : "");
+            if (e.MessageId == "earlier" && e.Event.IsComplete)
+            {
+                // The follow is under way: a new answer starts, and another is deleted.
+                await producer.InvokeAsync<long>("AppendEvent", "chat-2", "later", new StreamEvent { Type = EventTypes.Answer, Content = "three" });
+                await producer.InvokeAsync<long>("AppendEvent", "chat-2", "later", new StreamEvent { Type = EventTypes.Complete });
+            }
+
+            if (e.MessageId == "later" && e.Event.IsComplete)
+            {
+                await client.DeleteMessageAsync("chat-2", "doomed", timeout.Token);
+            }
+        }
+
+        Assert.Equal(("one two", "three", "soon gone"), (texts["earlier"], texts["later"], texts["doomed"]));
+        Assert.All(offsets.Values, list => Assert.Equal(Enumerable.Range(0, list.Count).Select(i => (long)i), list));
+        Assert.Equal(["doomed StreamDeleted"], ended);
+    }
+
+    [Fact]
     public async Task Watching_a_session_the_token_does_not_grant_is_refused_with_its_code()
     {
         var client = new HubStreamsClient(new HubStreamsClientOptions
