@@ -192,13 +192,13 @@ internal sealed class RedisSessionIndex
         var staleBefore = _time.GetUtcNow() - SessionListing.EmptyEntryGrace;
         var lastOrder = 0L;
         string? next = null;
-        var skip = 0L;
+        var start = await StartOfAsync(indexKey, cursor);
         var take = count + 1;
         while (next is null)
         {
-            var entries = await _failures.Run(null, () => Database.SortedSetRangeByScoreWithScoresAsync(
-                indexKey, cursor?.Order ?? double.NegativeInfinity, double.PositiveInfinity, Exclude.None, Order.Ascending, skip, take));
-            skip += entries.Length;
+            var from = start;
+            var entries = await _failures.Run(null, () => Database.SortedSetRangeByRankWithScoresAsync(indexKey, from, from + take - 1));
+            start += entries.Length;
             var candidates = entries
                 .Select(entry => (Order: (long)entry.Score, MessageId: (string)entry.Element!))
                 .Where(entry => StreamKey.IsValidId(entry.MessageId) && SessionListing.IsAfter(entry.Order, entry.MessageId, cursor))
@@ -243,6 +243,24 @@ internal sealed class RedisSessionIndex
         }
 
         return new SessionPage(messages, next);
+    }
+
+    // Where a page after the cursor starts, by rank: just after the cursor's entry when it is still there, else at the
+    // first entry of its score (the ones of that score before it are then skipped by their ids).
+    private async Task<long> StartOfAsync(RedisKey indexKey, (long Order, string MessageId)? cursor)
+    {
+        if (cursor is not { } after)
+        {
+            return 0;
+        }
+
+        var rank = await _failures.Run(null, () => Database.SortedSetRankAsync(indexKey, after.MessageId));
+        if (rank is { } found && await _failures.Run(null, () => Database.SortedSetScoreAsync(indexKey, after.MessageId)) == after.Order)
+        {
+            return found + 1;
+        }
+
+        return await _failures.Run(null, () => Database.SortedSetLengthAsync(indexKey, double.NegativeInfinity, after.Order, Exclude.Stop));
     }
 
     /// <summary>Every message id the session's index names.</summary>

@@ -155,7 +155,9 @@ public abstract partial class RedisStoreContract(IRedisTestStore redis) : Stream
         var manager = Create();
         var key = NewKey();
         var wait = manager.WaitForEventAsync(key, 0, CancellationToken.None);
-        await WaitUntil(() => manager.OpenWatches() == 1);
+
+        // Waiting: subscribed, read, and parked at offset 0 (a watch merely opened may still be subscribing).
+        await WaitUntil(() => manager.WaitingWatches(key, 0) == 1);
         await Db.ListRightPushAsync(_redisOptions.StreamKeyFor(key), """{"type":"answer","content":"silent"}""");
 
         // Drop the pub/sub connections; when the client reconnects, waiters re-check.
