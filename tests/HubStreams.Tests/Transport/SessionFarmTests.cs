@@ -26,12 +26,13 @@ public abstract class SessionFarmContract(IRedisTestStore redis) : IAsyncLifetim
     private static readonly TimeSpan SafetyTimeout = Eventually.SafetyTimeout;
     private HubStreamsServer _nodeA = null!;
     private HubStreamsServer _nodeB = null!;
+    private string _prefix = "";
 
     public async Task InitializeAsync()
     {
-        var prefix = RedisFixture.UniquePrefix();
-        _nodeA = await HubStreamsServer.StartRedisAsync(redis, prefix);
-        _nodeB = await HubStreamsServer.StartRedisAsync(redis, prefix);
+        _prefix = RedisFixture.UniquePrefix();
+        _nodeA = await HubStreamsServer.StartRedisAsync(redis, _prefix);
+        _nodeB = await HubStreamsServer.StartRedisAsync(redis, _prefix);
     }
 
     public async Task DisposeAsync()
@@ -179,5 +180,58 @@ public abstract class SessionFarmContract(IRedisTestStore redis) : IAsyncLifetim
 
         using var read = await httpB.GetAsync(Api($"/api/sessions/{session}/messages/m999/events"));
         Assert.Equal(HttpStatusCode.Gone, read.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_session_lists_exactly_the_streams_that_exist_after_the_node_writing_them_was_killed_mid_write()
+    {
+        const string session = "killed-mid-write";
+        await using var doomed = await ServerProcess.StartRedisNodeAsync(redis, _prefix, ("LIMIT_APPENDS_PER_SECOND", "100000"), ("LIMIT_APPEND_BURST", "100000"));
+        using var http = new HttpClient { BaseAddress = doomed.BaseAddress, Timeout = SafetyTimeout };
+
+        // Sixteen writers start message after message on one node, which is SIGKILLed while their appends are on their way.
+        var attempted = 0;
+        var writers = Enumerable.Range(0, 16).Select(async writer =>
+        {
+            for (var n = 0; ; n++)
+            {
+                Interlocked.Increment(ref attempted);
+                try
+                {
+                    using var response = await http.PostAsJsonAsync(Api($"/api/sessions/{session}/messages/w{writer}-{n}/events"), new { type = "answer", content = "x" });
+                    response.EnsureSuccessStatusCode();
+                }
+                catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+                {
+                    return; // The node died under it.
+                }
+            }
+        }).ToArray();
+        await Eventually.True(async () => (await _nodeA.Streams.ListSessionAsync(session, null, 100)).Next is not null);
+        doomed.Kill();
+        await Task.WhenAll(writers).WaitAsync(SafetyTimeout);
+
+        // What exists, asked of Redis itself (a read through a node would record what it finds in the index).
+        var existing = new List<string>();
+        foreach (var server in redis.Connection.GetServers().Where(s => s.IsConnected && !s.IsReplica))
+        {
+            await foreach (var key in server.KeysAsync(pattern: $"{_prefix}:{session}:*"))
+            {
+                existing.Add(((string)key!)[$"{_prefix}:{session}:".Length..]);
+            }
+        }
+
+        var listed = new List<string>();
+        string? after = null;
+        do
+        {
+            var page = await _nodeB.Streams.ListSessionAsync(session, after, 100);
+            listed.AddRange(page.Messages.Select(m => m.MessageId));
+            after = page.Next;
+        }
+        while (after is not null);
+
+        Assert.InRange(existing.Count, 100, attempted);
+        Assert.Equal(existing.Order(StringComparer.Ordinal), listed.Order(StringComparer.Ordinal));
     }
 }
