@@ -260,7 +260,7 @@ test("a writer whose stream lost its last events ends with StreamReset saying so
   }
 });
 
-test("followSession follows a message there before it and one started after, each whole once, across a drop", { skip: !url }, async () => {
+test("followSession follows a message there before it and one started after, each whole once, across a drop", { skip: !url, timeout: 60_000 }, async () => {
   const sessionId = unique("chat");
   const connection = createConnection(`${url}/hubs/streams`);
   await connect(connection);
@@ -299,7 +299,7 @@ test("followSession follows a message there before it and one started after, eac
   await disconnect(connection);
 });
 
-test("watchSession hears a deletion; readSession starts with the listing", { skip: !url }, async () => {
+test("watchSession hears a deletion; readSession starts with the listing", { skip: !url, timeout: 60_000 }, async () => {
   const sessionId = unique("chat");
   const connection = createConnection(`${url}/hubs/streams`);
   await connect(connection);

@@ -35,10 +35,11 @@ public static class Shell
         {
             await process.WaitForExitAsync().WaitAsync(timeout ?? TimeSpan.FromMinutes(3));
         }
-        catch (TimeoutException)
+        catch (TimeoutException e)
         {
+            // What it printed until then says where it hung.
             process.Kill(entireProcessTree: true);
-            throw;
+            throw new TimeoutException($"'{command}' did not end within {(timeout ?? TimeSpan.FromMinutes(3)).TotalSeconds:F0} s. It printed:\n{await output}\n{await error}", e);
         }
 
         return new ShellResult(process.ExitCode, await output, await error);
