@@ -70,31 +70,28 @@ export function joinSession(connection, sessionId, { onStarted, onCompleted, onJ
   return joined;
 }
 
-/** A page of the session's messages, oldest first: `{ messages, next }`; pass `next` as `after` for the next page. */
-export async function getSession(connection, sessionId, { after = null } = {}) {
+// One hub call; a refusal comes back as a HubStreamsError with its code.
+async function invoke(connection, method, ...args) {
   try {
-    return await connection.invoke("GetSession", sessionId, after);
+    return await connection.invoke(method, ...args);
   } catch (error) {
     throw new HubStreamsError(errorCode(error), serverMessage(error), error);
   }
+}
+
+/** A page of the session's messages, oldest first: `{ messages, next }`; pass `next` as `after` for the next page. */
+export async function getSession(connection, sessionId, { after = null } = {}) {
+  return invoke(connection, "GetSession", sessionId, after);
 }
 
 /** Deletes a message's stream (producer role): its readers end with StreamDeleted. Resolves to false when there was none. */
 export async function deleteMessage(connection, sessionId, messageId) {
-  try {
-    return await connection.invoke("DeleteMessage", sessionId, messageId);
-  } catch (error) {
-    throw new HubStreamsError(errorCode(error), serverMessage(error), error);
-  }
+  return invoke(connection, "DeleteMessage", sessionId, messageId);
 }
 
 /** Deletes every message of a session (producer role); resolves to how many. */
 export async function deleteSession(connection, sessionId) {
-  try {
-    return await connection.invoke("DeleteSession", sessionId);
-  } catch (error) {
-    throw new HubStreamsError(errorCode(error), serverMessage(error), error);
-  }
+  return invoke(connection, "DeleteSession", sessionId);
 }
 
 /**

@@ -38,8 +38,7 @@ public sealed class SessionWatching(
             var ends = new List<(CancellationToken, Func<StreamException>)> { (stopping, () => ShuttingDown(sessionId)) };
             if (access.ExpiresAt(user) is { } expiry)
             {
-                var expiring = new CancellationTokenSource(
-                    TimeSpan.FromTicks(Math.Max(0, (expiry - StreamDelivery.ExpiryMargin - time.GetUtcNow()).Ticks)), time);
+                var expiring = StreamDelivery.ExpiryTimer(expiry, time);
                 owned.Add(expiring);
                 ends.Add((expiring.Token, () => new StreamException(StreamErrorCode.AccessExpired,
                     $"The access token expired: watch session {sessionId} again with a fresh token.")));

@@ -68,7 +68,7 @@ public sealed partial class StreamDelivery(
         {
             // A moment early: SignalR closes a connection whose token expired on its next heartbeat, and a reader must
             // learn the reason (and resume with a fresh token) before its connection goes.
-            var expiring = new CancellationTokenSource(TimeSpan.FromTicks(Math.Max(0, (expiry - ExpiryMargin - time.GetUtcNow()).Ticks)), time);
+            var expiring = ExpiryTimer(expiry, time);
             subscription.ReleaseWith(expiring);
             subscription.EndWith(s => new StreamException(StreamErrorCode.AccessExpired,
                 $"The access token expired: resume stream {s.Key} at offset {s.NextOffset} with a fresh token."), expiring.Token);
@@ -80,6 +80,10 @@ public sealed partial class StreamDelivery(
 
     /// <summary>How long before its token's expiry a subscription ends with <see cref="StreamErrorCode.AccessExpired"/>.</summary>
     internal static readonly TimeSpan ExpiryMargin = TimeSpan.FromSeconds(1);
+
+    /// <summary>A timer that fires <see cref="ExpiryMargin"/> before a token's <paramref name="expiry"/> (at once when that is past).</summary>
+    internal static CancellationTokenSource ExpiryTimer(DateTimeOffset expiry, TimeProvider time) =>
+        new(TimeSpan.FromTicks(Math.Max(0, (expiry - ExpiryMargin - time.GetUtcNow()).Ticks)), time);
 
     private static StreamException ShuttingDown(StreamKey key, long nextOffset) => new(StreamErrorCode.ServerShuttingDown,
         $"This server is shutting down: resume stream {key} at offset {nextOffset} on another node.");

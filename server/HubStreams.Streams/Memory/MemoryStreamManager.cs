@@ -105,10 +105,7 @@ public sealed class MemoryStreamManager : IStreamManager, IDisposable
                         if (stream.IsExpired(now))
                         {
                             // Expired but not swept yet: it is gone for readers, so the append starts a new stream.
-                            stream.Events.Clear();
-                            stream.Sizes.Clear();
-                            Hold(stream, -stream.BytesHeld);
-                            Unindex(key);
+                            Empty(key, stream);
                             stream.Deleted = false;
                             expired = true;
                         }
@@ -171,6 +168,15 @@ public sealed class MemoryStreamManager : IStreamManager, IDisposable
     {
         stream.Removed = true;
         _streams.TryRemove(new KeyValuePair<StreamKey, StoredStream>(key, stream));
+        Hold(stream, -stream.BytesHeld);
+        Unindex(key);
+    }
+
+    // Under the stream's lock: its events go, with their place in the budget and in their session.
+    private void Empty(StreamKey key, StoredStream stream)
+    {
+        stream.Events.Clear();
+        stream.Sizes.Clear();
         Hold(stream, -stream.BytesHeld);
         Unindex(key);
     }
@@ -336,10 +342,7 @@ public sealed class MemoryStreamManager : IStreamManager, IDisposable
                 if (!stream.Removed && !stream.IsExpired(_time.GetUtcNow()) && (stream.Deleted || stream.Events.Count > 0))
                 {
                     // Only the mark stays, until the stream would have expired.
-                    stream.Events.Clear();
-                    stream.Sizes.Clear();
-                    Hold(stream, -stream.BytesHeld);
-                    Unindex(key);
+                    Empty(key, stream);
                     stream.Deleted = true;
                     deleted = true;
                 }
