@@ -22,6 +22,13 @@ public static class MessageStates
     /// <summary>Its stream holds its <c>complete</c> event: the answer is whole.</summary>
     public const string Completed = "completed";
 
+    /// <summary>
+    /// Its producer was lost: nothing was appended or heartbeat for <c>STREAM_PRODUCER_TIMEOUT</c>, so the server ended
+    /// the stream with an <c>error</c> event (<c>data.reason: "producer_lost"</c>) and <c>complete</c>. The answer is
+    /// whole as far as it got, and nothing more comes.
+    /// </summary>
+    public const string Abandoned = "abandoned";
+
     /// <summary>Its stream was deleted (only in a change; a listing leaves deleted messages out).</summary>
     public const string Deleted = "deleted";
 }

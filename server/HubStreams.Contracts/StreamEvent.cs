@@ -22,6 +22,13 @@ public sealed record StreamEvent
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
     public long Offset { get; init; }
 
+    /// <summary>
+    /// Set only on an event that merges a run of text chunks in a compacted catch-up: the offset of the first chunk it
+    /// covers (<see cref="Offset"/> is the last). Its <see cref="Content"/> is theirs joined. Never stored.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public long? FirstOffset { get; init; }
+
     /// <summary>The producer's own id for the event, if any.</summary>
     public string? Id { get; init; }
 

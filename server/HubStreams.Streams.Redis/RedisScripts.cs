@@ -10,16 +10,22 @@ namespace HubStreams.Streams.Redis;
 internal static class RedisScripts
 {
     /// <summary>Appends a batch of events (<c>Scripts/append.lua</c>); its reply is read by <see cref="AppendReply"/>.</summary>
-    public static readonly string Append = Load("is_complete.lua") + Load("append.lua");
+    public static readonly string Append = Load("is_complete.lua") + Load("wake_up.lua") + Load("append.lua");
 
     /// <summary>Reads a page (<c>Scripts/read.lua</c>).</summary>
     public static readonly string Read = Load("is_complete.lua") + Load("read.lua");
 
     /// <summary>Reads where a stream stands, for a listing (<c>Scripts/tail.lua</c>).</summary>
-    public static readonly string Tail = Load("is_complete.lua") + Load("tail.lua");
+    public static readonly string Tail = Load("is_complete.lua") + Load("wake_up.lua") + Load("tail.lua");
 
     /// <summary>Deletes a stream, leaving its mark (<c>Scripts/delete.lua</c>).</summary>
-    public static readonly string Delete = Load("delete.lua");
+    public static readonly string Delete = Load("wake_up.lua") + Load("delete.lua");
+
+    /// <summary>Moves a producer's lease on (<c>Scripts/heartbeat.lua</c>).</summary>
+    public static readonly string Heartbeat = Load("is_complete.lua") + Load("wake_up.lua") + Load("heartbeat.lua");
+
+    /// <summary>Ends a stream whose producer's lease lapsed, once (<c>Scripts/end_lost.lua</c>).</summary>
+    public static readonly string EndLost = Load("is_complete.lua") + Load("wake_up.lua") + Load("end_lost.lua");
 
     /// <summary>Records a message in its session's index (<c>Scripts/index.lua</c>).</summary>
     public static readonly string Index = Load("index.lua");
@@ -45,8 +51,11 @@ internal readonly record struct AppendReply(long Value, bool AlreadyStored)
     /// <summary>The stream was deleted.</summary>
     public const long Deleted = -3;
 
+    /// <summary>The stream's producer lease lapsed without <c>complete</c>: the stream is to be ended (<c>end_lost.lua</c>).</summary>
+    public const long Lapsed = -4;
+
     /// <summary>A conditional append's offset is taken or past the end: the reply is this minus the stream's length.</summary>
-    public const long ConflictBase = -4;
+    public const long ConflictBase = -5;
 
     /// <summary>Whether the event is stored at <see cref="Value"/> (now, or by an earlier try).</summary>
     public bool IsStored => Value >= 0;

@@ -53,9 +53,12 @@ public sealed class RedisStreamManager : IStreamManager, IAsyncDisposable
         _time = timeProvider ?? TimeProvider.System;
         Metrics = redisMetrics ?? new RedisMetrics(metrics);
         _failures = new RedisFailures(Metrics, logger);
-        _wakeUps = new RedisWakeUps(redis, options, redisOptions, ReadAsync, metrics, Metrics, _failures, logger, _time);
+        _wakeUps = new RedisWakeUps(redis, options, redisOptions, ReadAsync, metrics, Metrics, _failures, logger, _time, EndIfLostAsync);
         _sessions = new RedisSessionIndex(redis, options, redisOptions, _failures, _time);
     }
+
+    /// <inheritdoc />
+    public event Action<StreamKey>? ProducerLost;
 
     /// <summary>The Redis store's counters: wake-ups, safety net, subscriptions, script calls, reads, failures.</summary>
     public RedisMetrics Metrics { get; }
@@ -101,8 +104,55 @@ public sealed class RedisStreamManager : IStreamManager, IAsyncDisposable
             AppendReply.Completed => throw StreamRules.Completed(key),
             AppendReply.Full => throw StreamRules.Full(key, _options.MaxEvents),
             AppendReply.Deleted => throw StreamRules.Deleted(key),
+            AppendReply.Lapsed => throw await EndLapsedAsync(key),
             _ => throw StreamRules.OffsetConflict(key, atOffset ?? 0, reply.ConflictLength),
         };
+    }
+
+    // A producer that comes back after its deadline: its stream is ended (by this call, or one that came first), and the
+    // producer is told so with the completed-stream code.
+    private async Task<StreamException> EndLapsedAsync(StreamKey key)
+    {
+        await EndIfLostAsync(key);
+        return StreamRules.Completed(key);
+    }
+
+    /// <inheritdoc />
+    public async Task<ProducerLease> HeartbeatAsync(StreamKey key, CancellationToken cancellationToken = default)
+    {
+        var timeout = _options.LeasesProducers ? (long)_options.ProducerTimeout.TotalMilliseconds : 0;
+        var reply = (long[])(await _failures.RunWrite(key, () => Database.ScriptEvaluateAsync(RedisScripts.Heartbeat,
+            [_redisOptions.StreamKeyFor(key), _redisOptions.DeletedKeyFor(key), _redisOptions.LeaseKeyFor(key)],
+            [timeout, (long)_options.Ttl.TotalMilliseconds])))!;
+        return reply[0] switch
+        {
+            > 0 => new ProducerLease(reply[0], timeout > 0 ? _time.GetUtcNow() + _options.ProducerTimeout : null),
+            0 => new ProducerLease(0, null),
+            AppendReply.Completed => throw StreamRules.Completed(key),
+            AppendReply.Deleted => throw StreamRules.Deleted(key),
+            _ => throw await EndLapsedAsync(key),
+        };
+    }
+
+    // end_lost.lua: ends the stream when its lease lapsed, whichever node asks first; only that node tells ProducerLost.
+    private async Task<LeaseCheck> EndIfLostAsync(StreamKey key)
+    {
+        var lostEvents = ProducerLeases.LostEvents(_options.ProducerTimeout, _time.GetUtcNow());
+        var reply = (long[])(await _failures.RunWrite(key, () => Database.ScriptEvaluateAsync(RedisScripts.EndLost,
+            [_redisOptions.StreamKeyFor(key), _redisOptions.LeaseKeyFor(key)],
+            [(long)_options.Ttl.TotalMilliseconds, _options.MaxEvents, MaxCarriedBytes, _wakeUps.PublishedChannel(key),
+             $"{key.SessionId}:{key.MessageId}:", StoredEventJson.Prepare(lostEvents[0], _options, _time).Json,
+             StoredEventJson.Prepare(lostEvents[1], _options, _time).Json])))!;
+        switch (reply[0])
+        {
+            case 1:
+                ProducerLost?.Invoke(key);
+                return LeaseCheck.Ended;
+            case 0:
+                return new LeaseCheck(LeaseCheckKind.Pending, TimeSpan.FromMilliseconds(reply[1]));
+            default:
+                return LeaseCheck.None;
+        }
     }
 
     // One commit group for a single Redis; one per slot in a cluster, where a script may only touch the keys of one slot.
@@ -140,13 +190,18 @@ public sealed class RedisStreamManager : IStreamManager, IAsyncDisposable
     {
         var keys = new List<RedisKey>();
         var keyIndex = new Dictionary<string, int>(StringComparer.Ordinal);
-        var arguments = new List<RedisValue>(4 + 7 * batch.Count) { (long)_options.Ttl.TotalMilliseconds, _options.MaxEvents, MaxCarriedBytes };
+        var arguments = new List<RedisValue>(4 + 7 * batch.Count)
+        {
+            (long)_options.Ttl.TotalMilliseconds, _options.MaxEvents, MaxCarriedBytes,
+            _options.LeasesProducers ? (long)_options.ProducerTimeout.TotalMilliseconds : 0,
+        };
         foreach (var append in batch)
         {
             if (keyIndex.TryAdd(append.RedisKey, keyIndex.Count + 1))
             {
                 keys.Add(append.RedisKey);
                 keys.Add(_redisOptions.DeletedKeyFor(append.Key));
+                keys.Add(_redisOptions.LeaseKeyFor(append.Key));
                 arguments.Add(_wakeUps.PublishedChannel(append.Key));
                 arguments.Add($"{append.Key.SessionId}:{append.Key.MessageId}:");
             }
@@ -269,22 +324,36 @@ public sealed class RedisStreamManager : IStreamManager, IAsyncDisposable
     public async Task<SessionMessage?> DescribeAsync(StreamKey key, CancellationToken cancellationToken = default) =>
         (await ReadTailAsync(key)).Message;
 
+    // A listing says what is so: a stream whose lease lapsed is ended first, then read again.
     private async Task<TailRead> ReadTailAsync(StreamKey key)
+    {
+        var (tail, lapsed) = await ReadTailOnceAsync(key);
+        if (!lapsed)
+        {
+            return tail;
+        }
+
+        await EndIfLostAsync(key);
+        return (await ReadTailOnceAsync(key)).Tail;
+    }
+
+    private async Task<(TailRead Tail, bool Lapsed)> ReadTailOnceAsync(StreamKey key)
     {
         Metrics.ReadSent();
         var parts = (RedisResult[])(await _failures.Run(key, () => Database.ScriptEvaluateAsync(
-            RedisScripts.Tail, [_redisOptions.StreamKeyFor(key), _redisOptions.DeletedKeyFor(key)])))!;
+            RedisScripts.Tail, [_redisOptions.StreamKeyFor(key), _redisOptions.DeletedKeyFor(key), _redisOptions.LeaseKeyFor(key)])))!;
         var length = (long)parts[0];
         if (length <= 0)
         {
-            return new TailRead(null, Deleted: length < 0);
+            return (new TailRead(null, Deleted: length < 0), false);
         }
 
         _sessions.Seen(key);
         var streamId = (string?)parts[4];
         var first = StoredEventJson.Decode((byte[])parts[1]!, 0, streamId);
         var last = length == 1 ? first : StoredEventJson.Decode((byte[])parts[2]!, length - 1, streamId);
-        return new TailRead(Sessions.SessionListing.Describe(key.MessageId, length, (long)parts[3] == 1, streamId, first, last), Deleted: false);
+        return (new TailRead(Sessions.SessionListing.Describe(key.MessageId, length, (long)parts[3] == 1, streamId, first, last), Deleted: false),
+            (long)parts[5] == 1);
     }
 
     /// <inheritdoc />
@@ -325,7 +394,7 @@ public sealed class RedisStreamManager : IStreamManager, IAsyncDisposable
     {
         _sessions.Forget(key);
         var result = await _failures.RunWrite(key, () => Database.ScriptEvaluateAsync(RedisScripts.Delete,
-            [_redisOptions.StreamKeyFor(key), _redisOptions.DeletedKeyFor(key)],
+            [_redisOptions.StreamKeyFor(key), _redisOptions.DeletedKeyFor(key), _redisOptions.LeaseKeyFor(key)],
             [(long)_options.Ttl.TotalMilliseconds, _wakeUps.PublishedChannel(key), $"{key.SessionId}:{key.MessageId}:{WakeUpMessage.GoneMark}"]));
         return (long)result == 1;
     }

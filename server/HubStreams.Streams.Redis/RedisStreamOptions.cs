@@ -81,6 +81,14 @@ public sealed class RedisStreamOptions
     public string DeletedKeyFor(StreamKey key) => "{" + StreamKeyFor(key) + "}:deleted";
 
     /// <summary>
+    /// The key of a stream's producer lease: <c>{{prefix}:{sessionId}:{messageId}}:producer</c>, a string holding the
+    /// producer's deadline in milliseconds of Redis's clock, in the stream's slot like <see cref="DeletedKeyFor"/>. The
+    /// append script sets it with each append (and drops it with <c>complete</c>), with the stream's TTL; a list the
+    /// original service writes has none, so it is never ended for a lost producer.
+    /// </summary>
+    public string LeaseKeyFor(StreamKey key) => "{" + StreamKeyFor(key) + "}:producer";
+
+    /// <summary>
     /// The key of a session's index, a sorted set of its message ids: <c>{{prefix}:{sessionId}}:messages</c>. Like
     /// <see cref="DeletedKeyFor"/>, never read as a stream; it lives in a slot of its own, not its messages'.
     /// </summary>

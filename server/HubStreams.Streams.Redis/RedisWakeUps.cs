@@ -38,6 +38,8 @@ internal sealed class RedisWakeUps : IAsyncDisposable
     private readonly Lock _detecting = new();
     private readonly Task _safetyNet;
     private readonly Task _expiryChecks;
+    private readonly ProducerLeaseChecks? _leases;
+    private readonly Task _leaseChecks = Task.CompletedTask;
     private Task<WakeUpPublishing>? _detection;
     private int _publishing = Unknown;
     private string? _channelScope;
@@ -45,7 +47,8 @@ internal sealed class RedisWakeUps : IAsyncDisposable
 
     public RedisWakeUps(
         IConnectionMultiplexer redis, StreamOptions options, RedisStreamOptions redisOptions, StreamReadFunction read,
-        StreamMetrics metrics, RedisMetrics redisMetrics, RedisFailures failures, ILogger logger, TimeProvider time)
+        StreamMetrics metrics, RedisMetrics redisMetrics, RedisFailures failures, ILogger logger, TimeProvider time,
+        Func<StreamKey, Task<LeaseCheck>> checkLease)
     {
         _redis = redis;
         _redisOptions = redisOptions;
@@ -60,6 +63,11 @@ internal sealed class RedisWakeUps : IAsyncDisposable
         _redis.ConnectionFailed += OnConnectionFailed;
         _safetyNet = RunSafetyNetAsync(_stopping.Token);
         _expiryChecks = _expiries.RunAsync(_stopping.Token);
+        if (options.LeasesProducers)
+        {
+            _leases = new ProducerLeaseChecks(options.ProducerTimeout, time, Watches.IsWatched, checkLease);
+            _leaseChecks = _leases.RunAsync(_stopping.Token);
+        }
     }
 
     /// <summary>The streams this node's readers watch, told of every append the wake-ups bring.</summary>
@@ -138,7 +146,11 @@ internal sealed class RedisWakeUps : IAsyncDisposable
     }
 
     /// <summary>A reader started watching <paramref name="key"/> (its subscription confirmed).</summary>
-    public void Watched(StreamKey key) => _expiries.Watched(key);
+    public void Watched(StreamKey key)
+    {
+        _expiries.Watched(key);
+        _leases?.Watched(key);
+    }
 
     /// <summary>
     /// The channel the append script publishes <paramref name="key"/>'s wake-ups on: the script runs on the server and
@@ -156,6 +168,7 @@ internal sealed class RedisWakeUps : IAsyncDisposable
         await _stopping.CancelAsync();
         await _safetyNet;
         await _expiryChecks;
+        await _leaseChecks;
         await _subscriptions.DisposeAsync();
         _stopping.Dispose();
     }
@@ -192,6 +205,7 @@ internal sealed class RedisWakeUps : IAsyncDisposable
         }
 
         _expiries.Appended(wakeUp.Key);
+        _leases?.Appended(wakeUp.Key);
         Watches.Heard(wakeUp.Key, wakeUp.Length, wakeUp.Carried());
     }
 

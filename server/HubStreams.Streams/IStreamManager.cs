@@ -71,4 +71,20 @@ public interface IStreamManager
     /// <summary>Deletes every stream the session's index names, as <see cref="DeleteAsync"/> does, and the index; returns the ids deleted.</summary>
     /// <exception cref="StreamException">An invalid session id, or the store is unavailable (what was deleted until then stays deleted).</exception>
     Task<IReadOnlyList<string>> DeleteSessionAsync(string sessionId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// A producer says it is still writing: its deadline moves to now + <see cref="StreamOptions.ProducerTimeout"/>, and the
+    /// stream's TTL starts again, as an append would make them. A stream that holds nothing yet has no lease to extend.
+    /// </summary>
+    /// <exception cref="StreamException">
+    /// <see cref="StreamErrorCode.StreamCompleted"/> (the stream ended, perhaps because its producer was lost),
+    /// <see cref="StreamErrorCode.StreamDeleted"/>, or the store is unavailable.
+    /// </exception>
+    Task<ProducerLease> HeartbeatAsync(StreamKey key, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Raised when this store ended a stream whose producer was lost (<see cref="ProducerLeases"/>): once per stream over
+    /// every node that shares the store, on the node that stored the end.
+    /// </summary>
+    event Action<StreamKey>? ProducerLost;
 }

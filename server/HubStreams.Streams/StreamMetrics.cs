@@ -23,6 +23,7 @@ public sealed class StreamMetrics
     private long _delivered;
     private long _activeSubscriptions;
     private long _wakeUps;
+    private long _producersLost;
 
     /// <summary>Creates the meter and its instruments.</summary>
     public StreamMetrics(IMeterFactory meterFactory)
@@ -37,6 +38,8 @@ public sealed class StreamMetrics
             "{subscription}", "Subscriptions open right now (hub and SSE)");
         meter.CreateObservableCounter("hubstreams.wakeups", () => Volatile.Read(ref _wakeUps),
             "{wakeup}", "Waiting readers woken");
+        meter.CreateObservableCounter("hubstreams.producers.lost", () => Volatile.Read(ref _producersLost),
+            "{stream}", "Streams this node ended because their producer went silent past STREAM_PRODUCER_TIMEOUT");
         var seconds = new InstrumentAdvice<double> { HistogramBucketBoundaries = SecondsBuckets };
         _appendDuration = meter.CreateHistogram("hubstreams.append.duration", "s", "Time to store one event, store round trip included",
             tags: null, advice: seconds);
@@ -63,6 +66,9 @@ public sealed class StreamMetrics
             _deliveryLag.Record(Math.Max(0, value.TotalSeconds));
         }
     }
+
+    /// <summary>This node ended a stream whose producer was lost.</summary>
+    public void ProducerLost() => Interlocked.Increment(ref _producersLost);
 
     /// <summary>A subscription opened.</summary>
     public void SubscriptionOpened() => Interlocked.Increment(ref _activeSubscriptions);

@@ -6,6 +6,15 @@ public sealed class StreamOptions
     /// <summary>The default lifetime of a stream after its last append: one hour.</summary>
     public static readonly TimeSpan DefaultTtl = TimeSpan.FromHours(1);
 
+    /// <summary>
+    /// The default producer timeout: five minutes, longer than a slow tool call or model turn takes between two events,
+    /// while the packaged writers heartbeat every 30 seconds whatever the producer does.
+    /// </summary>
+    public static readonly TimeSpan DefaultProducerTimeout = TimeSpan.FromMinutes(5);
+
+    /// <summary>The shortest producer timeout accepted, other than 0 (off).</summary>
+    public static readonly TimeSpan MinProducerTimeout = TimeSpan.FromMilliseconds(100);
+
     /// <summary>The default maximum number of events in one stream.</summary>
     public const int DefaultMaxEvents = 100_000;
 
@@ -26,6 +35,17 @@ public sealed class StreamOptions
     /// At least one millisecond; default one hour.
     /// </summary>
     public TimeSpan Ttl { get; set; } = DefaultTtl;
+
+    /// <summary>
+    /// How long a stream being written waits for its producer (<c>STREAM_PRODUCER_TIMEOUT</c>): every append but
+    /// <c>complete</c>, and every heartbeat, pushes the producer's deadline to now + this; when it passes, the stream is
+    /// ended for good with an <c>error</c> (<c>data.reason: "producer_lost"</c>) and <c>complete</c>
+    /// (<see cref="ProducerLeases"/>). <see cref="TimeSpan.Zero"/> turns it off. Default five minutes.
+    /// </summary>
+    public TimeSpan ProducerTimeout { get; set; } = DefaultProducerTimeout;
+
+    /// <summary>Whether streams have producer leases (<see cref="ProducerTimeout"/> is not 0).</summary>
+    public bool LeasesProducers => ProducerTimeout > TimeSpan.Zero;
 
     /// <summary>
     /// The maximum number of events in one stream (<c>STREAM_MAX_EVENTS</c>), <c>complete</c> included.
@@ -69,6 +89,11 @@ public sealed class StreamOptions
         if (Ttl < TimeSpan.FromMilliseconds(1))
         {
             yield return new(nameof(Ttl), "at least 1 ms");
+        }
+
+        if (ProducerTimeout < TimeSpan.Zero || (ProducerTimeout > TimeSpan.Zero && ProducerTimeout < MinProducerTimeout))
+        {
+            yield return new(nameof(ProducerTimeout), $"0 (off) or at least {MinProducerTimeout.TotalMilliseconds:F0} ms");
         }
 
         if (MaxEvents < 2)

@@ -58,6 +58,13 @@ public sealed class StreamSubscription : IAsyncEnumerable<StreamEvent>, IDisposa
     /// </summary>
     public SubscriptionEnd EndReason { get; private set; } = SubscriptionEnd.ConsumerGone;
 
+    /// <summary>
+    /// Whether the catch-up is compacted: the events stored from <see cref="FromOffset"/> to the stream's end as it is
+    /// reached come with their runs of text chunks merged (<see cref="StreamCompaction"/>), then the live events one by
+    /// one. Set it before enumerating.
+    /// </summary>
+    public bool CompactCatchUp { get; set; }
+
     /// <summary>Told when the enumeration starts, delivers and ends. Set it before enumerating.</summary>
     public IStreamSubscriptionObserver? Observer { get; set; }
 
@@ -163,9 +170,17 @@ public sealed class StreamSubscription : IAsyncEnumerable<StreamEvent>, IDisposa
         try
         {
             var page = _firstPage;
+            var compaction = CompactCatchUp ? new StreamCompaction() : null;
             while (true)
             {
-                foreach (var streamEvent in page.Events)
+                // Compacted up to the first page that reaches the end; what follows is live, one event at a time.
+                IReadOnlyList<StreamEvent> events = compaction?.Add(page.Events, last: page.ReachedEnd) ?? page.Events;
+                if (page.ReachedEnd)
+                {
+                    compaction = null;
+                }
+
+                foreach (var streamEvent in events)
                 {
                     yield return streamEvent;
                     NextOffset = streamEvent.Offset + 1;
@@ -181,7 +196,7 @@ public sealed class StreamSubscription : IAsyncEnumerable<StreamEvent>, IDisposa
                     }
                 }
 
-                if (page.Events.Count == 0 && page.Finished)
+                if (events.Count == 0 && page.Finished)
                 {
                     // Only reachable when resuming exactly at the end of a completed stream.
                     EndReason = SubscriptionEnd.Completed;

@@ -82,6 +82,7 @@ public static class HubStreamsHostingExtensions
             .AddJsonProtocol(o => WireJsonContext.Apply(o.PayloadSerializerOptions));
 
         services.AddSingleton<StreamAppender>();
+        services.AddHostedService<LostProducerAnnouncements>();
         services.AddSingleton<StreamDelivery>();
         services.AddSingleton<SessionWatching>();
         services.AddSingleton<DemoProducer>();

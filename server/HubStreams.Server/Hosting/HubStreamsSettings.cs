@@ -99,6 +99,8 @@ public sealed class HubStreamsSettings
         reader.Apply("REDIS_USE_TLS", "RedisUseTls", "'true' or 'false'", v => settings.RedisConnection.UseTls = SettingReader.ParseBool(v));
         reader.Apply("STREAM_TTL", "StreamTtl", "a duration such as 01:00:00, or whole seconds, at least 1 ms",
             v => settings.Streams.Ttl = SettingReader.ParseDuration(v), sets: (settings.Streams, nameof(StreamOptions.Ttl)));
+        reader.Apply("STREAM_PRODUCER_TIMEOUT", "StreamProducerTimeout", "a duration such as 00:05:00, or whole seconds; 0 turns it off",
+            v => settings.Streams.ProducerTimeout = SettingReader.ParseDuration(v), sets: (settings.Streams, nameof(StreamOptions.ProducerTimeout)));
         reader.Apply("STREAM_MAX_EVENTS", "StreamMaxEvents", "an integer 2 or more",
             v => settings.Streams.MaxEvents = SettingReader.ParseInt(v), sets: (settings.Streams, nameof(StreamOptions.MaxEvents)));
         reader.Apply("STREAM_MAX_EVENT_BYTES", "StreamMaxEventBytes", $"an integer {StreamOptions.MinMaxEventBytes} or more",

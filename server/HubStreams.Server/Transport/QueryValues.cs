@@ -24,4 +24,10 @@ internal static class QueryValues
         value is null ? defaultLimit
         : int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var limit) && limit >= 1 ? limit
         : throw new StreamException(StreamErrorCode.InvalidLimit, $"limit must be a whole number 1 or more, not '{value}'.");
+
+    /// <summary>A flag (<c>compact</c>): <c>true</c> or <c>false</c>, false when absent.</summary>
+    public static bool Flag(string? value, string name) =>
+        value is null ? false
+        : bool.TryParse(value, out var flag) ? flag
+        : throw new StreamException(StreamErrorCode.InvalidRequest, $"{name} must be true or false, not '{value}'.");
 }

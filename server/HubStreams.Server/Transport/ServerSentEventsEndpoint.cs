@@ -4,18 +4,19 @@ using HubStreams.Streams;
 namespace HubStreams.Server.Transport;
 
 /// <summary>
-/// <c>GET …/stream</c>: the same subscription as the hub's <c>StreamEvents</c>, written as Server-Sent Events by
-/// <see cref="ServerSentEventsWriter"/>. <c>Last-Event-ID</c> resumes after that offset. A refusal before the response
+/// <c>GET …/stream</c>: the same subscription as the hub's <c>FollowStream</c>, written as Server-Sent Events by
+/// <see cref="ServerSentEventsWriter"/>. <c>Last-Event-ID</c> resumes after that offset; <c>?compact=true</c> compacts
+/// the catch-up (an <c>EventSource</c> that reconnects keeps its address, so its catch-up is compacted again). A refusal before the response
 /// starts is a problem response, like every HTTP refusal.
 /// </summary>
 internal static class ServerSentEventsEndpoint
 {
     public static async Task StreamAsync(string sessionId, string messageId, HttpContext context, StreamDelivery delivery,
-        ServerSentEventsOptions options, string? fromOffset = null)
+        ServerSentEventsOptions options, string? fromOffset = null, string? compact = null)
     {
         var key = StreamKey.Create(sessionId, messageId);
         var (from, resumedStream, lastEventId) = ResumePoint(context.Request, fromOffset);
-        using var subscription = await OpenAsync(delivery, key, from, resumedStream, lastEventId, context);
+        using var subscription = await OpenAsync(delivery, key, from, resumedStream, QueryValues.Flag(compact, nameof(compact)), lastEventId, context);
         using var writer = new ServerSentEventsWriter(context.Response, options);
         await writer.WriteAsync(subscription, context.RequestAborted);
     }
@@ -32,11 +33,11 @@ internal static class ServerSentEventsEndpoint
     }
 
     private static async Task<StreamSubscription> OpenAsync(
-        StreamDelivery delivery, StreamKey key, long from, string? streamId, string? lastEventId, HttpContext context)
+        StreamDelivery delivery, StreamKey key, long from, string? streamId, bool compact, string? lastEventId, HttpContext context)
     {
         try
         {
-            return await delivery.OpenAsync(key, from, streamId, "sse", context.User, context.Connection.RemoteIpAddress?.ToString(), context.RequestAborted);
+            return await delivery.OpenAsync(key, from, streamId, compact, "sse", context.User, context.Connection.RemoteIpAddress?.ToString(), context.RequestAborted);
         }
         catch (StreamException e) when (e.Code == StreamErrorCode.OffsetBeyondEnd && lastEventId is not null)
         {

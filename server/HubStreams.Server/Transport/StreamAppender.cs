@@ -81,6 +81,33 @@ public sealed class StreamAppender(
         return deleted.Count;
     }
 
+    /// <summary>
+    /// A producer heartbeat (see <see cref="IStreamManager.HeartbeatAsync"/>): its stream's deadline moves on. When the
+    /// heartbeat finds the deadline passed, the stream is ended and the producer told so.
+    /// </summary>
+    /// <exception cref="StreamException"><c>StreamCompleted</c>, <c>StreamDeleted</c>, or the store is unavailable.</exception>
+    public Task<ProducerLease> HeartbeatAsync(StreamKey key, CancellationToken cancellationToken = default) =>
+        streams.HeartbeatAsync(key, cancellationToken);
+
+    /// <summary>
+    /// The store ended a stream whose producer was lost: the session hears that the message completed, as it would from
+    /// its producer, with the state <c>abandoned</c>.
+    /// </summary>
+    public async Task AnnounceLostAsync(StreamKey key)
+    {
+        metrics.ProducerLost();
+        try
+        {
+            await hub.Clients.Group(SessionGroup(key.SessionId)).MessageCompleted(key.SessionId, key.MessageId);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // The backplane is away: the watchers below, or their next snapshot, still say it.
+        }
+
+        await AnnounceAsync(key, SessionUpdateKinds.Completed);
+    }
+
     private static SessionMessage Gone(string messageId) => new(messageId, MessageStates.Deleted, 0, null, null, null);
 
     // The change as the stream stands now. The event is stored whatever becomes of the announcement: a watcher that

@@ -31,16 +31,18 @@ public sealed partial class StreamDelivery(
     /// <exception cref="StreamException">The request is refused, or the server is shutting down.</exception>
     public Task<StreamSubscription> OpenAsync(
         StreamKey key, long fromOffset, string transport, ClaimsPrincipal user, CancellationToken cancellationToken) =>
-        OpenAsync(key, fromOffset, streamId: null, transport, user, clientAddress: null, cancellationToken);
+        OpenAsync(key, fromOffset, streamId: null, compact: false, transport, user, clientAddress: null, cancellationToken);
 
     /// <summary>
     /// Opens a subscription that resumes the stream identified by <paramref name="streamId"/>, when given: a stream lost
     /// and created again since is refused with <see cref="StreamErrorCode.StreamReset"/>. Opening counts as a read of
-    /// the caller (<paramref name="clientAddress"/> names it without auth).
+    /// the caller (<paramref name="clientAddress"/> names it without auth). With <paramref name="compact"/>, the catch-up
+    /// comes compacted (<see cref="StreamSubscription.CompactCatchUp"/>).
     /// </summary>
     /// <exception cref="StreamException">The request is refused, or the server is shutting down.</exception>
     public async Task<StreamSubscription> OpenAsync(
-        StreamKey key, long fromOffset, string? streamId, string transport, ClaimsPrincipal user, string? clientAddress, CancellationToken cancellationToken)
+        StreamKey key, long fromOffset, string? streamId, bool compact, string transport, ClaimsPrincipal user, string? clientAddress,
+        CancellationToken cancellationToken)
     {
         access.EnsureCanRead(user, key.SessionId);
         access.EnsureWithinReadRate(user, clientAddress);
@@ -63,6 +65,7 @@ public sealed partial class StreamDelivery(
         }
 
         subscription.ReleaseWith(lease);
+        subscription.CompactCatchUp = compact;
         subscription.EndWith(s => ShuttingDown(s.Key, s.NextOffset), stopping);
         if (access.ExpiresAt(user) is { } expiry)
         {

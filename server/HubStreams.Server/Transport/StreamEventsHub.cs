@@ -49,7 +49,7 @@ public sealed class StreamEventsHub(
     /// refused with <c>InvalidOffset</c> rather than by SignalR's binding, which gives no code.
     /// </remarks>
     public IAsyncEnumerable<StreamEvent> StreamEvents(string sessionId, string messageId, object fromOffset, CancellationToken cancellationToken) =>
-        Follow(sessionId, messageId, fromOffset, streamId: null, cancellationToken);
+        Follow(sessionId, messageId, fromOffset, streamId: null, compact: false, cancellationToken);
 
     /// <summary>
     /// <see cref="StreamEvents"/> for a reader that resumes: <paramref name="streamId"/> is the <c>streamId</c> of the
@@ -57,15 +57,34 @@ public sealed class StreamEventsHub(
     /// served under the same offsets.
     /// </summary>
     public IAsyncEnumerable<StreamEvent> ResumeEvents(string sessionId, string messageId, object fromOffset, string streamId, CancellationToken cancellationToken) =>
-        Follow(sessionId, messageId, fromOffset, streamId, cancellationToken);
+        Follow(sessionId, messageId, fromOffset, streamId, compact: false, cancellationToken);
+
+    /// <summary>
+    /// Follows a stream as <paramref name="request"/> says: from its <c>fromOffset</c> (0 when left out), resuming the
+    /// stream named by its <c>streamId</c> when given (as <see cref="ResumeEvents"/>), and with <c>compact: true</c> the
+    /// catch-up compacted: the events stored up to the stream's end come with each run of text chunks merged into one event
+    /// (<c>firstOffset</c>..<c>offset</c>), then the live events one by one. The one method that grows: a new choice is
+    /// a new field of the request, not another overload.
+    /// </summary>
+    public IAsyncEnumerable<StreamEvent> FollowStream(FollowStreamRequest request, CancellationToken cancellationToken)
+    {
+        if (request is null)
+        {
+            throw new StreamException(StreamErrorCode.InvalidRequest,
+                "FollowStream takes one request object: { sessionId, messageId, fromOffset, streamId, compact }.");
+        }
+
+        return Follow(request.SessionId!, request.MessageId!, request.FromOffset ?? 0L, request.StreamId, request.Compact, cancellationToken);
+    }
 
     private async IAsyncEnumerable<StreamEvent> Follow(
-        string sessionId, string messageId, object fromOffset, string? streamId, [EnumeratorCancellation] CancellationToken cancellationToken)
+        string sessionId, string messageId, object fromOffset, string? streamId, bool compact,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var key = StreamKey.Create(sessionId, messageId);
         var from = HubArguments.Offset(fromOffset, nameof(fromOffset));
         using var lease = limits.OpenStream(Context.ConnectionId);
-        using var subscription = await delivery.OpenAsync(key, from, streamId, "hub", Context.User!, ClientAddress, cancellationToken);
+        using var subscription = await delivery.OpenAsync(key, from, streamId, compact, "hub", Context.User!, ClientAddress, cancellationToken);
 
         // A connection SignalR aborted (a client that stopped reading) is read for no more, whatever its stream's token says.
         using var reading = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, Context.ConnectionAborted);
@@ -103,6 +122,18 @@ public sealed class StreamEventsHub(
         access.EnsureCanAppend(Context.User!, ClientAddress, sessionId);
         var incoming = IncomingEvent.Parse(streamEvent).At(HubArguments.Offset(offset, nameof(offset)));
         return appender.AppendAsync(key, incoming.Event, incoming.Offset, Context.ConnectionAborted);
+    }
+
+    /// <summary>
+    /// The producer of a message says it is still writing, with nothing to append yet (a long tool call, a slow model):
+    /// its deadline moves to now + <c>STREAM_PRODUCER_TIMEOUT</c>, as an append would move it. Refused with
+    /// <c>StreamCompleted</c> once the stream ended, the server's end for a lost producer included. Needs the producer role.
+    /// </summary>
+    public Task<ProducerLease> Heartbeat(string sessionId, string messageId)
+    {
+        var key = StreamKey.Create(sessionId, messageId);
+        access.EnsureCanAppend(Context.User!, ClientAddress, sessionId);
+        return appender.HeartbeatAsync(key, Context.ConnectionAborted);
     }
 
     /// <summary>Where a stream stands: its next offset, whether it is completed, its identity. For producers that open a message.</summary>

@@ -7,7 +7,7 @@ using Microsoft.AspNetCore.Http.Features;
 namespace HubStreams.Server.Transport;
 
 /// <summary>
-/// The HTTP API: append, stop, read a page, follow as Server-Sent Events, delete; and per session, list its messages,
+/// The HTTP API: append, stop, heartbeat, read a page or a compacted snapshot, follow as Server-Sent Events, delete; and per session, list its messages,
 /// watch them as Server-Sent Events, delete them all. A refusal is thrown as a
 /// <see cref="StreamException"/> and becomes a problem response in one place (<c>Errors/ProblemResponses.cs</c>).
 /// </summary>
@@ -24,8 +24,10 @@ public static class StreamHttpEndpoints
         var message = session.MapGroup("/messages/{messageId}");
         message.MapPost("/events", AppendAsync);
         message.MapPost("/stop", StopAsync);
+        message.MapPost("/heartbeat", HeartbeatAsync);
         message.MapGet("/events", ReadAsync);
         message.MapGet("/stream", ServerSentEventsEndpoint.StreamAsync);
+        message.MapGet("/snapshot", SnapshotAsync);
         message.MapDelete("", DeleteMessageAsync);
         return session;
     }
@@ -82,6 +84,13 @@ public static class StreamHttpEndpoints
         return TypedResults.Created((string?)null, new AppendResult(offset));
     }
 
+    private static async Task<IResult> HeartbeatAsync(string sessionId, string messageId, HttpContext context, StreamAppender appender, StreamAccess access)
+    {
+        var key = StreamKey.Create(sessionId, messageId);
+        access.EnsureCanAppend(context.User, context.Connection.RemoteIpAddress?.ToString(), sessionId);
+        return TypedResults.Ok(await appender.HeartbeatAsync(key, context.RequestAborted));
+    }
+
     private static async Task<IResult> StopAsync(string sessionId, string messageId, HttpContext context, StreamAppender appender, StreamAccess access)
     {
         var key = StreamKey.Create(sessionId, messageId);
@@ -92,13 +101,49 @@ public static class StreamHttpEndpoints
 
     private static async Task<IResult> ReadAsync(
         string sessionId, string messageId, HttpContext context, IStreamManager streams, StreamAccess access, StreamOptions options,
-        string? fromOffset = null, string? limit = null, string? streamId = null)
+        string? fromOffset = null, string? limit = null, string? streamId = null, string? compact = null)
     {
         var key = StreamKey.Create(sessionId, messageId);
+        var compacted = QueryValues.Flag(compact, nameof(compact));
         access.EnsureCanRead(context.User, sessionId);
         access.EnsureWithinReadRate(context.User, context.Connection.RemoteIpAddress?.ToString());
         var page = await StreamSubscription.ReadPageAsync(
             streams, key, QueryValues.Offset(fromOffset), QueryValues.Limit(limit, options.MaxPageEvents), streamId, context.RequestAborted);
-        return TypedResults.Ok(new EventsPage(page.Events, page.NextOffset, page.Finished, page.StreamId));
+
+        // The caps count stored events, compacted or not: a compacted page merges what one page read.
+        var events = compacted ? StreamCompaction.Compact(page.Events) : page.Events;
+        return TypedResults.Ok(new EventsPage(events, page.NextOffset, page.Finished, page.StreamId));
+    }
+
+    /// <summary>The most pages one snapshot reads: past them it says where it stopped, and the reader follows on from there.</summary>
+    internal const int MaxSnapshotPages = 16;
+
+    // The stream from offset 0, compacted, up to its end or MaxSnapshotPages pages of it, and where to follow on.
+    private static async Task<IResult> SnapshotAsync(
+        string sessionId, string messageId, HttpContext context, IStreamManager streams, StreamAccess access, StreamOptions options)
+    {
+        var key = StreamKey.Create(sessionId, messageId);
+        access.EnsureCanRead(context.User, sessionId);
+        access.EnsureWithinReadRate(context.User, context.Connection.RemoteIpAddress?.ToString());
+        var compaction = new StreamCompaction();
+        var events = new List<StreamEvent>();
+        StreamPage page;
+        var pages = 0;
+        var next = 0L;
+        string? streamId = null;
+        while (true)
+        {
+            page = await StreamSubscription.ReadPageAsync(streams, key, next, options.MaxPageEvents, streamId, context.RequestAborted);
+            streamId ??= page.StreamId;
+            var last = page.ReachedEnd || ++pages == MaxSnapshotPages;
+            events.AddRange(compaction.Add(page.Events, last));
+            next = page.NextOffset;
+            if (last)
+            {
+                break;
+            }
+        }
+
+        return TypedResults.Ok(new StreamSnapshot(events, next, page.Finished, streamId, page.ReachedEnd));
     }
 }

@@ -15,6 +15,41 @@ namespace HubStreams.Server.Transport;
 /// <param name="StreamId">The stream's identity: pass it back as <c>streamId</c> to read on only from this same stream.</param>
 public sealed record EventsPage(IReadOnlyList<StreamEvent> Events, long NextOffset, bool Completed, string? StreamId);
 
+/// <summary>
+/// What the hub's <c>FollowStream</c> takes: which stream, from where, and how. A field left out takes its default, so
+/// that the request can grow without breaking its callers.
+/// </summary>
+public sealed record FollowStreamRequest
+{
+    /// <summary>The session.</summary>
+    public string? SessionId { get; init; }
+
+    /// <summary>The message.</summary>
+    public string? MessageId { get; init; }
+
+    /// <summary>The first offset to deliver; 0 when left out. Taken as sent and checked by the hub, so a bad one gets <c>InvalidOffset</c>.</summary>
+    public object? FromOffset { get; init; }
+
+    /// <summary>The identity of the stream the reader resumes (the <c>streamId</c> of its events), or null for any.</summary>
+    public string? StreamId { get; init; }
+
+    /// <summary>Whether the catch-up comes compacted: each run of text chunks up to the stream's end merged into one event.</summary>
+    public bool Compact { get; init; }
+}
+
+/// <summary>
+/// <c>GET …/snapshot</c>: the stream so far, compacted, for a page that renders on the server, and where to follow on.
+/// </summary>
+/// <param name="Events">The events from offset 0 to <paramref name="NextOffset"/>, each run of text chunks merged into one.</param>
+/// <param name="NextOffset">Where to follow from (<c>fromOffset</c> of the hub, SSE or a page read).</param>
+/// <param name="Completed">Whether the stream ended: nothing follows <paramref name="NextOffset"/>.</param>
+/// <param name="StreamId">The stream's identity, to resume it and nothing else; null for a stream that holds nothing.</param>
+/// <param name="ReachedEnd">
+/// Whether the snapshot reached the stream's end as it was: false only for a stream longer than one snapshot reads, when
+/// the rest is to be followed from <paramref name="NextOffset"/>.
+/// </param>
+public sealed record StreamSnapshot(IReadOnlyList<StreamEvent> Events, long NextOffset, bool Completed, string? StreamId, bool ReachedEnd);
+
 /// <summary>The body of a successful append: the offset of the stored event.</summary>
 public sealed record AppendResult(long Offset);
 
@@ -35,6 +70,9 @@ public sealed record SessionDeleted(int DeletedMessages);
 [JsonSerializable(typeof(JsonElement))]
 [JsonSerializable(typeof(EventsPage))]
 [JsonSerializable(typeof(AppendResult))]
+[JsonSerializable(typeof(FollowStreamRequest))]
+[JsonSerializable(typeof(StreamSnapshot))]
+[JsonSerializable(typeof(ProducerLease))]
 [JsonSerializable(typeof(StreamInfo))]
 [JsonSerializable(typeof(StreamError))]
 [JsonSerializable(typeof(SessionPage))]

@@ -3,6 +3,7 @@
 --
 -- KEYS[1]  stream         the stream's list
 -- KEYS[2]  mark           its deletion mark
+-- KEYS[3]  lease          its producer's lease, which goes with the list
 -- ARGV[1]  ttl_ms         how long the mark lives when the list has no expiry (a list of the original service)
 -- ARGV[2]  channel        the stream's wake-up channel, in full
 -- ARGV[3]  gone           the wake-up that sends its readers to read again: 'sessionId:messageId:gone'
@@ -18,11 +19,7 @@ end
 
 local left = redis.call('PTTL', stream)
 if left <= 0 then left = ttl_ms end
-redis.call('DEL', stream)
+redis.call('DEL', stream, KEYS[3])
 redis.call('SET', mark, '1', 'PX', left)
-
-local sharded = redis.pcall('SPUBLISH', channel, gone)
-if type(sharded) == 'table' and sharded.err then
-  redis.call('PUBLISH', channel, gone)
-end
+publish(channel, gone)
 return 1

@@ -2,10 +2,11 @@
 --
 -- KEYS[1]  stream         the stream's list
 -- KEYS[2]  mark           its deletion mark
+-- KEYS[3]  lease          its producer's lease
 --
 -- Returns { -1 } when the stream was deleted, { 0 } when it holds nothing, else { length, first element, last element,
 -- 1 when the last one is the 'complete' event else 0, the stream's identity (16 hex digits of the SHA-1 of its first
--- element) }.
+-- element), 1 when its producer's deadline has passed (the caller ends it, end_lost.lua) else 0 }.
 
 local stream = KEYS[1]
 local length = redis.call('LLEN', stream)
@@ -16,5 +17,11 @@ end
 local first = redis.call('LINDEX', stream, 0)
 local last = redis.call('LINDEX', stream, -1)
 local completed = 0
-if is_complete(last) then completed = 1 end
-return { length, first, last, completed, string.sub(redis.sha1hex(first), 1, 16) }
+local lapsed = 0
+if is_complete(last) then
+  completed = 1
+else
+  local deadline = tonumber(redis.call('GET', KEYS[3]))
+  if deadline and deadline <= now_ms() then lapsed = 1 end
+end
+return { length, first, last, completed, string.sub(redis.sha1hex(first), 1, 16), lapsed }

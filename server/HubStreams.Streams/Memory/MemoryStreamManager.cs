@@ -15,6 +15,8 @@ public sealed class MemoryStreamManager : IStreamManager, IDisposable
 {
     private readonly ConcurrentDictionary<StreamKey, StoredStream> _streams = new();
     private readonly ConcurrentDictionary<string, SessionIndex> _sessions = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<StreamKey, StoredStream> _leased = new();
+    private readonly ITimer? _leaseChecks;
     private long _nextOrder;
     private readonly StreamWatches _watches;
     private readonly StreamOptions _options;
@@ -39,7 +41,19 @@ public sealed class MemoryStreamManager : IStreamManager, IDisposable
         _time = timeProvider ?? TimeProvider.System;
         var interval = TimeSpan.FromTicks(Math.Clamp(options.Ttl.Ticks / 4, TimeSpan.FromMilliseconds(100).Ticks, TimeSpan.FromSeconds(30).Ticks));
         _sweeper = _time.CreateTimer(static state => ((MemoryStreamManager)state!).RemoveExpired(), this, interval, interval);
+        if (options.LeasesProducers)
+        {
+            var every = LeaseCheckInterval(options.ProducerTimeout);
+            _leaseChecks = _time.CreateTimer(static state => ((MemoryStreamManager)state!).EndLapsedLeases(), this, every, every);
+        }
     }
+
+    /// <inheritdoc />
+    public event Action<StreamKey>? ProducerLost;
+
+    /// <summary>How often the leases of streams being written are looked at: a quarter of the timeout, from 50 ms to a second.</summary>
+    internal static TimeSpan LeaseCheckInterval(TimeSpan timeout) =>
+        TimeSpan.FromTicks(Math.Clamp(timeout.Ticks / 4, TimeSpan.FromMilliseconds(50).Ticks, TimeSpan.FromSeconds(1).Ticks));
 
     /// <summary>The number of streams held in memory right now, expired ones not yet swept included.</summary>
     public int StreamCount => _streams.Count;
@@ -88,6 +102,7 @@ public sealed class MemoryStreamManager : IStreamManager, IDisposable
         {
             var stream = _streams.GetOrAdd(key, static _ => new StoredStream());
             var expiredStreamRemoved = false;
+            var lost = false;
             try
             {
                 long length;
@@ -113,6 +128,11 @@ public sealed class MemoryStreamManager : IStreamManager, IDisposable
                         {
                             throw StreamRules.Deleted(key);
                         }
+                        else if (Lapsed(stream, now))
+                        {
+                            // A producer that comes back after its deadline finds its stream ended.
+                            lost = EndLost(key, stream, now);
+                        }
 
                         var offset = stream.Events.Count;
                         if (atOffset is { } at && at != offset)
@@ -135,6 +155,7 @@ public sealed class MemoryStreamManager : IStreamManager, IDisposable
                         stream.Sizes.Add(json.Length);
                         Hold(stream, BytesHeld(json.Length));
                         stream.ExpiresAt = now + _options.Ttl;
+                        Lease(key, stream, prepared.IsComplete ? null : now);
                         length = stream.Events.Count;
                     }
                     finally
@@ -159,6 +180,11 @@ public sealed class MemoryStreamManager : IStreamManager, IDisposable
                     // Its readers learn that it is gone, as they would from the sweeper.
                     _watches.WakeStream(key);
                 }
+
+                if (lost)
+                {
+                    Lost(key);
+                }
             }
         }
     }
@@ -167,6 +193,7 @@ public sealed class MemoryStreamManager : IStreamManager, IDisposable
     private void Remove(StreamKey key, StoredStream stream)
     {
         stream.Removed = true;
+        Lease(key, stream, null);
         _streams.TryRemove(new KeyValuePair<StreamKey, StoredStream>(key, stream));
         Hold(stream, -stream.BytesHeld);
         Unindex(key);
@@ -175,6 +202,7 @@ public sealed class MemoryStreamManager : IStreamManager, IDisposable
     // Under the stream's lock: its events go, with their place in the budget and in their session.
     private void Empty(StreamKey key, StoredStream stream)
     {
+        Lease(key, stream, null);
         stream.Events.Clear();
         stream.Sizes.Clear();
         Hold(stream, -stream.BytesHeld);
@@ -222,6 +250,132 @@ public sealed class MemoryStreamManager : IStreamManager, IDisposable
     {
         stream.BytesHeld += bytes;
         Interlocked.Add(ref _bytesHeld, bytes);
+    }
+
+    // Under the stream's lock: the producer was heard at 'now' (its deadline moves on), or the stream has no lease any more (null).
+    private void Lease(StreamKey key, StoredStream stream, DateTimeOffset? now)
+    {
+        if (now is { } heard && _options.LeasesProducers)
+        {
+            stream.ProducerDeadline = heard + _options.ProducerTimeout;
+            _leased.TryAdd(key, stream);
+        }
+        else if (stream.ProducerDeadline is not null)
+        {
+            stream.ProducerDeadline = null;
+            _leased.TryRemove(new KeyValuePair<StreamKey, StoredStream>(key, stream));
+        }
+    }
+
+    // Under the stream's lock: its producer's deadline has passed with no 'complete'.
+    private static bool Lapsed(StoredStream stream, DateTimeOffset now) => stream.ProducerDeadline <= now;
+
+    // Under the stream's lock, for a lapsed lease: the stream ends for good, with what says why. Returns true.
+    private bool EndLost(StreamKey key, StoredStream stream, DateTimeOffset now)
+    {
+        foreach (var lostEvent in ProducerLeases.LostEvents(_options.ProducerTimeout, now))
+        {
+            if (!lostEvent.IsComplete && stream.Events.Count >= _options.MaxEvents - 1)
+            {
+                continue;
+            }
+
+            var (prepared, json) = StoredEventJson.Prepare(lostEvent, _options, _time);
+            stream.Events.Add(prepared with { Offset = stream.Events.Count, StreamId = stream.Identity });
+            stream.Sizes.Add(json.Length);
+            Hold(stream, BytesHeld(json.Length));
+        }
+
+        stream.ExpiresAt = now + _options.Ttl;
+        Lease(key, stream, null);
+        return true;
+    }
+
+    // Outside the stream's lock, after EndLost: its readers wake, and whoever announces endings hears of it.
+    private void Lost(StreamKey key)
+    {
+        if (_streams.TryGetValue(key, out var stream))
+        {
+            long length;
+            lock (stream)
+            {
+                length = stream.Events.Count;
+            }
+
+            _watches.Heard(key, length);
+        }
+
+        ProducerLost?.Invoke(key);
+    }
+
+    private void EndLapsedLeases()
+    {
+        var now = _time.GetUtcNow();
+        foreach (var (key, stream) in _leased)
+        {
+            var lost = false;
+            lock (stream)
+            {
+                if (!stream.Removed && !stream.IsExpired(now) && Lapsed(stream, now))
+                {
+                    lost = EndLost(key, stream, now);
+                }
+            }
+
+            if (lost)
+            {
+                Lost(key);
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public Task<ProducerLease> HeartbeatAsync(StreamKey key, CancellationToken cancellationToken = default)
+    {
+        var lost = false;
+        try
+        {
+            if (_streams.TryGetValue(key, out var stream))
+            {
+                lock (stream)
+                {
+                    var now = _time.GetUtcNow();
+                    if (!stream.Removed && !stream.IsExpired(now))
+                    {
+                        if (stream.Deleted)
+                        {
+                            throw StreamRules.Deleted(key);
+                        }
+
+                        if (Lapsed(stream, now))
+                        {
+                            lost = EndLost(key, stream, now);
+                        }
+
+                        if (stream.Events.Count > 0)
+                        {
+                            EnsureAppendable(key, stream.Events, new StreamEvent { Type = EventTypes.Complete });
+                            stream.ExpiresAt = now + _options.Ttl;
+                            Lease(key, stream, now);
+                            return Task.FromResult(new ProducerLease(stream.Events.Count, stream.ProducerDeadline));
+                        }
+                    }
+                }
+            }
+
+            return Task.FromResult(new ProducerLease(0, null));
+        }
+        catch (StreamException e)
+        {
+            return Task.FromException<ProducerLease>(e);
+        }
+        finally
+        {
+            if (lost)
+            {
+                Lost(key);
+            }
+        }
     }
 
     // The budget is the node's: a complete always fits, so that every stream can be ended.
@@ -323,11 +477,32 @@ public sealed class MemoryStreamManager : IStreamManager, IDisposable
             return null;
         }
 
-        lock (stream)
+        var lost = false;
+        try
         {
-            return stream.Removed || stream.Deleted || stream.Events.Count == 0 || stream.IsExpired(_time.GetUtcNow())
-                ? null
-                : SessionListing.Describe(key.MessageId, stream.Events.Count, stream.Events[^1].IsComplete, stream.Identity, stream.Events[0], stream.Events[^1]);
+            lock (stream)
+            {
+                var now = _time.GetUtcNow();
+                if (stream.Removed || stream.Deleted || stream.Events.Count == 0 || stream.IsExpired(now))
+                {
+                    return null;
+                }
+
+                // A listing says what is so: a lapsed lease ends its stream before it is described.
+                if (Lapsed(stream, now))
+                {
+                    lost = EndLost(key, stream, now);
+                }
+
+                return SessionListing.Describe(key.MessageId, stream.Events.Count, stream.Events[^1].IsComplete, stream.Identity, stream.Events[0], stream.Events[^1]);
+            }
+        }
+        finally
+        {
+            if (lost)
+            {
+                Lost(key);
+            }
         }
     }
 
@@ -386,8 +561,12 @@ public sealed class MemoryStreamManager : IStreamManager, IDisposable
     public Task<IStreamWatch> WatchAsync(StreamKey key, CancellationToken cancellationToken = default) =>
         Task.FromResult<IStreamWatch>(_watches.Open(key));
 
-    /// <summary>Stops the expiry sweeper.</summary>
-    public void Dispose() => _sweeper.Dispose();
+    /// <summary>Stops the expiry sweeper and the lease checks.</summary>
+    public void Dispose()
+    {
+        _sweeper.Dispose();
+        _leaseChecks?.Dispose();
+    }
 
     private void EnsureAppendable(StreamKey key, List<StreamEvent> events, StreamEvent next)
     {
@@ -444,6 +623,7 @@ public sealed class MemoryStreamManager : IStreamManager, IDisposable
         public List<int> Sizes { get; } = [];
         public string? Identity { get; set; }
         public DateTimeOffset ExpiresAt { get; set; } = DateTimeOffset.MaxValue;
+        public DateTimeOffset? ProducerDeadline { get; set; }
         public bool Removed { get; set; }
         public bool Deleted { get; set; }
         public long BytesHeld { get; set; }

@@ -32,7 +32,10 @@ public static class SessionListing
 
     /// <summary>What a listing says of a stream that holds <paramref name="length"/> events (at least one).</summary>
     public static SessionMessage Describe(string messageId, long length, bool completed, string? streamId, StreamEvent first, StreamEvent last) =>
-        new(messageId, completed ? MessageStates.Completed : MessageStates.Streaming, length, streamId, first.Timestamp, last.Timestamp);
+        new(messageId, State(completed, last), length, streamId, first.Timestamp, last.Timestamp);
+
+    private static string State(bool completed, StreamEvent last) =>
+        !completed ? MessageStates.Streaming : ProducerLeases.EndsLost(last) ? MessageStates.Abandoned : MessageStates.Completed;
 
     /// <summary>The cursor of a listing's next page: after the entry of <paramref name="messageId"/> at <paramref name="order"/>.</summary>
     public static string Cursor(long order, string messageId) => $"{order.ToString(CultureInfo.InvariantCulture)}.{messageId}";

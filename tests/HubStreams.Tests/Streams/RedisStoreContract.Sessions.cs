@@ -65,7 +65,7 @@ public abstract partial class RedisStoreContract
     }
 
     [Fact]
-    public async Task The_keys_a_session_adds_are_never_read_as_streams_share_their_slots_and_expire()
+    public async Task The_keys_sessions_and_leases_add_are_never_read_as_streams_share_their_slots_and_expire()
     {
         var manager = Create(new StreamOptions { Ttl = TimeSpan.FromMinutes(10) });
         var session = $"s-{Guid.NewGuid():N}";
@@ -84,14 +84,17 @@ public abstract partial class RedisStoreContract
             }
         }
 
+        // The kept stream's producer lease too; the deleted one's went with its list.
         var index = _redisOptions.SessionIndexKeyFor(session);
         var mark = _redisOptions.DeletedKeyFor(deleted);
-        Assert.Equal(new[] { _redisOptions.StreamKeyFor(kept), index, mark }.Order(StringComparer.Ordinal), keys.Order(StringComparer.Ordinal));
+        var lease = _redisOptions.LeaseKeyFor(kept);
+        Assert.Equal(new[] { _redisOptions.StreamKeyFor(kept), index, mark, lease }.Order(StringComparer.Ordinal), keys.Order(StringComparer.Ordinal));
 
         // Only the stream's list has the seed's shape; the others start with '{', which no prefix or id holds.
         Assert.All(keys.Where(k => k.StartsWith(_redisOptions.Prefix + ":", StringComparison.Ordinal)),
             k => Assert.Equal(_redisOptions.StreamKeyFor(kept), k));
         Assert.Equal(redis.Connection.HashSlot(_redisOptions.StreamKeyFor(deleted)), redis.Connection.HashSlot(mark));
+        Assert.Equal(redis.Connection.HashSlot(_redisOptions.StreamKeyFor(kept)), redis.Connection.HashSlot(lease));
         foreach (var key in keys)
         {
             Assert.InRange((await Db.KeyTimeToLiveAsync(key))!.Value, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(20));
