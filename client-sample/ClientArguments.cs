@@ -6,9 +6,13 @@ namespace HubStreams.ClientSample;
 /// <summary>The command line of the client.</summary>
 internal sealed record ClientArguments(IReadOnlyList<Uri> Urls, string SessionId, string MessageId, long FromOffset, bool StartDemo, string? Token)
 {
+    /// <summary>Whether to catch up compacted: the answer so far in a few events, then live.</summary>
+    public bool Compact { get; init; }
+
     public const string Usage =
-        "usage: hubstreams-client --session S --message M [--url http://localhost:5000[,http://node2:5000…]] [--from N] [--demo] [--token T]\n" +
+        "usage: hubstreams-client --session S --message M [--url http://localhost:5000[,http://node2:5000…]] [--from N] [--compact] [--demo] [--token T]\n" +
         "  --url    the server, a farm's balancer, or several nodes (comma-separated: tried in turn after a failure)\n" +
+        "  --compact  catch up compacted: each run of stored text chunks as one event, then live\n" +
         "  --demo   start the server's demo producer on that stream first\n" +
         "  --token  an access token for a server with AUTH_MODE=jwt (or set HUBSTREAMS_TOKEN)\n" +
         "hubstreams-client token --sub USER --sessions S … mints a token to try such a server with (see its usage)";
@@ -23,12 +27,14 @@ internal sealed record ClientArguments(IReadOnlyList<Uri> Urls, string SessionId
         var token = string.IsNullOrWhiteSpace(tokenFromEnvironment) ? null : tokenFromEnvironment.Trim();
         long from = 0;
         var demo = false;
+        var compact = false;
         for (var i = 0; i < args.Length; i++)
         {
             var name = args[i];
-            if (name == "--demo")
+            if (name is "--demo" or "--compact")
             {
-                demo = true;
+                demo |= name == "--demo";
+                compact |= name == "--compact";
                 continue;
             }
 
@@ -84,7 +90,7 @@ internal sealed record ClientArguments(IReadOnlyList<Uri> Urls, string SessionId
             }
         }
 
-        arguments = new ClientArguments(urls, session, message, from, demo, token);
+        arguments = new ClientArguments(urls, session, message, from, demo, token) { Compact = compact };
         problem = "";
         return true;
     }

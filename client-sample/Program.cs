@@ -2,7 +2,7 @@ using System.Net.Http.Headers;
 using HubStreams.Client;
 using HubStreams.ClientSample;
 
-// dotnet run --project client-sample -- --url http://localhost:5000 --session S --message M [--from N] [--demo] [--token T]
+// dotnet run --project client-sample -- --url http://localhost:5000 --session S --message M [--from N] [--compact] [--demo] [--token T]
 // dotnet run --project client-sample -- token --sub USER --sessions S [--producer]   (a token to try AUTH_MODE=jwt with)
 if (args is ["token", .. var tokenArguments])
 {
@@ -48,7 +48,8 @@ try
     }
 
     var client = new HubStreamsClient(options);
-    await foreach (var streamEvent in client.ReadStreamAsync(arguments.SessionId, arguments.MessageId, arguments.FromOffset, EventPrinter.PrintStatus, cancel.Token))
+    await foreach (var streamEvent in client.ReadStreamAsync(
+        arguments.SessionId, arguments.MessageId, arguments.FromOffset, EventPrinter.PrintStatus, arguments.Compact, cancel.Token))
     {
         EventPrinter.Print(streamEvent);
     }

@@ -55,18 +55,25 @@ public sealed class HubStreamsClient
     /// <param name="messageId">The message whose stream to follow.</param>
     /// <param name="fromOffset">The first offset wanted: 0 for the whole stream.</param>
     /// <param name="onStatus">Told when the reader connects, loses its connection or resumes.</param>
+    /// <param name="compact">
+    /// Catch up compacted, on the first read and on every resume: what is stored up to the stream's end comes with each
+    /// run of text chunks merged into one event (its <see cref="StreamEvent.FirstOffset"/> to its
+    /// <see cref="StreamEvent.Offset"/>), then the live events one by one. For a reader that joins late: the answer so far
+    /// in a few events, not one per token.
+    /// </param>
     /// <param name="cancellationToken">Stops the reader.</param>
     /// <exception cref="HubStreamsException">
     /// The server refused for good: the stream expired or never existed (<see cref="StreamErrorCode.StreamNotFound"/>),
     /// the token does not grant it (<see cref="StreamErrorCode.AccessDenied"/>), or the request is invalid.
     /// </exception>
     public ResumableStreamReader ReadStreamAsync(
-        string sessionId, string messageId, long fromOffset = 0, Action<ReaderStatus>? onStatus = null, CancellationToken cancellationToken = default)
+        string sessionId, string messageId, long fromOffset = 0, Action<ReaderStatus>? onStatus = null, bool compact = false,
+        CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(fromOffset);
         EnsureValidId(sessionId, nameof(sessionId));
         EnsureValidId(messageId, nameof(messageId));
-        return new ResumableStreamReader(this, sessionId, messageId, fromOffset, onStatus, cancellationToken);
+        return new ResumableStreamReader(this, sessionId, messageId, fromOffset, onStatus, compact, cancellationToken);
     }
 
     /// <summary>

@@ -8,6 +8,7 @@ public sealed class HubStreamsClientOptions
 {
     private TimeSpan _initialRetryDelay = TimeSpan.FromMilliseconds(100);
     private TimeSpan _maxRetryDelay = TimeSpan.FromSeconds(5);
+    private TimeSpan _writerHeartbeatInterval = TimeSpan.FromSeconds(30);
 
     /// <summary>
     /// The hub's address on each node (<c>https://node-1/hubs/streams</c>), or once for a farm behind a balancer. After
@@ -46,6 +47,22 @@ public sealed class HubStreamsClientOptions
         {
             ArgumentOutOfRangeException.ThrowIfLessThan(value, TimeSpan.Zero);
             _maxRetryDelay = value;
+        }
+    }
+
+    /// <summary>
+    /// How often an open <see cref="MessageWriter"/> that has appended nothing meanwhile tells the server its producer is
+    /// still there (the hub's <c>Heartbeat</c>), so that a long tool call or a slow model turn does not end the stream as
+    /// <c>producer_lost</c>. The server's answer says when its deadline is, and the writer heartbeats at least three times
+    /// within it, whatever this says. Default 30 s.
+    /// </summary>
+    public TimeSpan WriterHeartbeatInterval
+    {
+        get => _writerHeartbeatInterval;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, TimeSpan.FromMilliseconds(10));
+            _writerHeartbeatInterval = value;
         }
     }
 

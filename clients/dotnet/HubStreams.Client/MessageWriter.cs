@@ -8,8 +8,10 @@ namespace HubStreams.Client;
 /// Writes the stream of one message, each event exactly once: it gives every event the offset it must land at and an
 /// id, and retries a failed append with the same offset and id (a conditional append), so a reply lost to a dropped
 /// connection, a node's death or a Redis reconnect never stores an event twice. It follows its own stream, and
-/// <see cref="StopRequested"/> fires when a reader asks the answer to stop. Open one with
-/// <see cref="HubStreamsClient.OpenWriterAsync"/>; dispose it when done.
+/// <see cref="StopRequested"/> fires when a reader asks the answer to stop. While it is open and appends nothing, it
+/// heartbeats (<see cref="HubStreamsClientOptions.WriterHeartbeatInterval"/>), so a silent producer (a long tool call)
+/// keeps its stream; a producer that dies stops heartbeating, and the server ends its stream with <c>producer_lost</c>
+/// after <c>STREAM_PRODUCER_TIMEOUT</c>. Open one with <see cref="HubStreamsClient.OpenWriterAsync"/>; dispose it when done.
 /// </summary>
 public sealed class MessageWriter : IStreamEventWriter, IAsyncDisposable
 {
@@ -21,6 +23,9 @@ public sealed class MessageWriter : IStreamEventWriter, IAsyncDisposable
     private readonly CancellationTokenSource _closing = new();
     private HubConnection? _connection;
     private Task _stopWatch = Task.CompletedTask;
+    private Task _heartbeats = Task.CompletedTask;
+    private long _lastHeardAt;
+    private TimeSpan _heartbeatEvery;
     private int _url;
     private string? _streamId;
 
@@ -53,6 +58,66 @@ public sealed class MessageWriter : IStreamEventWriter, IAsyncDisposable
 
         NextOffset = info.NextOffset;
         _streamId = info.StreamId;
+
+        // Until the server's first answer says its deadline, a second at most: a short timeout is learnt in time.
+        _heartbeatEvery = TimeSpan.FromTicks(Math.Min(_client.Options.WriterHeartbeatInterval.Ticks, TimeSpan.TicksPerSecond));
+        _heartbeats = HeartbeatAsync(_closing.Token);
+    }
+
+    /// <summary>The last lease the server gave this writer's stream: its deadline for the next append or heartbeat.</summary>
+    public ProducerLease? Lease { get; private set; }
+
+    // While the writer is open: a heartbeat whenever the server has heard nothing from it (no append, no heartbeat) for an
+    // interval, on the writer's connection when it is up (the next append reconnects it). Ends with the writer, or once
+    // the stream ended.
+    private async Task HeartbeatAsync(CancellationToken closing)
+    {
+        try
+        {
+            while (true)
+            {
+                var quiet = System.Diagnostics.Stopwatch.GetElapsedTime(Volatile.Read(ref _lastHeardAt));
+                await Task.Delay(quiet < _heartbeatEvery ? _heartbeatEvery - quiet : TimeSpan.Zero, closing);
+                if (System.Diagnostics.Stopwatch.GetElapsedTime(Volatile.Read(ref _lastHeardAt)) < _heartbeatEvery)
+                {
+                    continue; // An append was heard meanwhile.
+                }
+
+                if (NextOffset == 0 || _connection is not { State: HubConnectionState.Connected } connection)
+                {
+                    // Nothing to keep yet, or no connection: look again in a moment.
+                    Volatile.Write(ref _lastHeardAt, System.Diagnostics.Stopwatch.GetTimestamp());
+                    continue;
+                }
+
+                try
+                {
+                    var sent = System.Diagnostics.Stopwatch.GetTimestamp();
+                    var lease = await connection.InvokeAsync<ProducerLease>("Heartbeat", _sessionId, _messageId, closing);
+                    Volatile.Write(ref _lastHeardAt, sent);
+                    Lease = lease;
+                    if (lease.ExpiresAt is { } expiresAt)
+                    {
+                        var third = (expiresAt - DateTimeOffset.UtcNow) / 3;
+                        _heartbeatEvery = TimeSpan.FromTicks(Math.Clamp(third.Ticks, TimeSpan.FromMilliseconds(10).Ticks, _client.Options.WriterHeartbeatInterval.Ticks));
+                    }
+                }
+                catch (Exception e) when (ServerCalls.AsFinal(e) is not null)
+                {
+                    // The stream ended (completed, or by the server for a lost producer) or was deleted: the next append says so.
+                    return;
+                }
+                catch (Exception e) when (e is HubException or IOException or InvalidOperationException or TimeoutException)
+                {
+                    // The connection is going: tried again after the next interval.
+                    Volatile.Write(ref _lastHeardAt, System.Diagnostics.Stopwatch.GetTimestamp());
+                }
+            }
+        }
+        catch (OperationCanceledException) when (closing.IsCancellationRequested)
+        {
+            // Closed.
+        }
     }
 
     /// <summary>
@@ -78,6 +143,7 @@ public sealed class MessageWriter : IStreamEventWriter, IAsyncDisposable
                 var stored = await WithRetriesAsync(connection => connection.InvokeAsync<long>(
                     "AppendEventAt", _sessionId, _messageId, offset, outgoing, cancellationToken), cancellationToken);
                 NextOffset = stored + 1;
+                Volatile.Write(ref _lastHeardAt, System.Diagnostics.Stopwatch.GetTimestamp());
                 // The stream's identity, once it has one, tells a lost and recreated stream from a reader's stop.
                 _streamId ??= (await StreamInfoAsync(cancellationToken)).StreamId;
                 return stored;
@@ -123,6 +189,7 @@ public sealed class MessageWriter : IStreamEventWriter, IAsyncDisposable
     {
         await _closing.CancelAsync();
         await _stopWatch.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await _heartbeats.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         if (_connection is not null)
         {
             await _connection.DisposeAsync();

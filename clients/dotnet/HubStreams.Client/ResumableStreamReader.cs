@@ -6,7 +6,9 @@ namespace HubStreams.Client;
 /// <summary>
 /// A stream read that resumes by itself, from <see cref="HubStreamsClient.ReadStreamAsync"/>: connect, read, decide,
 /// back off, until <c>complete</c> or a final refusal. Each connection is new, so the token provider is asked again,
-/// and each asks for the offset after the last event yielded. Enumerate it once.
+/// and each asks for the offset after the last event yielded. A compacted read may yield an event that merges several
+/// offsets (<see cref="StreamEvent.FirstOffset"/>..<see cref="StreamEvent.Offset"/>): it resumes after the last.
+/// Enumerate it once.
 /// </summary>
 public sealed class ResumableStreamReader : IAsyncEnumerable<StreamEvent>
 {
@@ -14,6 +16,7 @@ public sealed class ResumableStreamReader : IAsyncEnumerable<StreamEvent>
     private readonly string _sessionId;
     private readonly string _messageId;
     private readonly Action<ReaderStatus>? _onStatus;
+    private readonly bool _compact;
     private readonly CancellationToken _cancellationToken;
     private readonly IList<Uri> _urls;
     private int _url;
@@ -21,8 +24,9 @@ public sealed class ResumableStreamReader : IAsyncEnumerable<StreamEvent>
     private long _nextOffset;
 
     internal ResumableStreamReader(HubStreamsClient client, string sessionId, string messageId, long fromOffset, Action<ReaderStatus>? onStatus,
-        CancellationToken cancellationToken)
+        bool compact, CancellationToken cancellationToken)
     {
+        _compact = compact;
         _client = client;
         _sessionId = sessionId;
         _messageId = messageId;
@@ -60,7 +64,7 @@ public sealed class ResumableStreamReader : IAsyncEnumerable<StreamEvent>
         while (true)
         {
             await using var attempt = new Attempt(_client.CreateConnection(_urls[_url]));
-            if (await attempt.StartAsync(_sessionId, _messageId, _nextOffset, StreamId, cancellationToken))
+            if (await attempt.StartAsync(new FollowRequest(_sessionId, _messageId, _nextOffset, StreamId, _compact), cancellationToken))
             {
                 Report(resumed ? ReaderState.Resumed : ReaderState.Connected);
             }
@@ -118,6 +122,9 @@ public sealed class ResumableStreamReader : IAsyncEnumerable<StreamEvent>
         }
     }
 
+    /// <summary>What the hub's <c>FollowStream</c> takes; each resume asks from the offset after the last event yielded.</summary>
+    private sealed record FollowRequest(string SessionId, string MessageId, long FromOffset, string? StreamId, bool Compact);
+
     private void Report(ReaderState state, string? detail = null) => _onStatus?.Invoke(new ReaderStatus(state, _nextOffset, _urls[_url], detail));
 
     /// <summary>One connection and its stream. A failure, wherever it happens, ends it and is kept for the decision.</summary>
@@ -131,7 +138,7 @@ public sealed class ResumableStreamReader : IAsyncEnumerable<StreamEvent>
         /// <summary>What ended the attempt, when something did: the stream's error, or why the connection closed.</summary>
         public Exception? Failure { get; private set; }
 
-        public async Task<bool> StartAsync(string sessionId, string messageId, long fromOffset, string? streamId, CancellationToken cancellationToken)
+        public async Task<bool> StartAsync(FollowRequest request, CancellationToken cancellationToken)
         {
             connection.Closed += error =>
             {
@@ -141,10 +148,7 @@ public sealed class ResumableStreamReader : IAsyncEnumerable<StreamEvent>
             try
             {
                 await connection.StartAsync(cancellationToken);
-                var events = streamId is null
-                    ? connection.StreamAsync<StreamEvent>("StreamEvents", sessionId, messageId, fromOffset, cancellationToken)
-                    : connection.StreamAsync<StreamEvent>("ResumeEvents", sessionId, messageId, fromOffset, streamId, cancellationToken);
-                _events = events.GetAsyncEnumerator(cancellationToken);
+                _events = connection.StreamAsync<StreamEvent>("FollowStream", request, cancellationToken).GetAsyncEnumerator(cancellationToken);
                 return true;
             }
             catch (Exception e) when (!cancellationToken.IsCancellationRequested)

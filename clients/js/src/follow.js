@@ -11,8 +11,13 @@ const connected = connection => connection.state === signalR.HubConnectionState.
  * `{ state, nextOffset, streamId, text }` (state: "connected", "resumed", "reconnecting" or "disconnected"; text, also its
  * string form, says it in words: "resumed at offset 57"); onError(error) when the stream cannot be read (a final code:
  * expired or unknown, not granted, invalid). Returns { stop(), nextOffset, streamId }.
+ *
+ * With `compact: true` the catch-up (on the first read and on every resume) comes compacted: what is stored up to the
+ * stream's end arrives with each run of text chunks merged into one event, whose `firstOffset` and `offset` are the
+ * first and last offsets it covers, then the live events one by one. An event's offset may then pass several at once;
+ * the reader resumes after it.
  */
-export function followStream(connection, sessionId, messageId, { fromOffset = 0, streamId, onEvent, onStatus, onComplete, onError } = {}) {
+export function followStream(connection, sessionId, messageId, { fromOffset = 0, streamId, compact = false, onEvent, onStatus, onComplete, onError } = {}) {
   let nextOffset = fromOffset;
   // The stream's identity, from its first event: each resume presents it, so a stream created again under the same
   // ids ends the reader with StreamReset rather than mixing two streams.
@@ -43,9 +48,7 @@ export function followStream(connection, sessionId, messageId, { fromOffset = 0,
     if (resumed) report("resumed", `resumed at offset ${nextOffset}`);
     else report("connected");
     resumed = true;
-    const stream = knownStreamId === null
-      ? connection.stream("StreamEvents", sessionId, messageId, nextOffset)
-      : connection.stream("ResumeEvents", sessionId, messageId, nextOffset, knownStreamId);
+    const stream = connection.stream("FollowStream", { sessionId, messageId, fromOffset: nextOffset, streamId: knownStreamId, compact });
     const current = subscription = stream.subscribe({
       next: event => {
         if (finished || event.offset < nextOffset) return; // Already passed on: never repeat.
@@ -98,9 +101,9 @@ export function followStream(connection, sessionId, messageId, { fromOffset = 0,
 
 /**
  * The stream as an async iterator, for `for await`: every event from `fromOffset` to `complete`, once each, resuming
- * by itself. Ends after `complete`; throws a HubStreamsError on a final code; `signal` stops it.
+ * by itself (`compact` as for followStream). Ends after `complete`; throws a HubStreamsError on a final code; `signal` stops it.
  */
-export async function* readStream(connection, sessionId, messageId, { fromOffset = 0, streamId, signal, onStatus } = {}) {
+export async function* readStream(connection, sessionId, messageId, { fromOffset = 0, streamId, compact = false, signal, onStatus } = {}) {
   signal?.throwIfAborted();
   const queue = [];
   let done = false;
@@ -110,6 +113,7 @@ export async function* readStream(connection, sessionId, messageId, { fromOffset
   const follower = followStream(connection, sessionId, messageId, {
     fromOffset,
     streamId,
+    compact,
     onStatus,
     onEvent: event => { queue.push(event); notify(); },
     onComplete: () => { done = true; notify(); },

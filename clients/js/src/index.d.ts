@@ -17,6 +17,11 @@ export interface StreamEvent {
   data?: Record<string, unknown>;
   /** The stream's identity: it changes when a stream is lost and created again under the same ids. */
   streamId?: string;
+  /**
+   * Only on an event of a compacted catch-up that merges a run of text chunks: the first offset it covers (`offset` is
+   * the last); its `content` is theirs joined.
+   */
+  firstOffset?: number;
 }
 
 /** Every error code of the wire contract. */
@@ -83,6 +88,8 @@ export declare function retryDelay(attempt: number, maxRetryDelay?: number): num
 
 export interface FollowOptions {
   fromOffset?: number;
+  /** Catch up compacted: each run of stored text chunks up to the stream's end as one event, then the live events one by one. */
+  compact?: boolean;
   /** The stream's identity, when resuming one seen before: a stream created again since ends the reader with StreamReset. */
   streamId?: string;
   /** Once per offset, in order. */
@@ -105,6 +112,7 @@ export declare function followStream(connection: HubConnection, sessionId: strin
 
 export interface ReadOptions {
   fromOffset?: number;
+  compact?: boolean;
   streamId?: string;
   signal?: AbortSignal;
   onStatus?: (status: ReaderStatus) => void;
@@ -123,12 +131,27 @@ export interface Writer {
   readonly nextOffset: number;
   /** How many calls had to be sent again. */
   readonly retries: number;
+  /** The last lease the server gave: its deadline for the next append or heartbeat (null before the first heartbeat). */
+  readonly lease: ProducerLease | null;
   /** Fires when a reader asks the answer to stop. */
   readonly stopRequested: AbortSignal;
+  /** Stops following the stream and heartbeating. */
   close(): void;
 }
 
-export declare function createWriter(connection: HubConnection, sessionId: string, messageId: string): Promise<Writer>;
+/** What a heartbeat answers. */
+export interface ProducerLease {
+  nextOffset: number;
+  /** ISO 8601, the server's deadline; null when the server ends no stream this way, or the stream holds nothing yet. */
+  expiresAt: string | null;
+}
+
+export interface WriterOptions {
+  /** How often an idle writer heartbeats, in ms (at least three times within the server's deadline whatever this says). Default 30,000. */
+  heartbeatInterval?: number;
+}
+
+export declare function createWriter(connection: HubConnection, sessionId: string, messageId: string, options?: WriterOptions): Promise<Writer>;
 
 export interface SessionOptions {
   /** A message of the session started (its first event was stored), on any node. */

@@ -10,8 +10,13 @@ const delay = ms => new Promise(resolve => setTimeout(resolve, ms));
  * reply lost to a dropped connection or a node's death never stores an event twice. A reader's `stop` takes an offset
  * of its own: the next event goes after it, and `stopRequested` (an AbortSignal) fires. Use it on a connection kept up
  * by `connect`.
+ *
+ * While it is open and appends nothing, it heartbeats (every `heartbeatInterval` ms, 30,000 by default, and at least
+ * three times within the deadline the server gives), so a producer busy with a long tool call keeps its stream. A
+ * producer that dies stops heartbeating, and the server ends its stream with an `error` (`data.reason:
+ * "producer_lost"`) and `complete` after `STREAM_PRODUCER_TIMEOUT`. Close the writer when done.
  */
-export async function createWriter(connection, sessionId, messageId) {
+export async function createWriter(connection, sessionId, messageId, { heartbeatInterval = 30_000 } = {}) {
   const prefix = Math.random().toString(36).slice(2, 10);
   let retries = 0;
 
@@ -43,6 +48,41 @@ export async function createWriter(connection, sessionId, messageId) {
     onEvent: event => { if (event.type === "stop") stop.abort(new Error("a reader asked to stop")); },
   });
 
+  // Until the server's first answer says its deadline, a second at most: a short timeout is learnt in time. A heartbeat
+  // goes whenever the server has heard nothing from this writer (no append, no heartbeat) for that long.
+  let heartbeatEvery = Math.min(heartbeatInterval, 1000);
+  let lastHeardAt = Date.now();
+  let lease = null;
+  let heartbeatTimer = null;
+  let closed = false;
+  const heartbeat = async () => {
+    if (closed) return;
+    if (Date.now() - lastHeardAt >= heartbeatEvery) {
+      const sent = Date.now();
+      if (nextOffset > 0 && connection.state === "Connected") {
+        try {
+          lease = await connection.invoke("Heartbeat", sessionId, messageId);
+          if (lease.expiresAt) {
+            heartbeatEvery = Math.max(10, Math.min(heartbeatInterval, (Date.parse(lease.expiresAt) - Date.now()) / 3));
+          }
+        } catch (error) {
+          // The stream ended or was deleted (the next append says so), or the connection is going (tried again later).
+          if (isFinal(errorCode(error))) return;
+        }
+      }
+      lastHeardAt = Math.max(lastHeardAt, sent);
+    }
+    schedule();
+  };
+  // In Node, a pending heartbeat does not keep the process alive by itself.
+  const schedule = () => {
+    if (closed) return;
+    heartbeatTimer = setTimeout(heartbeat, Math.max(0, lastHeardAt + heartbeatEvery - Date.now()));
+    heartbeatTimer.unref?.();
+  };
+  const stopHeartbeats = () => { closed = true; clearTimeout(heartbeatTimer); };
+  schedule();
+
   async function append(event) {
     while (true) {
       const offset = nextOffset;
@@ -52,6 +92,7 @@ export async function createWriter(connection, sessionId, messageId) {
       try {
         const stored = await call(() => connection.invoke("AppendEventAt", sessionId, messageId, offset, outgoing));
         nextOffset = stored + 1;
+        lastHeardAt = Date.now();
         streamId ??= (await call(() => connection.invoke("GetStreamInfo", sessionId, messageId))).streamId ?? null;
         return stored;
       } catch (error) {
@@ -75,10 +116,16 @@ export async function createWriter(connection, sessionId, messageId) {
 
   return {
     append,
-    complete: data => append({ type: "complete", done: true, ...(data ? { data } : {}) }),
+    complete: async data => {
+      const offset = await append({ type: "complete", done: true, ...(data ? { data } : {}) });
+      stopHeartbeats();
+      return offset;
+    },
     get nextOffset() { return nextOffset; },
     get retries() { return retries; },
+    /** The last lease the server gave: `{ nextOffset, expiresAt }`, its deadline for the next append or heartbeat. */
+    get lease() { return lease; },
     stopRequested: stop.signal,
-    close() { watcher.stop(); },
+    close() { stopHeartbeats(); watcher.stop(); },
   };
 }

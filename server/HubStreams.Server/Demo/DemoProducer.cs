@@ -15,6 +15,7 @@ namespace HubStreams.Server.Demo;
 public sealed partial class DemoProducer(
     StreamAppender appender,
     IStreamManager streams,
+    StreamOptions streamOptions,
     DemoOptions options,
     IHostApplicationLifetime lifetime,
     ILogger<DemoProducer> logger) : IDisposable
@@ -46,6 +47,7 @@ public sealed partial class DemoProducer(
     {
         using var stopRequested = CancellationTokenSource.CreateLinkedTokenSource(stopping);
         var stopWatch = WatchForStopAsync(key, stopRequested);
+        var heartbeats = HeartbeatAsync(key, stopRequested.Token);
         try
         {
             await appender.AppendAsync(key, new StreamEvent { Type = EventTypes.References, Data = References }, stopping);
@@ -64,6 +66,31 @@ public sealed partial class DemoProducer(
 
         await stopRequested.CancelAsync();
         await stopWatch.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await heartbeats.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+    }
+
+    // As every packaged writer does: while the answer is open, the producer says it is there, so a slow model turn never
+    // ends it as producer_lost. Three heartbeats within each deadline.
+    private async Task HeartbeatAsync(StreamKey key, CancellationToken stopping)
+    {
+        if (!streamOptions.LeasesProducers)
+        {
+            return;
+        }
+
+        var every = TimeSpan.FromTicks(Math.Min(streamOptions.ProducerTimeout.Ticks / 3, TimeSpan.FromSeconds(30).Ticks));
+        while (!stopping.IsCancellationRequested)
+        {
+            await Task.Delay(every, stopping);
+            try
+            {
+                await appender.HeartbeatAsync(key, stopping);
+            }
+            catch (StreamException)
+            {
+                // Ended, or the store is away for a moment: the answer's own appends say which.
+            }
+        }
     }
 
     private async Task CompleteAsync(StreamKey key, string reason)

@@ -69,6 +69,9 @@ public sealed class HubStreamsServer : IAsyncDisposable
     /// <summary>Everything the server logged, for tests that look for what must never be written.</summary>
     public ConcurrentQueue<string> Logs { get; private set; } = new();
 
+    /// <summary>The hub's address on this server.</summary>
+    public Uri HubUrl() => new(BaseAddress, "/hubs/streams");
+
     public HubConnection CreateHubConnection(string? token = null) => new HubConnectionBuilder()
         .WithUrl(new Uri(BaseAddress, "/hubs/streams"), options =>
         {
