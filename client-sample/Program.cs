@@ -49,7 +49,8 @@ try
 
     var client = new HubStreamsClient(options);
     await foreach (var streamEvent in client.ReadStreamAsync(
-        arguments.SessionId, arguments.MessageId, arguments.FromOffset, EventPrinter.PrintStatus, arguments.Compact, cancel.Token))
+        arguments.SessionId, arguments.MessageId,
+        new ReadOptions { FromOffset = arguments.FromOffset, OnStatus = EventPrinter.PrintStatus, Compact = arguments.Compact }, cancel.Token))
     {
         EventPrinter.Print(streamEvent);
     }

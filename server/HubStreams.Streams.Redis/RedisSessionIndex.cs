@@ -145,25 +145,43 @@ internal sealed class RedisSessionIndex
     /// <summary>This node no longer counts <paramref name="key"/> as recorded (it was deleted).</summary>
     public void Forget(StreamKey key) => _recorded.TryRemove(key, out _);
 
-    // One record of a stream in flight at a time; failures become StoreUnavailable.
+    // One record of a stream in flight at a time; failures become StoreUnavailable. The record starts only once its
+    // task is in the map, and takes it out before it completes: a record that fails at once (Redis away) can never
+    // leave its failure in the map for every later append to find.
     private Task RecordAsync(StreamKey key)
     {
-        var task = _recording.GetOrAdd(key, static (k, index) => index.RecordOnceAsync(k), this);
-        return task;
+        var mine = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var recording = _recording.GetOrAdd(key, mine.Task);
+        if (recording == mine.Task)
+        {
+            _ = RecordOnceAsync(key, mine);
+        }
+
+        return recording;
     }
 
-    private async Task RecordOnceAsync(StreamKey key)
+    private async Task RecordOnceAsync(StreamKey key, TaskCompletionSource done)
     {
+        Exception? failure = null;
         try
         {
-            await Task.Yield();
             await _failures.RunWrite(key, () => Database.ScriptEvaluateAsync(RedisScripts.Index,
                 [_redisOptions.SessionIndexKeyFor(key.SessionId)],
                 [key.MessageId, _time.GetUtcNow().ToUnixTimeMilliseconds(), (long)(2 * _ttl.TotalMilliseconds)]));
         }
-        finally
+        catch (Exception e)
         {
-            _recording.TryRemove(key, out _);
+            failure = e;
+        }
+
+        _recording.TryRemove(new KeyValuePair<StreamKey, Task>(key, done.Task));
+        if (failure is null)
+        {
+            done.SetResult();
+        }
+        else
+        {
+            done.SetException(failure);
         }
     }
 

@@ -7,7 +7,7 @@ namespace HubStreams.Client;
 
 /// <summary>
 /// A client of a HubStreams server (one node, a farm's balancer, or several nodes). Follow a stream with
-/// <see cref="ReadStreamAsync"/>, which resumes by itself; hear when a session's messages start and complete with
+/// <see cref="ReadStreamAsync(string, string, long, Action{ReaderStatus}?, CancellationToken)"/>, which resumes by itself; hear when a session's messages start and complete with
 /// <see cref="WatchSessionAsync"/>. Thread-safe; one per application is enough (see
 /// <see cref="Microsoft.Extensions.DependencyInjection.HubStreamsClientServiceCollectionExtensions.AddHubStreamsClient"/>).
 /// </summary>
@@ -55,25 +55,29 @@ public sealed class HubStreamsClient
     /// <param name="messageId">The message whose stream to follow.</param>
     /// <param name="fromOffset">The first offset wanted: 0 for the whole stream.</param>
     /// <param name="onStatus">Told when the reader connects, loses its connection or resumes.</param>
-    /// <param name="compact">
-    /// Catch up compacted, on the first read and on every resume: what is stored up to the stream's end comes with each
-    /// run of text chunks merged into one event (its <see cref="StreamEvent.FirstOffset"/> to its
-    /// <see cref="StreamEvent.Offset"/>), then the live events one by one. For a reader that joins late: the answer so far
-    /// in a few events, not one per token.
-    /// </param>
     /// <param name="cancellationToken">Stops the reader.</param>
     /// <exception cref="HubStreamsException">
     /// The server refused for good: the stream expired or never existed (<see cref="StreamErrorCode.StreamNotFound"/>),
     /// the token does not grant it (<see cref="StreamErrorCode.AccessDenied"/>), or the request is invalid.
     /// </exception>
     public ResumableStreamReader ReadStreamAsync(
-        string sessionId, string messageId, long fromOffset = 0, Action<ReaderStatus>? onStatus = null, bool compact = false,
-        CancellationToken cancellationToken = default)
+        string sessionId, string messageId, long fromOffset = 0, Action<ReaderStatus>? onStatus = null,
+        CancellationToken cancellationToken = default) =>
+        ReadStreamAsync(sessionId, messageId, new ReadOptions { FromOffset = fromOffset, OnStatus = onStatus }, cancellationToken);
+
+    /// <summary>
+    /// Every event of the stream from <see cref="ReadOptions.FromOffset"/> to <c>complete</c>, read as
+    /// <paramref name="options"/> say: as <see cref="ReadStreamAsync(string, string, long, Action{ReaderStatus}?, CancellationToken)"/>,
+    /// and compacted when <see cref="ReadOptions.Compact"/> is set.
+    /// </summary>
+    /// <exception cref="HubStreamsException">The server refused for good, as for the other overload.</exception>
+    public ResumableStreamReader ReadStreamAsync(string sessionId, string messageId, ReadOptions options, CancellationToken cancellationToken = default)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(fromOffset);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentOutOfRangeException.ThrowIfNegative(options.FromOffset, nameof(options));
         EnsureValidId(sessionId, nameof(sessionId));
         EnsureValidId(messageId, nameof(messageId));
-        return new ResumableStreamReader(this, sessionId, messageId, fromOffset, onStatus, compact, cancellationToken);
+        return new ResumableStreamReader(this, sessionId, messageId, options.FromOffset, options.OnStatus, options.Compact, cancellationToken);
     }
 
     /// <summary>
@@ -152,7 +156,15 @@ public sealed class HubStreamsClient
     /// <see cref="SessionEvent"/> with its <see cref="SessionEvent.Error"/>, and the others go on. Until cancelled.
     /// </summary>
     /// <exception cref="HubStreamsException">The session cannot be watched (see <see cref="WatchSessionAsync"/>).</exception>
-    public async IAsyncEnumerable<SessionEvent> FollowSessionAsync(string sessionId, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public IAsyncEnumerable<SessionEvent> FollowSessionAsync(string sessionId, CancellationToken cancellationToken = default) =>
+        FollowSessionAsync(sessionId, compact: false, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="FollowSessionAsync(string, CancellationToken)"/>; with <paramref name="compact"/>, each message is
+    /// read as <see cref="ReadOptions.Compact"/> says: the answers so far come as a few merged events, then live.
+    /// </summary>
+    /// <exception cref="HubStreamsException">The session cannot be watched (see <see cref="WatchSessionAsync"/>).</exception>
+    public async IAsyncEnumerable<SessionEvent> FollowSessionAsync(string sessionId, bool compact, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         EnsureValidId(sessionId, nameof(sessionId));
         var events = Channel.CreateUnbounded<SessionEvent>(new UnboundedChannelOptions { SingleReader = true });
@@ -164,7 +176,7 @@ public sealed class HubStreamsClient
         {
             try
             {
-                await foreach (var streamEvent in ReadStreamAsync(sessionId, messageId, cancellationToken: stop.Token))
+                await foreach (var streamEvent in ReadStreamAsync(sessionId, messageId, new ReadOptions { Compact = compact }, stop.Token))
                 {
                     events.Writer.TryWrite(new SessionEvent(messageId, streamEvent));
                 }

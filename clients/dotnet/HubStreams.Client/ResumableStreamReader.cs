@@ -4,7 +4,7 @@ using Microsoft.AspNetCore.SignalR.Client;
 namespace HubStreams.Client;
 
 /// <summary>
-/// A stream read that resumes by itself, from <see cref="HubStreamsClient.ReadStreamAsync"/>: connect, read, decide,
+/// A stream read that resumes by itself, from <see cref="HubStreamsClient.ReadStreamAsync(string, string, ReadOptions, CancellationToken)"/>: connect, read, decide,
 /// back off, until <c>complete</c> or a final refusal. Each connection is new, so the token provider is asked again,
 /// and each asks for the offset after the last event yielded. A compacted read may yield an event that merges several
 /// offsets (<see cref="StreamEvent.FirstOffset"/>..<see cref="StreamEvent.Offset"/>): it resumes after the last.

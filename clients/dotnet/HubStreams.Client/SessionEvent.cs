@@ -1,7 +1,7 @@
 namespace HubStreams.Client;
 
 /// <summary>
-/// What <see cref="HubStreamsClient.FollowSessionAsync"/> yields: one event of one message of the session, or the end of a
+/// What <see cref="HubStreamsClient.FollowSessionAsync(string, bool, CancellationToken)"/> yields: one event of one message of the session, or the end of a
 /// message's reader for good.
 /// </summary>
 /// <param name="MessageId">The message.</param>

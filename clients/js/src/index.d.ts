@@ -229,6 +229,8 @@ export declare function watchSession(connection: HubConnection, sessionId: strin
 export declare function readSession(connection: HubConnection, sessionId: string, options?: { signal?: AbortSignal }): AsyncGenerator<SessionUpdate, void, undefined>;
 
 export interface FollowSessionOptions {
+  /** Catch each message up compacted, as FollowOptions.compact: the answers so far in a few merged events, then live. */
+  compact?: boolean;
   /** A message seen for the first time (oldest first), before its events. */
   onMessage?: (message: SessionMessage) => void;
   /** One of its events, once per offset, in order. */

@@ -210,15 +210,17 @@ export async function* readSession(connection, sessionId, { signal } = {}) {
  * offset 0 and resuming by itself. onMessage(message) once per message when it is first seen (oldest first);
  * onEvent(messageId, event) for each of its events, once per offset; onMessageComplete(messageId) after its `complete`;
  * onDeleted(messageId) when it is deleted (its follower stops); onMessageError(messageId, error) when one cannot be read;
- * onError(error) when the session cannot be watched. Returns `{ stop() }`.
+ * onError(error) when the session cannot be watched. With `compact: true` each message catches up compacted (as for
+ * followStream): a page opened late gets each answer so far in a few events. Returns `{ stop() }`.
  */
-export function followSession(connection, sessionId, { onMessage, onEvent, onMessageComplete, onDeleted, onMessageError, onError } = {}) {
+export function followSession(connection, sessionId, { compact = false, onMessage, onEvent, onMessageComplete, onDeleted, onMessageError, onError } = {}) {
   const followers = new Map();
 
   function follow(message) {
     if (followers.has(message.messageId)) return;
     onMessage?.(message);
     followers.set(message.messageId, followStream(connection, sessionId, message.messageId, {
+      compact,
       onEvent: event => onEvent?.(message.messageId, event),
       onComplete: () => onMessageComplete?.(message.messageId),
       onError: error => {

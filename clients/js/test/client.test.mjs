@@ -330,3 +330,41 @@ test("watchSession hears a deletion; readSession starts with the listing", { ski
   assert.equal(listenerCount(connection), 0);
   await disconnect(connection);
 });
+
+test("a compacted readStream gets the answer so far in one event, then live, across a drop, with the text stored", { skip: !url, timeout: 60_000 }, async () => {
+  const messageId = unique("compact");
+  const connection = createConnection(`${url}/hubs/streams`);
+  await connect(connection);
+  const writer = await createWriter(connection, "js", messageId);
+  for (let i = 0; i < 300; i++) await writer.append({ type: "answer", content: `${i} ` });
+
+  const received = [];
+  const writing = (async () => {
+    for (let i = 300; i < 400; i++) {
+      await writer.append({ type: "answer", content: `${i} ` });
+      await new Promise(resolve => setTimeout(resolve, 5));
+    }
+    await writer.complete();
+  })();
+  for await (const event of readStream(connection, "js", messageId, { compact: true })) {
+    received.push(event);
+    if (received.length === 1) reconnect(connection);
+  }
+  await writing;
+  writer.close();
+  await disconnect(connection);
+
+  // The catch-up came merged: 300 stored chunks as one event, covering 0..299 at least.
+  assert.equal(received[0].firstOffset, 0);
+  assert.ok(received[0].offset >= 299, `first event covers 0..${received[0].offset}`);
+  // No gap, no duplicate: each event starts right after the one before.
+  let next = 0;
+  for (const event of received) {
+    assert.equal(event.firstOffset ?? event.offset, next);
+    next = event.offset + 1;
+  }
+  const page = await (await fetch(`${url}/api/sessions/js/messages/${messageId}/events?limit=1000`)).json();
+  assert.equal(received.map(e => e.content ?? "").join(""), page.events.map(e => e.content ?? "").join(""));
+  assert.equal(received.at(-1).type, "complete");
+  assert.ok(received.length < 200, `${received.length} events for 401 stored`);
+});

@@ -92,6 +92,61 @@ public sealed class ResumableStreamReaderTests(RedisFixture redis)
         Assert.Contains(statuses, s => s.State == ReaderState.Resumed && s.NextOffset == 51);
     }
 
+    [Fact]
+    public async Task A_compacted_reader_gets_the_answer_so_far_merged_and_resumes_across_its_node_going_away_with_the_text_stored()
+    {
+        var prefix = RedisFixture.UniquePrefix();
+        var port = RedisServerProcess.FreePort();
+        await using var producerNode = await HubStreamsServer.StartRedisAsync(redis, prefix);
+        var readerNode = await HubStreamsServer.StartRedisOnPortAsync(port, redis, prefix);
+        var key = StreamKey.Create("compact", $"m-{Guid.NewGuid():N}");
+        for (var i = 0; i < 300; i++)
+        {
+            await producerNode.Streams.AppendAsync(key, new StreamEvent { Type = EventTypes.Answer, Content = $"{i} " });
+        }
+
+        using var producing = new CancellationTokenSource(Eventually.SafetyTimeout);
+        var producer = Task.Run(async () =>
+        {
+            for (var i = 300; i < 500; i++)
+            {
+                await producerNode.Streams.AppendAsync(key, new StreamEvent { Type = EventTypes.Answer, Content = $"{i} " }, producing.Token);
+                await Task.Delay(5, producing.Token);
+            }
+
+            await producerNode.Streams.AppendAsync(key, new StreamEvent { Type = EventTypes.Complete }, producing.Token);
+        });
+
+        var reader = Readers.Read([new Uri($"http://127.0.0.1:{port}/hubs/streams")], key.SessionId, key.MessageId,
+            maxRetryDelay: TimeSpan.FromMilliseconds(200), compact: true);
+        var events = new List<StreamEvent>();
+        await foreach (var e in reader.WithCancellation(producing.Token))
+        {
+            events.Add(e);
+            if (events.Count == 1)
+            {
+                // The reader's node goes away after the catch-up, and a new one comes up at the same address.
+                await readerNode.DisposeAsync();
+                readerNode = await HubStreamsServer.StartRedisOnPortAsync(port, redis, prefix);
+            }
+        }
+
+        await producer;
+        await readerNode.DisposeAsync();
+        Assert.Equal((0L, true), (events[0].FirstOffset ?? -1, events[0].Offset >= 299));
+        var next = 0L;
+        foreach (var e in events)
+        {
+            Assert.Equal(next, e.FirstOffset ?? e.Offset);
+            next = e.Offset + 1;
+        }
+
+        var stored = (await producerNode.Streams.ReadAsync(key, 0)).Events;
+        Assert.Equal(string.Concat(stored.Select(e => e.Content)), string.Concat(events.Select(e => e.Content)));
+        Assert.True(events.Count < stored.Count, $"{events.Count} events for {stored.Count} stored");
+        Assert.Contains(events.Skip(1), e => e.FirstOffset is not null); // the resume's catch-up came merged too
+    }
+
     [Theory]
     [InlineData(new[] { "--message", "m" }, "--session is required")]
     [InlineData(new[] { "--session", "a:b", "--message", "m" }, "--session must be")]

@@ -7,7 +7,7 @@ public static class Readers
 {
     public static ResumableStreamReader Read(
         IEnumerable<Uri> hubUrls, string sessionId, string messageId, long fromOffset = 0, Action<ReaderStatus>? onStatus = null,
-        TimeSpan? maxRetryDelay = null, Func<CancellationToken, Task<string?>>? accessToken = null)
+        TimeSpan? maxRetryDelay = null, Func<CancellationToken, Task<string?>>? accessToken = null, bool compact = false)
     {
         var options = new HubStreamsClientOptions { AccessTokenProvider = accessToken };
         foreach (var url in hubUrls)
@@ -20,6 +20,6 @@ public static class Readers
             options.MaxRetryDelay = max;
         }
 
-        return new HubStreamsClient(options).ReadStreamAsync(sessionId, messageId, fromOffset, onStatus);
+        return new HubStreamsClient(options).ReadStreamAsync(sessionId, messageId, new ReadOptions { FromOffset = fromOffset, OnStatus = onStatus, Compact = compact });
     }
 }

@@ -114,6 +114,10 @@ public sealed class AuthorizationTests : IAsyncLifetime
             Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
             Assert.Contains("'producer' role", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
 
+            // Heartbeats are a producer's too.
+            using var heartbeat = await http.PostAsync(new Uri("/api/sessions/session-a/messages/m1/heartbeat", UriKind.Relative), null);
+            Assert.Equal(HttpStatusCode.Forbidden, heartbeat.StatusCode);
+
             // A reader may still ask the producer to stop.
             using var stop = await http.PostAsync(new Uri("/api/sessions/session-a/messages/m1/stop", UriKind.Relative), null);
             Assert.Equal(HttpStatusCode.Created, stop.StatusCode);
