@@ -2,13 +2,13 @@ using HubStreams.Bench.Infrastructure;
 using HubStreams.Bench.Scenarios;
 using Spectre.Console;
 
-// dotnet run -c Release --project bench -- [latency|throughput|fanout|streams|memory|idle|resume|wakeups|durable|cost|sessions …] [--quick] [--cluster] [--memory|--redis]
+// dotnet run -c Release --project bench -- [latency|throughput|fanout|streams|memory|idle|resume|wakeups|durable|cost|sessions|latejoiner …] [--quick] [--cluster] [--memory|--redis]
 if (args.FirstOrDefault() == BenchHost.Argument)
 {
     return await BenchHost.RunAsync(args[1..]);
 }
 
-string[] known = ["latency", "throughput", "fanout", "streams", "memory", "idle", "resume", "wakeups", "durable", "cost", "sessions"];
+string[] known = ["latency", "throughput", "fanout", "streams", "memory", "idle", "resume", "wakeups", "durable", "cost", "sessions", "latejoiner"];
 string[] options = ["--quick", "--cluster", "--memory", "--redis"];
 var quick = args.Contains("--quick");
 var cluster = args.Contains("--cluster");
@@ -62,6 +62,7 @@ await AnsiConsole.Status().StartAsync("starting", async context =>
         if (scenarios.Contains("durable")) results.Durable.AddRange(await DurableAppendScenario.RunAsync(run));
         if (scenarios.Contains("cost")) results.Cost.AddRange(await CostScenario.RunAsync(run));
         if (scenarios.Contains("sessions")) results.Sessions.AddRange(await SessionsScenario.RunAsync(run));
+        if (scenarios.Contains("latejoiner")) results.LateJoiner.AddRange(await LateJoinerScenario.RunAsync(run));
     }
 });
 

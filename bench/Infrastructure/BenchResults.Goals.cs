@@ -107,6 +107,20 @@ internal sealed partial class BenchResults
             }
         }
 
+        foreach (var group in LateJoiner.GroupBy(r => (r.Mode, r.Transport)))
+        {
+            var full = group.FirstOrDefault(r => r.Read == "full");
+            var compacted = group.FirstOrDefault(r => r.Read == "compacted");
+            if (full is not null && compacted is not null && compacted.Bytes > 0 && compacted.MedianMs > 0)
+            {
+                var where = $"{group.Key.Transport}, {group.Key.Mode.ToLowerInvariant()}";
+                var bytes = full.Bytes / (double)compacted.Bytes;
+                var time = full.MedianMs / compacted.MedianMs;
+                goals.Add(new Goal($"late joiner, compacted vs full replay: bytes ({where})", "≥ 10× fewer", $"{bytes:F0}× ({compacted.Bytes:N0} / {full.Bytes:N0})", bytes >= 10));
+                goals.Add(new Goal($"late joiner, compacted vs full replay: time to catch up ({where})", "≥ 5× less", $"{time:F1}× ({compacted.MedianMs:F2} / {full.MedianMs:F2} ms)", time >= 5));
+            }
+        }
+
         return goals;
     }
 }

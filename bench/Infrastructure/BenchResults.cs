@@ -25,6 +25,7 @@ internal sealed partial class BenchResults(bool quick)
     public List<DurableAppendScenario.Row> Durable { get; } = [];
     public List<CostScenario.Row> Cost { get; } = [];
     public List<SessionsScenario.Row> Sessions { get; } = [];
+    public List<LateJoinerScenario.Row> LateJoiner { get; } = [];
     public List<StreamsScenario.Row> Streams { get; } = [];
     public List<MemoryScenario.Row> Memory { get; } = [];
 
@@ -85,6 +86,14 @@ internal sealed partial class BenchResults(bool quick)
         F(r.FirstPageMedianMs), F(r.FirstPageP99Ms), N(r.Pages), F(r.WholeListingMedianMs),
     });
 
+    private static readonly string[] LateJoinerHeader =
+        ["mode", "transport", "read", "chunks", "text chars", "events received", "bytes received", "first read ms", "caught up p50 ms", "max ms"];
+
+    private static IEnumerable<string[]> LateJoinerRows(IEnumerable<LateJoinerScenario.Row> rows) => rows.Select(r => new[]
+    {
+        r.Mode, r.Transport, r.Read, N(r.Chunks), N(r.TextChars), N(r.EventsReceived), N(r.Bytes), F(r.FirstMs), F(r.MedianMs), F(r.MaxMs),
+    });
+
     private static readonly string[] DurableHeader = ["acknowledged", "p50 µs", "p99 µs", "1 producer/s", "8 producers/s", "64 producers/s"];
 
     private static IEnumerable<string[]> DurableRows(IEnumerable<DurableAppendScenario.Row> rows) => rows.Select(r => new[]
@@ -118,6 +127,7 @@ internal sealed partial class BenchResults(bool quick)
         Show("Durable appends (one replica, REDIS_WAIT_REPLICAS)", DurableHeader, DurableRows(Durable));
         Show("Cost per delivered event (server runtime counters)", CostHeader, CostRows(Cost));
         Show("Sessions: what a session's index and listing cost (two events a message)", SessionsHeader, SessionsRows(Sessions));
+        Show("Late joiner: a finished 5,000-chunk answer read from offset 0", LateJoinerHeader, LateJoinerRows(LateJoiner));
         Show("Goals", ["goal", "target", "measured", "holds"], Goals().Select(g => new[] { g.Name, g.Target, g.Measured, g.Holds ? "yes" : "NO" }));
     }
 
@@ -128,7 +138,7 @@ internal sealed partial class BenchResults(bool quick)
         var document = new
         {
             machine = Machine(started),
-            scenarios = new { latency = Latency, throughput = Throughput, fanout = Fanout, idle = Idle, resume = Resume, wakeups = WakeUps, durable = Durable, cost = Cost, streams = Streams, memory = Memory, sessions = Sessions },
+            scenarios = new { latency = Latency, throughput = Throughput, fanout = Fanout, idle = Idle, resume = Resume, wakeups = WakeUps, durable = Durable, cost = Cost, streams = Streams, memory = Memory, sessions = Sessions, lateJoiner = LateJoiner },
             goals = Goals(),
         };
         await File.WriteAllTextAsync(Path.Combine(resultsDirectory, "latest.json"), JsonSerializer.Serialize(document, Json));
@@ -171,6 +181,7 @@ internal sealed partial class BenchResults(bool quick)
         Table(md, DurableHeader, DurableRows(Durable));
         Table(md, CostHeader, CostRows(Cost));
         Table(md, SessionsHeader, SessionsRows(Sessions));
+        Table(md, LateJoinerHeader, LateJoinerRows(LateJoiner));
         Table(md, ["goal", "target", "measured", "holds"], Goals().Select(g => new[] { g.Name, g.Target, g.Measured, g.Holds ? "yes" : "**no**" }));
         return md.ToString();
     }

@@ -26,6 +26,7 @@ public sealed class StreamSubscription : IAsyncEnumerable<StreamEvent>, IDisposa
     private readonly StreamPage _firstPage;
     private readonly List<(CancellationToken Token, Func<StreamSubscription, StreamException> Error)> _endConditions = [];
     private readonly List<IDisposable> _owned = [];
+    private CompactedStreamCache? _keepCompacted;
     private int _disposed;
 
     private StreamSubscription(StreamKey key, long fromOffset, StreamPage firstPage, IStreamWatch watch)
@@ -101,6 +102,51 @@ public sealed class StreamSubscription : IAsyncEnumerable<StreamEvent>, IDisposa
     }
 
     /// <summary>
+    /// Opens a subscription whose catch-up comes compacted (<see cref="CompactCatchUp"/>). A completed stream that
+    /// <paramref name="cache"/> holds is served from it once a read at the stream's end finds it the same (completed, of
+    /// the length and identity held); a catch-up from offset 0 that reaches the end of a completed stream is kept there
+    /// for the next reader.
+    /// </summary>
+    /// <exception cref="StreamException">As <see cref="OpenAsync(IStreamManager, StreamKey, long, string, CancellationToken)"/>.</exception>
+    public static async Task<StreamSubscription> OpenCompactedAsync(
+        IStreamManager manager, StreamKey key, long fromOffset, string? streamId, CompactedStreamCache cache, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(manager);
+        ArgumentNullException.ThrowIfNull(cache);
+        StreamRules.ValidateOffset(fromOffset);
+        if (cache.Find(key, fromOffset) is var (entry, events) && (streamId is null || streamId == entry.StreamId))
+        {
+            var watch = await manager.WatchAsync(key, cancellationToken);
+            try
+            {
+                var end = await watch.ReadAsync(entry.Length, 1, cancellationToken);
+                if (cache.StillHolds(entry, end))
+                {
+                    var held = new StreamPage(events, entry.Length, Completed: true) { ReachedEnd = true, Length = entry.Length, StreamId = entry.StreamId };
+                    return new StreamSubscription(key, fromOffset, held, watch) { StreamId = entry.StreamId };
+                }
+            }
+            catch (StreamException)
+            {
+                // Deleted, expired, or the store is away: the read from the store says which.
+                cache.Forget(key);
+            }
+            catch
+            {
+                watch.Dispose();
+                throw;
+            }
+
+            watch.Dispose();
+        }
+
+        var subscription = await OpenAsync(manager, key, fromOffset, streamId, cancellationToken);
+        subscription.CompactCatchUp = true;
+        subscription._keepCompacted = fromOffset == 0 ? cache : null;
+        return subscription;
+    }
+
+    /// <summary>
     /// Reads one page of at most <paramref name="maxCount"/> events from <paramref name="fromOffset"/>, under the same
     /// rules as a subscription's reads: the HTTP page read (the original design's <c>GetEvents</c>).
     /// </summary>
@@ -171,13 +217,22 @@ public sealed class StreamSubscription : IAsyncEnumerable<StreamEvent>, IDisposa
         {
             var page = _firstPage;
             var compaction = CompactCatchUp ? new StreamCompaction() : null;
+            var compacted = compaction is not null && _keepCompacted is not null ? new List<StreamEvent>() : null;
             while (true)
             {
                 // Compacted up to the first page that reaches the end; what follows is live, one event at a time.
                 IReadOnlyList<StreamEvent> events = compaction?.Add(page.Events, last: page.ReachedEnd) ?? page.Events;
+                compacted?.AddRange(events);
                 if (page.ReachedEnd)
                 {
+                    if (compacted is not null && page.Finished && StreamId is not null)
+                    {
+                        // The whole of a completed stream, compacted from offset 0: the next late joiner needs no more.
+                        _keepCompacted!.Remember(new CompactedStreamCache.Entry(Key, StreamId, page.Length, compacted));
+                    }
+
                     compaction = null;
+                    compacted = null;
                 }
 
                 foreach (var streamEvent in events)

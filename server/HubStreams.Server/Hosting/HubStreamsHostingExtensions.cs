@@ -92,9 +92,14 @@ public static class HubStreamsHostingExtensions
         if (settings.StoreType == StreamStoreType.Redis)
         {
             services.AddRedisStore(settings, health);
+
+            // A late joiner's compacted catch-up of a completed answer, kept so the next one costs one read, not thousands.
+            services.AddSingleton(new CompactedStreamCache(CompactedStreamCache.DefaultBudget()));
         }
         else
         {
+            // The memory store holds the events already: compacting them again for each late joiner is cheap.
+            services.AddSingleton(new CompactedStreamCache(budgetBytes: 0));
             services.AddSingleton<IStreamManager>(sp => new MemoryStreamManager(
                 settings.Streams, sp.GetRequiredService<StreamMetrics>(), sp.GetRequiredService<TimeProvider>()));
             services.AddSingleton<ISessionChanges, LocalSessionChanges>();

@@ -15,6 +15,7 @@ namespace HubStreams.Server.Transport;
 /// </summary>
 public sealed partial class StreamDelivery(
     IStreamManager streams,
+    CompactedStreamCache compactedStreams,
     StreamAccess access,
     ConnectionLimits limits,
     StreamMetrics metrics,
@@ -37,7 +38,8 @@ public sealed partial class StreamDelivery(
     /// Opens a subscription that resumes the stream identified by <paramref name="streamId"/>, when given: a stream lost
     /// and created again since is refused with <see cref="StreamErrorCode.StreamReset"/>. Opening counts as a read of
     /// the caller (<paramref name="clientAddress"/> names it without auth). With <paramref name="compact"/>, the catch-up
-    /// comes compacted (<see cref="StreamSubscription.CompactCatchUp"/>).
+    /// comes compacted (<see cref="StreamSubscription.OpenCompactedAsync"/>), from the node's
+    /// <see cref="CompactedStreamCache"/> when it holds the stream.
     /// </summary>
     /// <exception cref="StreamException">The request is refused, or the server is shutting down.</exception>
     public async Task<StreamSubscription> OpenAsync(
@@ -56,7 +58,9 @@ public sealed partial class StreamDelivery(
         StreamSubscription subscription;
         try
         {
-            subscription = await StreamSubscription.OpenAsync(streams, key, fromOffset, streamId, cancellationToken);
+            subscription = compact
+                ? await StreamSubscription.OpenCompactedAsync(streams, key, fromOffset, streamId, compactedStreams, cancellationToken)
+                : await StreamSubscription.OpenAsync(streams, key, fromOffset, streamId, cancellationToken);
         }
         catch
         {
@@ -65,7 +69,6 @@ public sealed partial class StreamDelivery(
         }
 
         subscription.ReleaseWith(lease);
-        subscription.CompactCatchUp = compact;
         subscription.EndWith(s => ShuttingDown(s.Key, s.NextOffset), stopping);
         if (access.ExpiresAt(user) is { } expiry)
         {

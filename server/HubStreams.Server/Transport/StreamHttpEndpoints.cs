@@ -118,13 +118,32 @@ public static class StreamHttpEndpoints
     /// <summary>The most pages one snapshot reads: past them it says where it stopped, and the reader follows on from there.</summary>
     internal const int MaxSnapshotPages = 16;
 
-    // The stream from offset 0, compacted, up to its end or MaxSnapshotPages pages of it, and where to follow on.
+    // The stream from offset 0, compacted, up to its end or MaxSnapshotPages pages of it, and where to follow on. A
+    // completed stream the node holds compacted is given from there once a read at its end finds it the same.
     private static async Task<IResult> SnapshotAsync(
-        string sessionId, string messageId, HttpContext context, IStreamManager streams, StreamAccess access, StreamOptions options)
+        string sessionId, string messageId, HttpContext context, IStreamManager streams, StreamAccess access, StreamOptions options,
+        CompactedStreamCache compactedStreams)
     {
         var key = StreamKey.Create(sessionId, messageId);
         access.EnsureCanRead(context.User, sessionId);
         access.EnsureWithinReadRate(context.User, context.Connection.RemoteIpAddress?.ToString());
+        if (compactedStreams.Find(key, 0) is var (entry, held))
+        {
+            try
+            {
+                var end = await StreamSubscription.ReadPageAsync(streams, key, entry.Length, 1, entry.StreamId, context.RequestAborted);
+                if (compactedStreams.StillHolds(entry, end))
+                {
+                    return TypedResults.Ok(new StreamSnapshot(held, entry.Length, Completed: true, entry.StreamId, ReachedEnd: true));
+                }
+            }
+            catch (StreamException)
+            {
+                // Deleted, expired, or created again: the read from offset 0 says which.
+                compactedStreams.Forget(key);
+            }
+        }
+
         var compaction = new StreamCompaction();
         var events = new List<StreamEvent>();
         StreamPage page;
@@ -142,6 +161,11 @@ public static class StreamHttpEndpoints
             {
                 break;
             }
+        }
+
+        if (page.Finished && streamId is not null)
+        {
+            compactedStreams.Remember(new CompactedStreamCache.Entry(key, streamId, next, events));
         }
 
         return TypedResults.Ok(new StreamSnapshot(events, next, page.Finished, streamId, page.ReachedEnd));

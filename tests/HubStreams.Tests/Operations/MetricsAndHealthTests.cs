@@ -183,7 +183,7 @@ public sealed partial class MetricsAndHealthTests
         using var lifetime = new StoppingLifetime();
         var security = new SecuritySettings();
         using var access = new StreamAccess(security);
-        var delivery = new StreamDelivery(streams, access, new ConnectionLimits(security), TestMetrics.Create(), lifetime, TimeProvider.System,
+        var delivery = new StreamDelivery(streams, new CompactedStreamCache(budgetBytes: 0), access, new ConnectionLimits(security), TestMetrics.Create(), lifetime, TimeProvider.System,
             NullLogger<StreamDelivery>.Instance);
 
         var error = await Assert.ThrowsAsync<StreamException>(() => delivery.OpenAsync(StreamKey.Create("s", "m"), 0, "hub", new ClaimsPrincipal(), CancellationToken.None));

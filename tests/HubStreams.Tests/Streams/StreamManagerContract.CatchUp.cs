@@ -26,6 +26,85 @@ public abstract partial class StreamManagerContract
         return received;
     }
 
+    private static async Task<List<StreamEvent>> FollowCompactedAsync(
+        IStreamManager manager, StreamKey key, long fromOffset, CompactedStreamCache cache, int count = int.MaxValue)
+    {
+        using var subscription = await StreamSubscription.OpenCompactedAsync(manager, key, fromOffset, streamId: null, cache);
+        using var timeout = new CancellationTokenSource(SafetyTimeout);
+        var received = new List<StreamEvent>();
+        await foreach (var streamEvent in subscription.WithCancellation(timeout.Token))
+        {
+            received.Add(streamEvent);
+            if (received.Count == count)
+            {
+                break;
+            }
+        }
+
+        return received;
+    }
+
+    private static async Task WriteAnswerAsync(IStreamManager manager, StreamKey key, string prefix, int chunks)
+    {
+        await manager.AppendAsync(key, new StreamEvent { Type = EventTypes.AgentQuery, Content = "why?" });
+        for (var i = 0; i < chunks; i++)
+        {
+            await manager.AppendAsync(key, TextChunk(i < chunks / 2 ? EventTypes.Thinking : EventTypes.Answer, $"{prefix}{i} "));
+        }
+
+        await manager.AppendAsync(key, Complete());
+    }
+
+    [Fact]
+    public async Task A_completed_stream_caught_up_compacted_from_the_start_is_served_again_from_the_node_as_it_was()
+    {
+        var manager = CreateManager(new StreamOptions { MaxPageEvents = 9 });
+        var key = NewKey();
+        await WriteAnswerAsync(manager, key, "a", chunks: 40);
+        var cache = new CompactedStreamCache(1 << 20);
+
+        var first = await FollowCompactedAsync(manager, key, 0, cache);
+        Assert.True(cache.BytesHeld > 0);
+        var again = await FollowCompactedAsync(manager, key, 0, cache);
+
+        // The very events the first catch-up built: the store gave out none of its 42 events again.
+        Assert.Equal(first.Count, again.Count);
+        Assert.All(first.Zip(again), pair => Assert.Same(pair.First, pair.Second));
+        Assert.Equal([(null, 0L), (1L, 20L), (21L, 40L), (null, 41L)], again.Select(e => (e.FirstOffset, e.Offset)));
+
+        // A reader resuming where a merged event begins is served from the node; inside a run, from the store: the
+        // same events either way as a catch-up that nothing was kept for.
+        foreach (var offset in new long[] { 21, 30, 41 })
+        {
+            var kept = await FollowCompactedAsync(manager, key, offset, cache);
+            var stored = await FollowCompactedAsync(manager, key, offset, new CompactedStreamCache(0));
+            Assert.Equal(stored.Select(e => (e.FirstOffset, e.Offset, e.Content)), kept.Select(e => (e.FirstOffset, e.Offset, e.Content)));
+        }
+    }
+
+    [Fact]
+    public async Task A_kept_stream_that_is_deleted_is_refused_not_served_from_the_node_and_an_answer_still_streaming_is_not_kept()
+    {
+        var manager = CreateManager();
+        var key = NewKey();
+        await WriteAnswerAsync(manager, key, "old", chunks: 10);
+        var cache = new CompactedStreamCache(1 << 20);
+        await FollowCompactedAsync(manager, key, 0, cache);
+        Assert.True(cache.BytesHeld > 0);
+
+        Assert.True(await manager.DeleteAsync(key));
+        await Assert.ThrowsAsync<StreamException>(() => FollowCompactedAsync(manager, key, 0, cache));
+        Assert.Equal(0, cache.BytesHeld);
+
+        // Caught up to the end of an answer that goes on: nothing is kept of it.
+        var streaming = NewKey();
+        await manager.AppendAsync(streaming, TextChunk(EventTypes.Answer, "so "));
+        await manager.AppendAsync(streaming, TextChunk(EventTypes.Answer, "far"));
+        var held = cache.BytesHeld;
+        Assert.Single(await FollowCompactedAsync(manager, streaming, 0, cache, count: 1));
+        Assert.Equal(held, cache.BytesHeld);
+    }
+
     [Fact]
     public async Task A_compacted_catch_up_merges_runs_of_one_text_type_and_passes_everything_else_as_it_is()
     {
