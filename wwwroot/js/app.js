@@ -103,10 +103,14 @@ function show(event) {
       }
       break;
   }
-  const entry = listItem(`${event.type}${event.content ? ": " + JSON.stringify(event.content) : ""}`);
+  // A catch-up comes compacted: a merged run of chunks covers the offsets firstOffset..offset, so the next offset may
+  // move on by more than one, and the count is of the stored events shown.
+  const first = event.firstOffset ?? event.offset;
+  const covers = first === event.offset ? "" : ` (offsets ${first}–${event.offset})`;
+  const entry = listItem(`${event.type}${covers}${event.content ? ": " + JSON.stringify(event.content) : ""}`);
   entry.value = event.offset;
   $("log").prepend(entry);
-  $("event-count").textContent = String(Number($("event-count").textContent) + 1);
+  $("event-count").textContent = String(Number($("event-count").textContent) + event.offset - first + 1);
   $("next-offset").textContent = String(event.offset + 1);
 }
 
@@ -117,6 +121,7 @@ function follow(sessionId, messageId) {
   followed = { sessionId, messageId, finished: false, lastResume: "" };
   current = followStream(connection, sessionId, messageId, {
     fromOffset: 0,
+    compact: true, // A reload or a late tab gets the answer so far in a few events, not one per token.
     onEvent: show,
     onStatus: onStreamStatus,
     onComplete: () => {
