@@ -8,8 +8,11 @@ namespace HubStreams.Streams.Redis;
 /// <summary>
 /// A session's changes over Redis pub/sub, on the session's own channel (<see cref="RedisStreamOptions.SessionChannelFor"/>,
 /// under the connection's channel scope), as JSON. Classic pub/sub, which a Redis Cluster carries to every node: a
-/// session's changes are a few per message, not per event. Each listener has a queue of its own, read in order; the
-/// connection subscribes the channel once per node while any listens.
+/// session's changes are a few per message, not per event. In a cluster the channel is routed by its name, as a key is:
+/// every node publishes a session's changes to the one server that owns its slot, and listens there, so they are heard
+/// in the order they were published (published to any server, two changes could cross on their way between servers).
+/// Each listener has a queue of its own, read in order; the connection subscribes the channel once per node while any
+/// listens.
 /// </summary>
 public sealed class RedisSessionChanges(IConnectionMultiplexer redis) : ISessionChanges
 {
@@ -53,7 +56,8 @@ public sealed class RedisSessionChanges(IConnectionMultiplexer redis) : ISession
         return listener;
     }
 
-    private static RedisChannel Channel(string sessionId) => RedisChannel.Literal(RedisStreamOptions.SessionChannelFor(sessionId));
+    private static RedisChannel Channel(string sessionId) =>
+        RedisChannel.Literal(RedisStreamOptions.SessionChannelFor(sessionId)).WithKeyRouting();
 
     private static SessionUpdate? Parse(RedisValue message)
     {

@@ -1,5 +1,6 @@
 using HubStreams.Contracts;
 using HubStreams.Streams;
+using HubStreams.Streams.Redis;
 using HubStreams.Streams.Sessions;
 using HubStreams.Tests.Fixtures;
 using StackExchange.Redis;
@@ -115,5 +116,32 @@ public abstract partial class RedisStoreContract
         await Db.SortedSetRemoveAsync(index, "m1");
         await manager.AppendAsync(key, Answer("b"));
         Assert.Null(await Db.SortedSetScoreAsync(index, "m1"));
+    }
+
+    [Fact]
+    public async Task A_sessions_changes_published_by_one_node_are_heard_on_another_in_the_order_they_were_published()
+    {
+        // Two nodes, two connections: in a cluster each may pick any server for a channel unless the channel is routed.
+        await using var publisherConnection = await ConnectionMultiplexer.ConnectAsync(redis.Address);
+        var publisher = new RedisSessionChanges(publisherConnection);
+        var watcher = new RedisSessionChanges(redis.Connection);
+        var session = $"s-{Guid.NewGuid():N}";
+        using var listener = await watcher.ListenAsync(session);
+
+        const int changes = 300;
+        for (var i = 0; i < changes; i++)
+        {
+            var message = new SessionMessage($"m{i}", MessageStates.Completed, 1, null, null, null);
+            await publisher.PublishAsync(new SessionUpdate(SessionUpdateKinds.Completed, session, [], More: false, message));
+        }
+
+        using var safety = new CancellationTokenSource(Eventually.SafetyTimeout);
+        var heard = new List<string>();
+        while (heard.Count < changes)
+        {
+            heard.Add((await listener.Changes.ReadAsync(safety.Token)).Message!.MessageId);
+        }
+
+        Assert.Equal(Enumerable.Range(0, changes).Select(i => $"m{i}"), heard);
     }
 }
