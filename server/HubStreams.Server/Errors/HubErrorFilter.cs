@@ -19,8 +19,8 @@ internal sealed partial class HubErrorFilter(ILogger<HubErrorFilter> logger) : I
             var result = await next(invocationContext);
             return result switch
             {
-                IAsyncEnumerable<StreamEvent> events => TranslateAsync(events, invocationContext.HubMethodName),
-                IAsyncEnumerable<SessionUpdate> updates => TranslateAsync(updates, invocationContext.HubMethodName),
+                IAsyncEnumerable<StreamEvent> events => TranslateAsync(events, invocationContext.HubMethodName, invocationContext.Context.ConnectionAborted),
+                IAsyncEnumerable<SessionUpdate> updates => TranslateAsync(updates, invocationContext.HubMethodName, invocationContext.Context.ConnectionAborted),
                 _ => result,
             };
         }
@@ -51,9 +51,10 @@ internal sealed partial class HubErrorFilter(ILogger<HubErrorFilter> logger) : I
     /// <summary>The refusal as hub clients see it: <c>{code}: {message}</c>.</summary>
     public static HubException ToHubException(StreamException e) => new($"{e.Code}: {e.Message}", e);
 
-    // A streaming method's errors surface while SignalR enumerates its result, after the method returned.
+    // A streaming method's errors surface while SignalR enumerates its result, after the method returned. A stream
+    // whose connection closed under it just ends: the client is gone, nothing failed (SignalR would log it as an error).
     private async IAsyncEnumerable<T> TranslateAsync<T>(
-        IAsyncEnumerable<T> events, string method, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+        IAsyncEnumerable<T> events, string method, CancellationToken connectionAborted, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         await using var enumerator = events.GetAsyncEnumerator(cancellationToken);
         while (true)
@@ -70,6 +71,11 @@ internal sealed partial class HubErrorFilter(ILogger<HubErrorFilter> logger) : I
                 LogRefused(logger, method, e.Code.ToString(), e.Message);
                 throw ToHubException(e);
             }
+            catch (OperationCanceledException) when (connectionAborted.IsCancellationRequested)
+            {
+                LogConnectionClosed(logger, method);
+                yield break;
+            }
             catch (Exception e) when (e is not (HubException or OperationCanceledException))
             {
                 LogFailed(logger, method, e);
@@ -82,6 +88,9 @@ internal sealed partial class HubErrorFilter(ILogger<HubErrorFilter> logger) : I
 
     [LoggerMessage(1, LogLevel.Debug, "Hub call {Method} refused: {Code}: {Reason}")]
     private static partial void LogRefused(ILogger logger, string method, string code, string reason);
+
+    [LoggerMessage(3, LogLevel.Debug, "Hub call {Method} ended: its connection closed")]
+    private static partial void LogConnectionClosed(ILogger logger, string method);
 
     [LoggerMessage(2, LogLevel.Error, "Hub call {Method} failed")]
     private static partial void LogFailed(ILogger logger, string method, Exception exception);

@@ -72,6 +72,27 @@ public sealed partial class SubscriptionTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_reader_whose_connection_drops_mid_stream_is_logged_as_gone_not_as_a_failure()
+    {
+        // An application that hosts the hub keeps its own logging settings: SignalR's dispatcher logs at its default level.
+        await using var server = await HubStreamsServer.StartAsync(
+            ("Logging:LogLevel:Microsoft.AspNetCore.SignalR.Internal.DefaultHubDispatcher", "Debug"), ("Logging:LogLevel:HubStreams.Server.Errors", "Debug"));
+        await server.Streams.AppendAsync(StreamKey.Create("dropped", "m1"), new StreamEvent { Type = EventTypes.Answer, Content = "a" });
+        var hub = await RawHubClient.ConnectAsync(server.BaseAddress);
+        await hub.SendAsync("""{"type":4,"invocationId":"1","target":"FollowStream","arguments":[{"sessionId":"dropped","messageId":"m1"}]}""");
+        while ((await hub.ReceiveAsync().WaitAsync(SafetyTimeout)).GetProperty("type").GetInt32() != 2)
+        {
+        }
+
+        // The client's socket goes away while the stream waits for its next event.
+        await hub.DisposeAsync();
+        await Eventually.True(() => server.Logs.Any(line =>
+            line.StartsWith("Debug HubStreams.Server.Errors.HubErrorFilter: Hub call FollowStream ended: its connection closed", StringComparison.Ordinal)
+            || line.Contains("Failed while sending stream items", StringComparison.Ordinal)));
+        Assert.DoesNotContain(server.Logs, line => line.StartsWith("Error", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task An_sse_client_that_goes_away_releases_its_reader_and_an_idle_one_gets_heartbeats()
     {
         using var http = _server.CreateHttpClient();
