@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-
 namespace HubStreams.Streams.Redis;
 
 /// <summary>What <c>end_lost.lua</c> found for one stream.</summary>
@@ -34,84 +32,14 @@ internal enum LeaseCheckKind
 /// ends the stream (the script is atomic, so of several nodes asking at once one ends it); its readers hear of the end
 /// from its wake-up.
 /// </summary>
-internal sealed class ProducerLeaseChecks(
-    TimeSpan timeout,
-    TimeProvider time,
-    Func<StreamKey, bool> isWatched,
-    Func<StreamKey, Task<LeaseCheck>> check)
+internal static class ProducerLeaseChecks
 {
     /// <summary>Past a deadline, before asking: Redis's clock and this node's may differ by a moment.</summary>
     private static readonly TimeSpan Grace = TimeSpan.FromMilliseconds(50);
 
-    private readonly ConcurrentDictionary<StreamKey, DateTimeOffset> _checkAt = new();
-
-    /// <summary>How often the node looks for streams whose check is due: a quarter of the timeout, from 50 ms to a second.</summary>
-    public TimeSpan Interval { get; } = Memory.MemoryStreamManager.LeaseCheckInterval(timeout);
-
-    /// <summary>A reader started watching <paramref name="key"/>: whether its producer is there is not known yet.</summary>
-    public void Watched(StreamKey key) => _checkAt.TryAdd(key, time.GetUtcNow());
-
-    /// <summary>An append to <paramref name="key"/> was heard: its producer's deadline is a timeout from now, or later.</summary>
-    public void Appended(StreamKey key)
-    {
-        if (_checkAt.ContainsKey(key))
-        {
-            _checkAt[key] = time.GetUtcNow() + timeout + Grace;
-        }
-    }
-
-    /// <summary>Checks, every <see cref="Interval"/>, the watched streams whose check is due, until <paramref name="stopping"/>.</summary>
-    public async Task RunAsync(CancellationToken stopping)
-    {
-        using var timer = new PeriodicTimer(Interval, time);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(stopping))
-            {
-                await CheckDueAsync();
-            }
-        }
-        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
-        {
-            // Disposed.
-        }
-    }
-
-    /// <summary>One pass: checks every watched stream whose check is due, all at once.</summary>
-    internal async Task CheckDueAsync()
-    {
-        var now = time.GetUtcNow();
-        var due = new List<(StreamKey Key, DateTimeOffset At)>();
-        foreach (var entry in _checkAt)
-        {
-            if (!isWatched(entry.Key))
-            {
-                _checkAt.TryRemove(entry);
-            }
-            else if (entry.Value <= now)
-            {
-                due.Add((entry.Key, entry.Value));
-            }
-        }
-
-        // Sent together, so the pass costs one round trip however many streams are due.
-        var answers = due.Select(d => (d.Key, d.At, Answer: check(d.Key))).ToList();
-        foreach (var (key, at, answer) in answers)
-        {
-            LeaseCheck found;
-            try
-            {
-                found = await answer;
-            }
-            catch (Exception e) when (e is StackExchange.Redis.RedisException or TimeoutException or StreamException)
-            {
-                // Redis is away: asked again at the next pass.
-                continue;
-            }
-
-            // Each is set only if nothing newer came meanwhile (an append heard since puts the check later).
-            var next = found.Kind == LeaseCheckKind.Pending ? now + found.Left + Grace : DateTimeOffset.MaxValue;
-            _checkAt.TryUpdate(key, next, at);
-        }
-    }
+    /// <summary>The checks of leases that last <paramref name="timeout"/>, made by <paramref name="check"/> (<c>end_lost.lua</c>).</summary>
+    public static WatchedStreamChecks<LeaseCheck> Create(
+        TimeSpan timeout, TimeProvider time, Func<StreamKey, bool> isWatched, Func<StreamKey, Task<LeaseCheck>> check) =>
+        new(WatchedStreamChecks<LeaseCheck>.IntervalFor(timeout), timeout + Grace, time, isWatched, check,
+            static (found, now) => found.Kind == LeaseCheckKind.Pending ? now + found.Left + Grace : DateTimeOffset.MaxValue);
 }

@@ -33,12 +33,12 @@ internal sealed class RedisWakeUps : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly WakeUpSubscriptions _subscriptions;
-    private readonly StreamExpiryChecks _expiries;
+    private readonly WatchedStreamChecks<long> _expiries;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Lock _detecting = new();
     private readonly Task _safetyNet;
     private readonly Task _expiryChecks;
-    private readonly ProducerLeaseChecks? _leases;
+    private readonly WatchedStreamChecks<LeaseCheck>? _leases;
     private readonly Task _leaseChecks = Task.CompletedTask;
     private Task<WakeUpPublishing>? _detection;
     private int _publishing = Unknown;
@@ -58,14 +58,14 @@ internal sealed class RedisWakeUps : IAsyncDisposable
         _time = time;
         _subscriptions = new WakeUpSubscriptions(SubscribeAsync, UnsubscribeAsync, redisMetrics);
         Watches = new StreamWatches(read, metrics, RecentEventsPerStream, _subscriptions.WantAsync, _subscriptions.Drop);
-        _expiries = new StreamExpiryChecks(options.Ttl, time, Watches.IsWatched, RemainingMillisecondsAsync, Watches.WakeStream);
+        _expiries = StreamExpiryChecks.Create(options.Ttl, time, Watches.IsWatched, RemainingMillisecondsAsync, Watches.WakeStream);
         _redis.ConnectionRestored += OnConnectionRestored;
         _redis.ConnectionFailed += OnConnectionFailed;
         _safetyNet = RunSafetyNetAsync(_stopping.Token);
         _expiryChecks = _expiries.RunAsync(_stopping.Token);
         if (options.LeasesProducers)
         {
-            _leases = new ProducerLeaseChecks(options.ProducerTimeout, time, Watches.IsWatched, checkLease);
+            _leases = ProducerLeaseChecks.Create(options.ProducerTimeout, time, Watches.IsWatched, checkLease);
             _leaseChecks = _leases.RunAsync(_stopping.Token);
         }
     }
