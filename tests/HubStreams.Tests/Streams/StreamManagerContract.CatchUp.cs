@@ -12,24 +12,18 @@ public abstract partial class StreamManagerContract
     {
         using var subscription = await StreamSubscription.OpenAsync(manager, key, fromOffset);
         subscription.CompactCatchUp = true;
-        using var timeout = new CancellationTokenSource(SafetyTimeout);
-        var received = new List<StreamEvent>();
-        await foreach (var streamEvent in subscription.WithCancellation(timeout.Token))
-        {
-            received.Add(streamEvent);
-            if (received.Count == count)
-            {
-                break;
-            }
-        }
-
-        return received;
+        return await TakeAsync(subscription, count);
     }
 
     private static async Task<List<StreamEvent>> FollowCompactedAsync(
         IStreamManager manager, StreamKey key, long fromOffset, CompactedStreamCache cache, int count = int.MaxValue)
     {
         using var subscription = await StreamSubscription.OpenCompactedAsync(manager, key, fromOffset, streamId: null, cache);
+        return await TakeAsync(subscription, count);
+    }
+
+    private static async Task<List<StreamEvent>> TakeAsync(StreamSubscription subscription, int count)
+    {
         using var timeout = new CancellationTokenSource(SafetyTimeout);
         var received = new List<StreamEvent>();
         await foreach (var streamEvent in subscription.WithCancellation(timeout.Token))
