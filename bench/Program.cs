@@ -8,7 +8,7 @@ if (args.FirstOrDefault() == BenchHost.Argument)
     return await BenchHost.RunAsync(args[1..]);
 }
 
-string[] known = ["latency", "throughput", "fanout", "streams", "memory", "idle", "resume", "wakeups", "durable", "cost", "sessions", "latejoiner"];
+string[] known = ["latency", "throughput", "fanout", "streams", "memory", "idle", "resume", "wakeups", "durable", "cost", "sessions", "latejoiner", "protocols"];
 string[] options = ["--quick", "--cluster", "--memory", "--redis"];
 var quick = args.Contains("--quick");
 var cluster = args.Contains("--cluster");
@@ -63,6 +63,7 @@ await AnsiConsole.Status().StartAsync("starting", async context =>
         if (scenarios.Contains("cost")) results.Cost.AddRange(await CostScenario.RunAsync(run));
         if (scenarios.Contains("sessions")) results.Sessions.AddRange(await SessionsScenario.RunAsync(run));
         if (scenarios.Contains("latejoiner")) results.LateJoiner.AddRange(await LateJoinerScenario.RunAsync(run));
+        if (scenarios.Contains("protocols")) results.Protocols.AddRange(await ProtocolScenario.RunAsync(run));
     }
 });
 

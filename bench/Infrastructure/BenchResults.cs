@@ -26,6 +26,8 @@ internal sealed partial class BenchResults(bool quick)
     public List<CostScenario.Row> Cost { get; } = [];
     public List<SessionsScenario.Row> Sessions { get; } = [];
     public List<LateJoinerScenario.Row> LateJoiner { get; } = [];
+
+    public List<ProtocolScenario.Row> Protocols { get; } = [];
     public List<StreamsScenario.Row> Streams { get; } = [];
     public List<MemoryScenario.Row> Memory { get; } = [];
 
@@ -94,6 +96,14 @@ internal sealed partial class BenchResults(bool quick)
         r.Mode, r.Transport, r.Read, N(r.Chunks), N(r.TextChars), N(r.EventsReceived), N(r.Bytes), F(r.FirstMs), F(r.MedianMs), F(r.MaxMs),
     });
 
+    private static readonly string[] ProtocolHeader =
+        ["mode", "protocol", "answer chunk bytes", "tool call bytes", "events delivered", "CPU µs/event", "allocated bytes/event"];
+
+    private static IEnumerable<string[]> ProtocolRows(IEnumerable<ProtocolScenario.Row> rows) => rows.Select(r => new[]
+    {
+        r.Mode, r.Protocol, N(r.AnswerChunkBytes), N(r.ToolCallBytes), N(r.Delivered), F(r.CpuUsPerEvent), N(r.AllocatedBytesPerEvent),
+    });
+
     private static readonly string[] DurableHeader = ["acknowledged", "p50 µs", "p99 µs", "1 producer/s", "8 producers/s", "64 producers/s"];
 
     private static IEnumerable<string[]> DurableRows(IEnumerable<DurableAppendScenario.Row> rows) => rows.Select(r => new[]
@@ -128,6 +138,7 @@ internal sealed partial class BenchResults(bool quick)
         Show("Cost per delivered event (server runtime counters)", CostHeader, CostRows(Cost));
         Show("Sessions: what a session's index and listing cost (two events a message)", SessionsHeader, SessionsRows(Sessions));
         Show("Late joiner: a finished 5,000-chunk answer read from offset 0", LateJoinerHeader, LateJoinerRows(LateJoiner));
+        Show("Protocols: JSON and MessagePack, 1,000 connections on one stream at 50 ev/s", ProtocolHeader, ProtocolRows(Protocols));
         Show("Goals", ["goal", "target", "measured", "holds"], Goals().Select(g => new[] { g.Name, g.Target, g.Measured, g.Holds ? "yes" : "NO" }));
     }
 
@@ -138,7 +149,7 @@ internal sealed partial class BenchResults(bool quick)
         var document = new
         {
             machine = Machine(started),
-            scenarios = new { latency = Latency, throughput = Throughput, fanout = Fanout, idle = Idle, resume = Resume, wakeups = WakeUps, durable = Durable, cost = Cost, streams = Streams, memory = Memory, sessions = Sessions, lateJoiner = LateJoiner },
+            scenarios = new { latency = Latency, throughput = Throughput, fanout = Fanout, idle = Idle, resume = Resume, wakeups = WakeUps, durable = Durable, cost = Cost, streams = Streams, memory = Memory, sessions = Sessions, lateJoiner = LateJoiner, protocols = Protocols },
             goals = Goals(),
         };
         await File.WriteAllTextAsync(Path.Combine(resultsDirectory, "latest.json"), JsonSerializer.Serialize(document, Json));
@@ -182,6 +193,7 @@ internal sealed partial class BenchResults(bool quick)
         Table(md, CostHeader, CostRows(Cost));
         Table(md, SessionsHeader, SessionsRows(Sessions));
         Table(md, LateJoinerHeader, LateJoinerRows(LateJoiner));
+        Table(md, ProtocolHeader, ProtocolRows(Protocols));
         Table(md, ["goal", "target", "measured", "holds"], Goals().Select(g => new[] { g.Name, g.Target, g.Measured, g.Holds ? "yes" : "**no**" }));
         return md.ToString();
     }

@@ -50,8 +50,8 @@ internal sealed class BenchRun(bool quick, Action<string> progress) : IDisposabl
 
     private HttpClient? _sseClient;
 
-    /// <summary>Opens <paramref name="count"/> connections to <paramref name="target"/>, a few at a time.</summary>
-    public async Task<List<HubConnection>> ConnectManyAsync(Target target, int count)
+    /// <summary>Opens <paramref name="count"/> connections to <paramref name="target"/>, a few at a time, in JSON or MessagePack.</summary>
+    public async Task<List<HubConnection>> ConnectManyAsync(Target target, int count, bool messagePack = false)
     {
         var connections = new HubConnection[count];
         using var gate = new SemaphoreSlim(32);
@@ -60,7 +60,7 @@ internal sealed class BenchRun(bool quick, Action<string> progress) : IDisposabl
             await gate.WaitAsync();
             try
             {
-                connections[i] = await Server.ConnectAsync(target);
+                connections[i] = await Server.ConnectAsync(target, messagePack);
             }
             finally
             {

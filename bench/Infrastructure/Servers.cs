@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Http.Connections;
+using HubStreams.Protocols.MessagePack;
 using Microsoft.AspNetCore.SignalR.Client;
 using StackExchange.Redis;
 
@@ -280,12 +281,17 @@ internal sealed class BenchServer : IAsyncDisposable
         return 0;
     }
 
-    public async Task<HubConnection> ConnectAsync(Target target)
+    public async Task<HubConnection> ConnectAsync(Target target, bool messagePack = false)
     {
         var path = target switch { Target.HubStreams or Target.Sse => "/hubs/streams", Target.Polling => "/hubs/polling", _ => "/hubs/raw" };
-        var connection = new HubConnectionBuilder()
-            .WithUrl(new Uri(BaseAddress, path), o => { o.SkipNegotiation = true; o.Transports = HttpTransportType.WebSockets; })
-            .Build();
+        var builder = new HubConnectionBuilder()
+            .WithUrl(new Uri(BaseAddress, path), o => { o.SkipNegotiation = true; o.Transports = HttpTransportType.WebSockets; });
+        if (messagePack)
+        {
+            builder.AddHubStreamsMessagePackProtocol();
+        }
+
+        var connection = builder.Build();
         await connection.StartAsync();
         return connection;
     }

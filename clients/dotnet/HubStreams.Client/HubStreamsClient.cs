@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
+using HubStreams.Protocols.MessagePack;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.Options;
 
@@ -391,6 +392,11 @@ public sealed class HubStreamsClient
         if (reconnectForever)
         {
             builder.WithAutomaticReconnect(RetryPolicy);
+        }
+
+        if (_options.Protocol == HubProtocol.MessagePack)
+        {
+            builder.AddHubStreamsMessagePackProtocol();
         }
 
         _options.ConfigureHubConnection?.Invoke(builder);

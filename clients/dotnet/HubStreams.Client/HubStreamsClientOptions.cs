@@ -28,6 +28,12 @@ public sealed class HubStreamsClientOptions
     /// <summary>Changes the hub connection builder, for the hub protocol's options or logging.</summary>
     public Action<IHubConnectionBuilder>? ConfigureHubConnection { get; set; }
 
+    /// <summary>
+    /// The hub protocol: <see cref="HubProtocol.Json"/> (the default) or <see cref="HubProtocol.MessagePack"/>, SignalR's
+    /// binary protocol, which carries the same events, errors and limits in fewer bytes.
+    /// </summary>
+    public HubProtocol Protocol { get; set; } = HubProtocol.Json;
+
     /// <summary>The first pause before connecting again after a failure; it doubles on each failure in a row. Default 100 ms.</summary>
     public TimeSpan InitialRetryDelay
     {
@@ -72,4 +78,14 @@ public sealed class HubStreamsClientOptions
     /// <see cref="InitialRetryDelay"/>, doubling up to <see cref="MaxRetryDelay"/>, forever.
     /// </summary>
     public IRetryPolicy? RetryPolicy { get; set; }
+}
+
+/// <summary>The hub protocols a HubStreams server speaks.</summary>
+public enum HubProtocol
+{
+    /// <summary>SignalR's JSON protocol.</summary>
+    Json,
+
+    /// <summary>SignalR's MessagePack protocol, with the HubStreams wire types in the shape they have in JSON.</summary>
+    MessagePack,
 }

@@ -51,17 +51,19 @@ function startWithRetry(connection) {
 
 /**
  * A hub connection to a HubStreams server. `accessToken` is a function giving the current token (asked again on every
- * connect and reconnect); `transport`, `skipNegotiation` and `headers` go to SignalR as they are. Start it with
- * `connect`, which keeps it connected.
+ * connect and reconnect); `transport`, `skipNegotiation` and `headers` go to SignalR as they are; `protocol` is the hub
+ * protocol, JSON when left out, or `new MessagePackHubProtocol()` from `@microsoft/signalr-protocol-msgpack` for
+ * SignalR's binary protocol (the same events and errors, fewer bytes). Start it with `connect`, which keeps it connected.
  */
-export function createConnection(url, { accessToken, transport, skipNegotiation, headers, logLevel, maxRetryDelay = 2000 } = {}) {
+export function createConnection(url, { accessToken, transport, skipNegotiation, headers, logLevel, protocol, maxRetryDelay = 2000 } = {}) {
   const options = {};
   if (accessToken) options.accessTokenFactory = accessToken;
   if (transport !== undefined) options.transport = transport;
   if (skipNegotiation) options.skipNegotiation = true;
   if (headers) options.headers = headers;
-  const connection = new signalR.HubConnectionBuilder()
-    .withUrl(url, options)
+  const builder = new signalR.HubConnectionBuilder().withUrl(url, options);
+  if (protocol) builder.withHubProtocol(protocol);
+  const connection = builder
     .withAutomaticReconnect({
       // The first try at once: a dropped connection often comes back on the spot (another node answers).
       nextRetryDelayInMilliseconds: context => (context.previousRetryCount === 0 ? 0 : retryDelay(context.previousRetryCount, maxRetryDelay)),

@@ -1,4 +1,4 @@
-import type { HubConnection, HttpTransportType, ITransport, LogLevel } from "@microsoft/signalr";
+import type { HubConnection, HttpTransportType, IHubProtocol, ITransport, LogLevel } from "@microsoft/signalr";
 
 /** One event of a stream, as the server sends it. */
 export interface StreamEvent {
@@ -56,6 +56,8 @@ export interface ConnectionOptions {
   skipNegotiation?: boolean;
   headers?: Record<string, string>;
   logLevel?: LogLevel;
+  /** The hub protocol: JSON when left out, or `new MessagePackHubProtocol()` from `@microsoft/signalr-protocol-msgpack`. */
+  protocol?: IHubProtocol;
   /** The longest pause between two connection attempts, in ms. Default 2000. */
   maxRetryDelay?: number;
 }

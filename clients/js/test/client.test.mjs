@@ -6,7 +6,7 @@
 import { execFileSync } from "node:child_process";
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { connect, createConnection, createWriter, deleteMessage, disconnect, followSession, followStream, getSession, joinSession, listenerCount, readSession, readStream, reconnect, watchSession, HubStreamsError } from "@hubstreams/client";
+import { connect, createConnection, createWriter, deleteMessage, disconnect, errorCode, followSession, followStream, getSession, joinSession, listenerCount, readSession, readStream, reconnect, watchSession, HubStreamsError } from "@hubstreams/client";
 
 const url = process.env.HUBSTREAMS_URL;
 const jwtUrl = process.env.HUBSTREAMS_JWT_URL;
@@ -367,4 +367,43 @@ test("a compacted readStream gets the answer so far in one event, then live, acr
   assert.equal(received.map(e => e.content ?? "").join(""), page.events.map(e => e.content ?? "").join(""));
   assert.equal(received.at(-1).type, "complete");
   assert.ok(received.length < 200, `${received.length} events for 401 stored`);
+});
+
+test("over MessagePack a writer and a reader carry events with data of any shape, across a drop, and errors keep their codes", { skip: !url, timeout: 60_000 }, async () => {
+  const { MessagePackHubProtocol } = await import("@microsoft/signalr-protocol-msgpack");
+  const messageId = unique("msgpack");
+  const connection = createConnection(`${url}/hubs/streams`, { protocol: new MessagePackHubProtocol() });
+  await connect(connection);
+  try {
+    const data = { tool: "search", args: { q: "é 😀", limit: 3, ratio: 0.25, flags: [true, false, null] }, nested: [[1], [{ deep: "x" }]] };
+    const writer = await createWriter(connection, "js-msgpack", messageId);
+    await writer.append({ type: "tool_call", data });
+    const received = [];
+    const writing = (async () => {
+      for (let i = 0; i < 100; i++) {
+        await writer.append({ type: "answer", content: `${i} ` });
+        await new Promise(resolve => setTimeout(resolve, 5));
+      }
+      await writer.complete();
+    })();
+    for await (const event of readStream(connection, "js-msgpack", messageId)) {
+      received.push(event);
+      if (received.length === 30) reconnect(connection);
+    }
+    await writing;
+    writer.close();
+
+    assert.deepEqual(received.map(e => e.offset), received.map((_, i) => i));
+    assert.deepEqual(received[0].data, data);
+    assert.equal(typeof received[0].timestamp, "string");
+    // What a JSON reader gets is the same.
+    const page = await (await fetch(`${url}/api/sessions/js-msgpack/messages/${messageId}/events?limit=1000`)).json();
+    assert.deepEqual(received, page.events);
+
+    // A refusal comes with its code, in this protocol as in JSON.
+    await assert.rejects(connection.invoke("AppendEventAt", "js-msgpack", messageId, "5", { type: "answer" }), error => errorCode(error) === "InvalidOffset");
+    await assert.rejects(connection.invoke("AppendEvent", "js-msgpack", messageId, { type: "answer" }), error => errorCode(error) === "StreamCompleted");
+  } finally {
+    await disconnect(connection);
+  }
 });

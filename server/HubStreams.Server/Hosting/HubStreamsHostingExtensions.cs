@@ -1,3 +1,4 @@
+using HubStreams.Protocols.MessagePack;
 using HubStreams.Server.Demo;
 using HubStreams.Server.Errors;
 using HubStreams.Server.Security;
@@ -79,7 +80,8 @@ public static class HubStreamsHostingExtensions
                 // call (in the order they came) as its invocation starts, and the next invocation starts meanwhile.
                 o.MaximumParallelInvocationsPerClient = ParallelInvocationsPerClient;
             })
-            .AddJsonProtocol(o => WireJsonContext.Apply(o.PayloadSerializerOptions));
+            .AddJsonProtocol(o => WireJsonContext.Apply(o.PayloadSerializerOptions))
+            .AddHubStreamsMessagePackProtocol(WireJsonContext.HubOptions());
 
         services.AddSingleton<StreamAppender>();
         services.AddHostedService<LostProducerAnnouncements>();

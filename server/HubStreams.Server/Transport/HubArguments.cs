@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using HubStreams.Protocols.MessagePack;
 using HubStreams.Streams;
 
 namespace HubStreams.Server.Transport;
@@ -19,6 +20,8 @@ internal static class HubArguments
 
     private static long Whole(object? value, string name) => value switch
     {
+        JsonElement refused when HubStreamsMessagePack.IsRefused(refused, out var reason) =>
+            throw new StreamException(StreamErrorCode.InvalidOffset, $"{name} cannot be read: {reason}."),
         JsonElement { ValueKind: JsonValueKind.Number } number when number.TryGetInt64(out var offset) => offset,
         long offset => offset,
         int offset => offset,

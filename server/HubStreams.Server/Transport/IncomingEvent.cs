@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using HubStreams.Protocols.MessagePack;
 using HubStreams.Streams;
 
 namespace HubStreams.Server.Transport;
@@ -36,6 +37,11 @@ internal sealed record IncomingEvent(StreamEvent Event, long? Offset)
     /// <exception cref="StreamException">The argument is not an event object.</exception>
     public static IncomingEvent Parse(JsonElement argument)
     {
+        if (HubStreamsMessagePack.IsRefused(argument, out var reason))
+        {
+            throw new StreamException(StreamErrorCode.InvalidEvent, $"The event cannot be read: {reason}.");
+        }
+
         if (argument.ValueKind != JsonValueKind.Object)
         {
             throw NotAnObject();

@@ -110,6 +110,17 @@ public sealed partial class WireJsonContext : JsonSerializerContext
     private static IJsonTypeInfoResolver? s_outgoing;
     private static JsonSerializerOptions? s_outgoingOptions;
 
+    /// <summary>
+    /// The options of the hub's JSON protocol, on their own: what the MessagePack protocol beside it follows, so that
+    /// both write and read the wire types alike.
+    /// </summary>
+    public static JsonSerializerOptions HubOptions()
+    {
+        var options = new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.CamelCase, PropertyNameCaseInsensitive = true };
+        Apply(options);
+        return options;
+    }
+
     /// <summary>Puts the wire types, as the server writes them, first in <paramref name="options"/>, with nulls left out.</summary>
     public static void Apply(JsonSerializerOptions options)
     {

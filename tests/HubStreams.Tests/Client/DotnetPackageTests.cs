@@ -23,7 +23,7 @@ public sealed class DotnetPackageTests(RedisFixture redis, ITestOutputHelper out
             // A version of its own, so no package cache can hand out an older build.
             var version = $"1.0.0-test.{DateTime.UtcNow:yyyyMMddHHmmssfff}";
             var feed = Path.Combine(work, "feed");
-            foreach (var project in new[] { "server/HubStreams.Contracts", "clients/dotnet/HubStreams.Client" })
+            foreach (var project in new[] { "server/HubStreams.Contracts", "server/HubStreams.Protocols.MessagePack", "clients/dotnet/HubStreams.Client" })
             {
                 var packed = await Shell.RunAsync($"dotnet pack {project} -c Release -o '{feed}' -p:Version={version} --nologo -v quiet");
                 Assert.True(packed.ExitCode == 0, packed.ToString());
@@ -32,6 +32,7 @@ public sealed class DotnetPackageTests(RedisFixture redis, ITestOutputHelper out
             var nuspec = ReadNuspec(Path.Combine(feed, $"HubStreams.Client.{version}.nupkg"), out var files);
             Assert.Contains("Microsoft.AspNetCore.SignalR.Client", nuspec, StringComparison.Ordinal);
             Assert.Contains($"\"HubStreams.Contracts\" version=\"{version}\"", nuspec, StringComparison.Ordinal);
+            Assert.Contains($"\"HubStreams.Protocols.MessagePack\" version=\"{version}\"", nuspec, StringComparison.Ordinal);
             Assert.DoesNotContain("StackExchange.Redis", nuspec, StringComparison.Ordinal);
             Assert.Contains("<license type=\"expression\">MIT</license>", nuspec, StringComparison.Ordinal);
             Assert.Contains("README.md", files);

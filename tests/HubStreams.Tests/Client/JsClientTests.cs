@@ -71,8 +71,8 @@ public sealed partial class JsClientTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// Packs the package, checks the tarball (declarations, an exports map), and installs it with the SignalR client, and
-    /// nothing else, into an ES module app in <paramref name="work"/>.
+    /// Packs the package, checks the tarball (declarations, an exports map), and installs it with the SignalR client and
+    /// SignalR's MessagePack protocol, and nothing else, into an ES module app in <paramref name="work"/>.
     /// </summary>
     internal static async Task InstallPackedAsync(string work)
     {
@@ -85,7 +85,7 @@ public sealed partial class JsClientTests(ITestOutputHelper output)
         var manifest = await Shell.RunAsync($"tar -xzOf '{tarball}' package/package.json", work);
         Assert.Contains("\"exports\"", manifest.Output, StringComparison.Ordinal);
         var installed = await Shell.RunAsync(
-            $"npm init -y >/dev/null && npm pkg set type=module && npm install --no-audit --no-fund '{tarball}' @microsoft/signalr@10.0.11", work);
+            $"npm init -y >/dev/null && npm pkg set type=module && npm install --no-audit --no-fund '{tarball}' @microsoft/signalr@10.0.11 @microsoft/signalr-protocol-msgpack@10.0.11", work);
         Assert.True(installed.ExitCode == 0, installed.ToString());
     }
 

@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using HubStreams.Client;
+using HubStreams.Protocols.MessagePack;
 using HubStreams.Server.Hosting;
 using HubStreams.Streams;
 using Microsoft.AspNetCore.Builder;
@@ -72,15 +74,25 @@ public sealed class HubStreamsServer : IAsyncDisposable
     /// <summary>The hub's address on this server.</summary>
     public Uri HubUrl() => new(BaseAddress, "/hubs/streams");
 
-    public HubConnection CreateHubConnection(string? token = null) => new HubConnectionBuilder()
-        .WithUrl(new Uri(BaseAddress, "/hubs/streams"), options =>
+    /// <summary>The hub protocol of the connections this fixture makes: JSON unless a test says otherwise.</summary>
+    public HubProtocol Protocol { get; set; } = HubProtocol.Json;
+
+    public HubConnection CreateHubConnection(string? token = null)
+    {
+        var builder = new HubConnectionBuilder().WithUrl(new Uri(BaseAddress, "/hubs/streams"), options =>
         {
             if (token is not null)
             {
                 options.AccessTokenProvider = () => Task.FromResult<string?>(token);
             }
-        })
-        .Build();
+        });
+        if (Protocol == HubProtocol.MessagePack)
+        {
+            builder.AddHubStreamsMessagePackProtocol();
+        }
+
+        return builder.Build();
+    }
 
     public async Task<HubConnection> ConnectAsync(string? token = null)
     {

@@ -7,9 +7,10 @@ public static class Readers
 {
     public static ResumableStreamReader Read(
         IEnumerable<Uri> hubUrls, string sessionId, string messageId, long fromOffset = 0, Action<ReaderStatus>? onStatus = null,
-        TimeSpan? maxRetryDelay = null, Func<CancellationToken, Task<string?>>? accessToken = null, bool compact = false)
+        TimeSpan? maxRetryDelay = null, Func<CancellationToken, Task<string?>>? accessToken = null, bool compact = false,
+        HubProtocol protocol = HubProtocol.Json)
     {
-        var options = new HubStreamsClientOptions { AccessTokenProvider = accessToken };
+        var options = new HubStreamsClientOptions { AccessTokenProvider = accessToken, Protocol = protocol };
         foreach (var url in hubUrls)
         {
             options.HubUrls.Add(url);

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using HubStreams.Client;
 using HubStreams.Contracts;
 using HubStreams.Streams;
 using HubStreams.Tests.Fixtures;
@@ -13,11 +14,21 @@ namespace HubStreams.Tests.Transport;
 /// Compacted catch-up over every transport (the hub's <c>FollowStream</c>, SSE, the page read), the snapshot read, and the
 /// producer's heartbeat over the hub and HTTP, on a real node.
 /// </summary>
-public sealed class CatchUpTests : IAsyncLifetime
+public sealed class CatchUpTests() : CatchUpContract(HubProtocol.Json);
+
+/// <summary>The same over SignalR's MessagePack protocol.</summary>
+public sealed class MessagePackCatchUpTests() : CatchUpContract(HubProtocol.MessagePack);
+
+/// <summary>The tests of <see cref="CatchUpTests"/>, with the hub in <paramref name="protocol"/>.</summary>
+public abstract class CatchUpContract(HubProtocol protocol) : IAsyncLifetime
 {
     private HubStreamsServer _server = null!;
 
-    public async Task InitializeAsync() => _server = await HubStreamsServer.StartAsync(("STREAM_MAX_PAGE_EVENTS", "100"));
+    public async Task InitializeAsync()
+    {
+        _server = await HubStreamsServer.StartAsync(("STREAM_MAX_PAGE_EVENTS", "100"));
+        _server.Protocol = protocol;
+    }
 
     public async Task DisposeAsync() => await _server.DisposeAsync();
 

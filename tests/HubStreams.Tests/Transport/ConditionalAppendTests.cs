@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using HubStreams.Client;
 using HubStreams.Contracts;
 using HubStreams.Streams;
 using HubStreams.Tests.Fixtures;
@@ -13,11 +14,21 @@ namespace HubStreams.Tests.Transport;
 /// An append that names an offset (AppendEventAt, ?atOffset=, or the deprecated "offset" inside the event) is stored
 /// exactly there and once, over HTTP and the hub alike.
 /// </summary>
-public sealed class ConditionalAppendTests : IAsyncLifetime
+public sealed class ConditionalAppendTests() : ConditionalAppendContract(HubProtocol.Json);
+
+/// <summary>The same over SignalR's MessagePack protocol.</summary>
+public sealed class MessagePackConditionalAppendTests() : ConditionalAppendContract(HubProtocol.MessagePack);
+
+/// <summary>The tests of <see cref="ConditionalAppendTests"/>, with the hub in <paramref name="protocol"/>.</summary>
+public abstract class ConditionalAppendContract(HubProtocol protocol) : IAsyncLifetime
 {
     private HubStreamsServer _server = null!;
 
-    public async Task InitializeAsync() => _server = await HubStreamsServer.StartAsync();
+    public async Task InitializeAsync()
+    {
+        _server = await HubStreamsServer.StartAsync();
+        _server.Protocol = protocol;
+    }
 
     public async Task DisposeAsync() => await _server.DisposeAsync();
 

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
+using HubStreams.Client;
 using HubStreams.Contracts;
 using HubStreams.Streams;
 using HubStreams.Tests.Fixtures;
@@ -10,7 +11,13 @@ using Microsoft.AspNetCore.SignalR.Client;
 namespace HubStreams.Tests.Transport;
 
 /// <summary>Every bad input comes back as a clear error on both transports, changes nothing, and keeps the hub connection open.</summary>
-public sealed class ErrorTests : IAsyncLifetime
+public sealed class ErrorTests() : ErrorContract(HubProtocol.Json);
+
+/// <summary>The same over SignalR's MessagePack protocol.</summary>
+public sealed class MessagePackErrorTests() : ErrorContract(HubProtocol.MessagePack);
+
+/// <summary>The tests of <see cref="ErrorTests"/>, with the hub in <paramref name="protocol"/>.</summary>
+public abstract class ErrorContract(HubProtocol protocol) : IAsyncLifetime
 {
     private HubStreamsServer _server = null!;
     private HubConnection _hub = null!;
@@ -19,6 +26,7 @@ public sealed class ErrorTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _server = await HubStreamsServer.StartAsync(("STREAM_MAX_EVENTS", "5"));
+        _server.Protocol = protocol;
         _hub = await _server.ConnectAsync();
         _http = _server.CreateHttpClient();
 

@@ -1,5 +1,6 @@
 using System.Net.Http.Headers;
 using System.Text.Json;
+using HubStreams.Client;
 using HubStreams.Contracts;
 using HubStreams.Streams;
 using HubStreams.Tests.Fixtures;
@@ -11,6 +12,17 @@ namespace HubStreams.Tests.Transport;
 public sealed class ResumeTests : ResumeContract
 {
     protected override Task<HubStreamsServer> StartServerAsync() => HubStreamsServer.StartAsync();
+}
+
+/// <summary>The resume contract over SignalR's MessagePack protocol, in memory mode.</summary>
+public sealed class MessagePackResumeTests : ResumeContract
+{
+    protected override async Task<HubStreamsServer> StartServerAsync()
+    {
+        var server = await HubStreamsServer.StartAsync();
+        server.Protocol = HubProtocol.MessagePack;
+        return server;
+    }
 }
 
 /// <summary>Resuming on one Redis server.</summary>

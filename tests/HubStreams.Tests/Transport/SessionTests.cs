@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using HubStreams.Client;
 using HubStreams.Contracts;
 using HubStreams.Tests.Fixtures;
 using Microsoft.AspNetCore.SignalR;
@@ -9,7 +10,13 @@ using Microsoft.AspNetCore.SignalR.Client;
 namespace HubStreams.Tests.Transport;
 
 /// <summary>A session's listing, watch and deletion on one node in memory mode, and who may do which in jwt mode.</summary>
-public sealed class SessionTests
+public sealed class SessionTests() : SessionContract(HubProtocol.Json);
+
+/// <summary>The same over SignalR's MessagePack protocol.</summary>
+public sealed class MessagePackSessionTests() : SessionContract(HubProtocol.MessagePack);
+
+/// <summary>The tests of <see cref="SessionTests"/>, with the hub in <paramref name="protocol"/>.</summary>
+public abstract class SessionContract(HubProtocol protocol)
 {
     private static Uri Api(string path) => new(path, UriKind.Relative);
 
@@ -17,6 +24,7 @@ public sealed class SessionTests
     public async Task A_memory_node_lists_and_watches_a_session_and_its_hub_and_http_listings_agree()
     {
         await using var server = await HubStreamsServer.StartAsync();
+        server.Protocol = protocol;
         using var http = server.CreateHttpClient();
         await using var hub = await server.ConnectAsync();
         using var cancel = new CancellationTokenSource();
@@ -44,6 +52,7 @@ public sealed class SessionTests
     public async Task In_jwt_mode_listing_and_watching_need_the_session_and_deleting_needs_the_producer_role()
     {
         await using var server = await HubStreamsServer.StartAsync(Tokens.Settings);
+        server.Protocol = protocol;
         using var reader = server.CreateHttpClient(Tokens.Mint("reader", ["granted"]));
         using var producer = server.CreateHttpClient(Tokens.Mint("writer", ["granted"], producer: true));
         (await producer.PostAsJsonAsync(Api("/api/sessions/granted/messages/m1/events"), new { type = "answer", content = "hi" })).Dispose();
