@@ -28,9 +28,10 @@ internal static class CostScenario
         return rows;
     }
 
-    private static async Task<Row> MeasureAsync(BenchRun run, Target target, string shape, int count, double rate)
+    /// <summary>One shape's cost: <paramref name="count"/> subscribers of one stream at <paramref name="rate"/>, in JSON or MessagePack.</summary>
+    internal static async Task<Row> MeasureAsync(BenchRun run, Target target, string shape, int count, double rate, bool messagePack = false)
     {
-        var subscribers = await run.ConnectManyAsync(target, count);
+        var subscribers = await run.ConnectManyAsync(target, count, messagePack);
         await using var producer = await run.Server.ConnectAsync(target);
         var messageId = $"cost-{target}-{Guid.NewGuid():N}";
         long delivered = 0;

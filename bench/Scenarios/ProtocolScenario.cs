@@ -15,7 +15,7 @@ namespace HubStreams.Bench.Scenarios;
 /// SignalR's JSON protocol against its MessagePack protocol, on the same server in the same run: the bytes of one
 /// event on the wire (the stream item message SignalR frames, for an answer chunk and for a tool call with data, as
 /// the server stored them), and what one delivered event costs the server (CPU and bytes allocated, from its runtime
-/// counters) with 1,000 connections on one stream at 50 events/s, as in the cost scenario.
+/// counters) with 1,000 connections on one stream at 50 events/s, measured as the cost scenario measures it.
 /// </summary>
 internal static class ProtocolScenario
 {
@@ -33,8 +33,8 @@ internal static class ProtocolScenario
             var name = messagePack ? "MessagePack" : "JSON";
             run.Report($"protocol: {name}, {Connections:N0} connections on one stream at {Rate} ev/s");
             IHubProtocol protocol = messagePack ? MessagePackProtocol() : JsonProtocol();
-            var (delivered, cpuUs, allocated) = await MeasureDeliveryAsync(run, messagePack);
-            rows.Add(new Row(run.Mode.ToString(), name, WireBytes(protocol, chunk), WireBytes(protocol, toolCall), delivered, cpuUs, allocated));
+            var cost = await CostScenario.MeasureAsync(run, Target.HubStreams, name, Connections, Rate, messagePack);
+            rows.Add(new Row(run.Mode.ToString(), name, WireBytes(protocol, chunk), WireBytes(protocol, toolCall), cost.Delivered, cost.CpuUsPerEvent, cost.BytesPerEvent));
         }
 
         return rows;
@@ -66,40 +66,5 @@ internal static class ProtocolScenario
         await connection.InvokeAsync<long>("AppendEvent", "protocol", messageId, new StreamEvent { Type = EventTypes.Complete });
         var stored = await connection.StreamAsync<StreamEvent>("StreamEvents", "protocol", messageId, 0L).ToListAsync();
         return (stored[0], stored[1]);
-    }
-
-    private static async Task<(long Delivered, double CpuUsPerEvent, double AllocatedBytesPerEvent)> MeasureDeliveryAsync(BenchRun run, bool messagePack)
-    {
-        var subscribers = await run.ConnectManyAsync(Target.HubStreams, Connections, messagePack);
-        await using var producer = await run.Server.ConnectAsync(Target.HubStreams);
-        var messageId = $"protocol-{(messagePack ? "msgpack" : "json")}-{Guid.NewGuid():N}";
-        long delivered = 0;
-        var warm = new bool[Connections];
-        using var stop = new CancellationTokenSource();
-        var following = subscribers.Select((connection, i) => BenchRun.Follow(connection, "protocol", messageId, e =>
-        {
-            if (e.Content == "warmup")
-            {
-                Volatile.Write(ref warm[i], true);
-                return;
-            }
-
-            Interlocked.Increment(ref delivered);
-        }, stop.Token)).ToList();
-        await BenchRun.WarmUpAsync(warm, _ => producer.SendAsync("AppendEvent", "protocol", messageId, BenchRun.Event("warmup")), oneStream: true);
-
-        await Pacer.RunAsync(Rate, TimeSpan.FromSeconds(1), _ => producer.SendAsync("AppendEvent", "protocol", messageId, BenchRun.Event("Hello")));
-        await BenchRun.WaitForAsync(() => Interlocked.Read(ref delivered) > 0, TimeSpan.FromSeconds(10));
-        var before = await run.Server.RuntimeAsync();
-        var deliveredBefore = Interlocked.Read(ref delivered);
-        var sent = await Pacer.RunAsync(Rate, run.Window(5, 10), _ => producer.SendAsync("AppendEvent", "protocol", messageId, BenchRun.Event("Hello")));
-        await BenchRun.WaitForAsync(() => Interlocked.Read(ref delivered) - deliveredBefore >= sent * Connections, TimeSpan.FromSeconds(30));
-        var spent = (await run.Server.RuntimeAsync()).Minus(before);
-        var events = Math.Max(1, Interlocked.Read(ref delivered) - deliveredBefore);
-
-        await stop.CancelAsync();
-        await Task.WhenAll(following);
-        await BenchRun.DisposeAllAsync(subscribers);
-        return (events, spent.CpuMs * 1000 / events, spent.AllocatedBytes / (double)events);
     }
 }

@@ -24,6 +24,7 @@ public sealed class StreamMetrics
     private long _activeSubscriptions;
     private long _wakeUps;
     private long _producersLost;
+    private long _hubConnections;
 
     /// <summary>Creates the meter and its instruments.</summary>
     public StreamMetrics(IMeterFactory meterFactory)
@@ -40,6 +41,8 @@ public sealed class StreamMetrics
             "{wakeup}", "Waiting readers woken");
         meter.CreateObservableCounter("hubstreams.producers.lost", () => Volatile.Read(ref _producersLost),
             "{stream}", "Streams this node ended because their producer went silent past STREAM_PRODUCER_TIMEOUT");
+        meter.CreateObservableUpDownCounter("hubstreams.hub.connections", () => Volatile.Read(ref _hubConnections),
+            "{connection}", "Hub connections open right now on this node");
         var seconds = new InstrumentAdvice<double> { HistogramBucketBoundaries = SecondsBuckets };
         _appendDuration = meter.CreateHistogram("hubstreams.append.duration", "s", "Time to store one event, store round trip included",
             tags: null, advice: seconds);
@@ -69,6 +72,12 @@ public sealed class StreamMetrics
 
     /// <summary>This node ended a stream whose producer was lost.</summary>
     public void ProducerLost() => Interlocked.Increment(ref _producersLost);
+
+    /// <summary>A hub connection opened.</summary>
+    public void HubConnectionOpened() => Interlocked.Increment(ref _hubConnections);
+
+    /// <summary>A hub connection closed.</summary>
+    public void HubConnectionClosed() => Interlocked.Decrement(ref _hubConnections);
 
     /// <summary>A subscription opened.</summary>
     public void SubscriptionOpened() => Interlocked.Increment(ref _activeSubscriptions);

@@ -9,12 +9,16 @@ namespace HubStreams.Client;
 /// <summary>
 /// A client of a HubStreams server (one node, a farm's balancer, or several nodes). Follow a stream with
 /// <see cref="ReadStreamAsync(string, string, long, Action{ReaderStatus}?, CancellationToken)"/>, which resumes by itself; hear when a session's messages start and complete with
-/// <see cref="WatchSessionAsync"/>. Thread-safe; one per application is enough (see
-/// <see cref="Microsoft.Extensions.DependencyInjection.HubStreamsClientServiceCollectionExtensions.AddHubStreamsClient"/>).
+/// <see cref="WatchSessionAsync"/>. Its readers, writers, session watches and calls share one hub connection per hub
+/// address (another only past <see cref="HubStreamsClientOptions.StreamsPerConnection"/> streams on each): after a drop,
+/// one reconnect serves them all, each stream resuming at its own next offset. Thread-safe; one per application is
+/// enough (see <see cref="Microsoft.Extensions.DependencyInjection.HubStreamsClientServiceCollectionExtensions.AddHubStreamsClient"/>);
+/// dispose it to close its connections.
 /// </summary>
-public sealed class HubStreamsClient
+public sealed class HubStreamsClient : IAsyncDisposable
 {
     private readonly HubStreamsClientOptions _options;
+    private readonly SharedConnections _connections;
 
     /// <summary>Creates a client.</summary>
     /// <exception cref="ArgumentException">No hub address is given.</exception>
@@ -27,6 +31,7 @@ public sealed class HubStreamsClient
         }
 
         _options = options;
+        _connections = new SharedConnections(url => CreateConnection(url, reconnectForever: false), options.StreamsPerConnection);
     }
 
     /// <summary>Creates a client from the options registered with <see cref="Microsoft.Extensions.DependencyInjection.HubStreamsClientServiceCollectionExtensions.AddHubStreamsClient"/>.</summary>
@@ -36,6 +41,15 @@ public sealed class HubStreamsClient
     }
 
     internal HubStreamsClientOptions Options => _options;
+
+    /// <summary>The hub connections every reader, writer, watch and call of this client shares.</summary>
+    internal SharedConnections Connections => _connections;
+
+    /// <summary>How many hub connections the client holds open (or is opening) now, over every hub address.</summary>
+    public int OpenConnections => _connections.Count;
+
+    /// <summary>Closes the client's shared connections; reads, writers and watches still open end.</summary>
+    public ValueTask DisposeAsync() => _connections.DisposeAsync();
 
     /// <summary>The one retry policy of this client: the options', or the capped backoff their delays describe.</summary>
     internal IRetryPolicy RetryPolicy => _options.RetryPolicy ?? (_backoff ??= new CappedBackoff(_options.InitialRetryDelay, _options.MaxRetryDelay));
@@ -92,45 +106,58 @@ public sealed class HubStreamsClient
     public async IAsyncEnumerable<SessionUpdate> WatchSessionAsync(string sessionId, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         EnsureValidId(sessionId, nameof(sessionId));
-        await using var connection = CreateConnection(_options.HubUrls[0], reconnectForever: true);
-        await connection.StartAsync(cancellationToken);
+        var url = 0;
         var since = System.Diagnostics.Stopwatch.GetTimestamp();
         for (var failures = 0L; ; failures++)
         {
             Exception? failure = null;
-            await using (var updates = connection.StreamAsync<SessionUpdate>("WatchSession", sessionId, cancellationToken).GetAsyncEnumerator(cancellationToken))
+            SharedConnections.Lease? lease = null;
+            try
             {
-                List<SessionMessage> snapshot = [];
-                while (true)
+                lease = await Connections.AcquireAsync(_options.HubUrls[url], holdsStream: true, cancellationToken);
+            }
+            catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+            {
+                failure = e;
+            }
+
+            if (lease is not null)
+            {
+                await using (lease)
+                await using (var updates = lease.Connection.StreamAsync<SessionUpdate>("WatchSession", sessionId, cancellationToken).GetAsyncEnumerator(cancellationToken))
                 {
-                    try
+                    List<SessionMessage> snapshot = [];
+                    while (true)
                     {
-                        if (!await updates.MoveNextAsync())
+                        try
                         {
+                            if (!await updates.MoveNextAsync())
+                            {
+                                break;
+                            }
+                        }
+                        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+                        {
+                            failure = e;
                             break;
                         }
-                    }
-                    catch (Exception e) when (!cancellationToken.IsCancellationRequested)
-                    {
-                        failure = e;
-                        break;
-                    }
 
-                    var update = updates.Current;
-                    if (update.Kind != SessionUpdateKinds.Snapshot)
-                    {
-                        yield return update;
-                        continue;
-                    }
+                        var update = updates.Current;
+                        if (update.Kind != SessionUpdateKinds.Snapshot)
+                        {
+                            yield return update;
+                            continue;
+                        }
 
-                    // A snapshot comes in pages: it is yielded whole.
-                    snapshot.AddRange(update.Messages);
-                    if (!update.More)
-                    {
-                        failures = 0;
-                        since = System.Diagnostics.Stopwatch.GetTimestamp();
-                        yield return update with { Messages = snapshot };
-                        snapshot = [];
+                        // A snapshot comes in pages: it is yielded whole.
+                        snapshot.AddRange(update.Messages);
+                        if (!update.More)
+                        {
+                            failures = 0;
+                            since = System.Diagnostics.Stopwatch.GetTimestamp();
+                            yield return update with { Messages = snapshot };
+                            snapshot = [];
+                        }
                     }
                 }
             }
@@ -140,13 +167,22 @@ public sealed class HubStreamsClient
                 throw final;
             }
 
+            if (ServerCalls.CodeOf(failure) == StreamErrorCode.AccessExpired && lease is not null)
+            {
+                // The connection's token expired: the next watch goes on a new connection, with a fresh token.
+                Connections.Retire(lease.Connection);
+            }
+            else
+            {
+                url = (url + 1) % _options.HubUrls.Count;
+            }
+
             if (NextRetryDelay(failures, System.Diagnostics.Stopwatch.GetElapsedTime(since), failure) is not { } delay)
             {
                 throw new HubStreamsException(StreamErrorCode.StoreUnavailable, $"Watching session {sessionId} failed, and the retry policy gave up.", failure);
             }
 
             await Task.Delay(delay, cancellationToken);
-            await ConnectedAsync(connection, cancellationToken);
         }
     }
 
@@ -231,41 +267,6 @@ public sealed class HubStreamsClient
         }
     }
 
-    // The watch's connection reconnects by itself; one that gave up is started again.
-    private static async Task ConnectedAsync(HubConnection connection, CancellationToken cancellationToken)
-    {
-        while (connection.State != HubConnectionState.Connected)
-        {
-            if (connection.State == HubConnectionState.Disconnected)
-            {
-                await connection.StartAsync(cancellationToken);
-                continue;
-            }
-
-            var back = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            Task Back(object? _)
-            {
-                back.TrySetResult();
-                return Task.CompletedTask;
-            }
-
-            connection.Reconnected += Back;
-            connection.Closed += Back;
-            try
-            {
-                if (connection.State is HubConnectionState.Reconnecting or HubConnectionState.Connecting)
-                {
-                    await back.Task.WaitAsync(cancellationToken);
-                }
-            }
-            finally
-            {
-                connection.Reconnected -= Back;
-                connection.Closed -= Back;
-            }
-        }
-    }
-
     /// <summary>A page of the session's messages, oldest first; pass its <see cref="SessionPage.Next"/> as <paramref name="after"/> for the next.</summary>
     /// <exception cref="HubStreamsException">The token does not grant the session, or an id or cursor is invalid.</exception>
     public Task<SessionPage> GetSessionAsync(string sessionId, string? after = null, CancellationToken cancellationToken = default)
@@ -291,13 +292,12 @@ public sealed class HubStreamsClient
         return InvokeOnceAsync(connection => connection.InvokeAsync<int>("DeleteSession", sessionId, cancellationToken), cancellationToken);
     }
 
-    // One call on a connection of its own.
+    // One call, on the shared connection to the first hub address.
     private async Task<T> InvokeOnceAsync<T>(Func<HubConnection, Task<T>> call, CancellationToken cancellationToken)
     {
-        await using var connection = CreateConnection(_options.HubUrls[0]);
-        await connection.StartAsync(cancellationToken);
+        await using var lease = await Connections.AcquireAsync(_options.HubUrls[0], holdsStream: false, cancellationToken);
         var result = default(T)!;
-        await ServerCalls.InvokeAsync(async () => result = await call(connection));
+        await ServerCalls.InvokeAsync(async () => result = await call(lease.Connection));
         return result;
     }
 

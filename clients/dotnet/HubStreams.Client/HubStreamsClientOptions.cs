@@ -9,6 +9,7 @@ public sealed class HubStreamsClientOptions
     private TimeSpan _initialRetryDelay = TimeSpan.FromMilliseconds(100);
     private TimeSpan _maxRetryDelay = TimeSpan.FromSeconds(5);
     private TimeSpan _writerHeartbeatInterval = TimeSpan.FromSeconds(30);
+    private int _streamsPerConnection = 16;
 
     /// <summary>
     /// The hub's address on each node (<c>https://node-1/hubs/streams</c>), or once for a farm behind a balancer. After
@@ -27,6 +28,21 @@ public sealed class HubStreamsClientOptions
 
     /// <summary>Changes the hub connection builder, for the hub protocol's options or logging.</summary>
     public Action<IHubConnectionBuilder>? ConfigureHubConnection { get; set; }
+
+    /// <summary>
+    /// How many streams (reads, writers, session watches) the client runs on one hub connection before it opens another
+    /// to the same address: match it to the server's <c>LIMIT_SUBSCRIPTIONS_PER_CONNECTION</c>. Default 16, that
+    /// setting's default.
+    /// </summary>
+    public int StreamsPerConnection
+    {
+        get => _streamsPerConnection;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
+            _streamsPerConnection = value;
+        }
+    }
 
     /// <summary>
     /// The hub protocol: <see cref="HubProtocol.Json"/> (the default) or <see cref="HubProtocol.MessagePack"/>, SignalR's

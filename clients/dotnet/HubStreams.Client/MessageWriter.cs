@@ -21,7 +21,8 @@ public sealed class MessageWriter : IStreamEventWriter, IAsyncDisposable
     private readonly string _idPrefix = Guid.NewGuid().ToString("N")[..12];
     private readonly CancellationTokenSource _stop = new();
     private readonly CancellationTokenSource _closing = new();
-    private HubConnection? _connection;
+    private SharedConnections.Lease? _lease;
+    private CancellationTokenSource? _watching;
     private Task _stopWatch = Task.CompletedTask;
     private Task _heartbeats = Task.CompletedTask;
     private long _lastHeardAt;
@@ -83,7 +84,7 @@ public sealed class MessageWriter : IStreamEventWriter, IAsyncDisposable
                     continue; // An append was heard meanwhile.
                 }
 
-                if (NextOffset == 0 || _connection is not { State: HubConnectionState.Connected } connection)
+                if (NextOffset == 0 || _lease?.Connection is not { State: HubConnectionState.Connected } connection)
                 {
                     // Nothing to keep yet, or no connection: look again in a moment.
                     Volatile.Write(ref _lastHeardAt, System.Diagnostics.Stopwatch.GetTimestamp());
@@ -184,23 +185,18 @@ public sealed class MessageWriter : IStreamEventWriter, IAsyncDisposable
     public Task<long> CompleteAsync(JsonElement? data = null, CancellationToken cancellationToken = default) =>
         AppendAsync(new StreamEvent { Type = EventTypes.Complete, Done = true, Data = data }, cancellationToken);
 
-    /// <summary>Stops following the stream and closes the writer's connection.</summary>
+    /// <summary>Stops following the stream and lets go of the client's shared connection.</summary>
     public async ValueTask DisposeAsync()
     {
         await _closing.CancelAsync();
-        await _stopWatch.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         await _heartbeats.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        if (_connection is not null)
-        {
-            await _connection.DisposeAsync();
-        }
-
+        await DropAsync();
         _stop.Dispose();
         _closing.Dispose();
     }
 
-    // Runs a call on the writer's connection; on a failure that is not final, connects again (the next address,
-    // after a pause) and runs it again. A final refusal ends it with a HubStreamsException.
+    // Runs a call on the client's shared connection; on a failure that is not final, lets go of it and takes the one to
+    // the next address (after a pause), and runs it again. A final refusal ends it with a HubStreamsException.
     private async Task<T> WithRetriesAsync<T>(Func<HubConnection, Task<T>> call, CancellationToken cancellationToken)
     {
         var failures = 0;
@@ -233,25 +229,28 @@ public sealed class MessageWriter : IStreamEventWriter, IAsyncDisposable
 
     private async Task<HubConnection> ConnectedAsync(CancellationToken cancellationToken)
     {
-        if (_connection is { State: HubConnectionState.Connected } connected)
+        if (_lease?.Connection is { State: HubConnectionState.Connected } connected)
         {
             return connected;
         }
 
         await DropAsync();
-        var connection = _client.CreateConnection(_client.Options.HubUrls[_url]);
-        await connection.StartAsync(cancellationToken);
-        _connection = connection;
-        _stopWatch = WatchForStopAsync(connection, _closing.Token);
-        return connection;
+        _lease = await _client.Connections.AcquireAsync(_client.Options.HubUrls[_url], holdsStream: true, cancellationToken);
+        _watching = CancellationTokenSource.CreateLinkedTokenSource(_closing.Token);
+        _stopWatch = WatchForStopAsync(_lease.Connection, _watching.Token);
+        return _lease.Connection;
     }
 
+    // Stops following on the connection in use and lets go of it (others may go on using it).
     private async Task DropAsync()
     {
-        if (_connection is { } connection)
+        if (_lease is { } lease)
         {
-            _connection = null;
-            await connection.DisposeAsync();
+            _lease = null;
+            await _watching!.CancelAsync();
+            await _stopWatch.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            _watching.Dispose();
+            await lease.DisposeAsync();
         }
     }
 
@@ -271,7 +270,7 @@ public sealed class MessageWriter : IStreamEventWriter, IAsyncDisposable
         }
         catch (Exception e) when (e is HubException or OperationCanceledException or IOException or InvalidOperationException)
         {
-            // The connection went, or the writer closed: a new connection watches again.
+            // The connection went, the writer let go of it, or it closed: the next connection watches again.
         }
     }
 }

@@ -4,9 +4,10 @@ using Microsoft.AspNetCore.SignalR.Client;
 namespace HubStreams.Client;
 
 /// <summary>
-/// A stream read that resumes by itself, from <see cref="HubStreamsClient.ReadStreamAsync(string, string, ReadOptions, CancellationToken)"/>: connect, read, decide,
-/// back off, until <c>complete</c> or a final refusal. Each connection is new, so the token provider is asked again,
-/// and each asks for the offset after the last event yielded. A compacted read may yield an event that merges several
+/// A stream read that resumes by itself, from <see cref="HubStreamsClient.ReadStreamAsync(string, string, ReadOptions, CancellationToken)"/>: follow, decide,
+/// back off, until <c>complete</c> or a final refusal. It reads on the client's shared connection to its hub address;
+/// after a drop it follows again on the connection that replaces it (a new one, so the token provider is asked again),
+/// each time from the offset after the last event yielded. A compacted read may yield an event that merges several
 /// offsets (<see cref="StreamEvent.FirstOffset"/>..<see cref="StreamEvent.Offset"/>): it resumes after the last.
 /// Enumerate it once.
 /// </summary>
@@ -63,8 +64,8 @@ public sealed class ResumableStreamReader : IAsyncEnumerable<StreamEvent>
         var resumed = false;
         while (true)
         {
-            await using var attempt = new Attempt(_client.CreateConnection(_urls[_url]));
-            if (await attempt.StartAsync(new FollowRequest(_sessionId, _messageId, _nextOffset, StreamId, _compact), cancellationToken))
+            await using var attempt = new Attempt(_client.Connections);
+            if (await attempt.StartAsync(_urls[_url], new FollowRequest(_sessionId, _messageId, _nextOffset, StreamId, _compact), cancellationToken))
             {
                 Report(resumed ? ReaderState.Resumed : ReaderState.Connected);
             }
@@ -89,13 +90,14 @@ public sealed class ResumableStreamReader : IAsyncEnumerable<StreamEvent>
             }
 
             resumed = true;
-            await BackOffAsync(attempt.Failure, cancellationToken);
+            await BackOffAsync(attempt, cancellationToken);
         }
     }
 
     // Decide what a failure means: give up on a final code, otherwise wait (or not) and pick the address to try next.
-    private async Task BackOffAsync(Exception? failure, CancellationToken cancellationToken)
+    private async Task BackOffAsync(Attempt attempt, CancellationToken cancellationToken)
     {
+        var failure = attempt.Failure;
         if (ServerCalls.AsFinal(failure) is { } final)
         {
             throw final;
@@ -106,7 +108,13 @@ public sealed class ResumableStreamReader : IAsyncEnumerable<StreamEvent>
         switch (code)
         {
             case StreamErrorCode.AccessExpired:
-                // The next connection asks for a fresh token; the same node will do.
+                // The connection's token expired: a new connection, with a fresh token, takes the next follow (and the
+                // other streams on this one, which end the same way); the same node will do.
+                if (attempt.Connection is { } expired)
+                {
+                    _client.Connections.Retire(expired);
+                }
+
                 return;
             case StreamErrorCode.ServerShuttingDown when _urls.Count > 1:
                 // That node is going away: straight to the next one (with one address, wait for it to come back).
@@ -127,28 +135,26 @@ public sealed class ResumableStreamReader : IAsyncEnumerable<StreamEvent>
 
     private void Report(ReaderState state, string? detail = null) => _onStatus?.Invoke(new ReaderStatus(state, _nextOffset, _urls[_url], detail));
 
-    /// <summary>One connection and its stream. A failure, wherever it happens, ends it and is kept for the decision.</summary>
-    private sealed class Attempt(HubConnection connection) : IAsyncDisposable
+    /// <summary>One follow on a shared connection. A failure, wherever it happens, ends it and is kept for the decision.</summary>
+    private sealed class Attempt(SharedConnections connections) : IAsyncDisposable
     {
+        private SharedConnections.Lease? _lease;
         private IAsyncEnumerator<StreamEvent>? _events;
-        private Exception? _closedWith;
 
         public StreamEvent Current => _events!.Current;
+
+        /// <summary>The connection followed on, once there is one.</summary>
+        public HubConnection? Connection => _lease?.Connection;
 
         /// <summary>What ended the attempt, when something did: the stream's error, or why the connection closed.</summary>
         public Exception? Failure { get; private set; }
 
-        public async Task<bool> StartAsync(FollowRequest request, CancellationToken cancellationToken)
+        public async Task<bool> StartAsync(Uri url, FollowRequest request, CancellationToken cancellationToken)
         {
-            connection.Closed += error =>
-            {
-                _closedWith = error;
-                return Task.CompletedTask;
-            };
             try
             {
-                await connection.StartAsync(cancellationToken);
-                _events = connection.StreamAsync<StreamEvent>("FollowStream", request, cancellationToken).GetAsyncEnumerator(cancellationToken);
+                _lease = await connections.AcquireAsync(url, holdsStream: true, cancellationToken);
+                _events = _lease.Connection.StreamAsync<StreamEvent>("FollowStream", request, cancellationToken).GetAsyncEnumerator(cancellationToken);
                 return true;
             }
             catch (Exception e) when (!cancellationToken.IsCancellationRequested)
@@ -172,7 +178,8 @@ public sealed class ResumableStreamReader : IAsyncEnumerable<StreamEvent>
             catch (Exception e) when (!cancellationToken.IsCancellationRequested)
             {
                 // A stream cut by its connection closing says little; the close may carry the server's code.
-                Failure = ServerCalls.CodeOf(e) is null && ServerCalls.CodeOf(_closedWith) is not null ? _closedWith : e;
+                var closedWith = _lease?.ClosedWith;
+                Failure = ServerCalls.CodeOf(e) is null && ServerCalls.CodeOf(closedWith) is not null ? closedWith : e;
                 return false;
             }
         }
@@ -184,7 +191,10 @@ public sealed class ResumableStreamReader : IAsyncEnumerable<StreamEvent>
                 await _events.DisposeAsync();
             }
 
-            await connection.DisposeAsync();
+            if (_lease is not null)
+            {
+                await _lease.DisposeAsync();
+            }
         }
     }
 }

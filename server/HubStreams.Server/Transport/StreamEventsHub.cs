@@ -19,7 +19,8 @@ public sealed class StreamEventsHub(
     StreamAccess access,
     ConnectionLimits limits,
     PendingConnections pending,
-    IStreamManager streams)
+    IStreamManager streams,
+    StreamMetrics metrics)
     : Hub<ISessionClient>
 {
     private const string ConnectionLeaseItem = "hubstreams.connection";
@@ -29,6 +30,7 @@ public sealed class StreamEventsHub(
     {
         pending.Connected(Context.ConnectionId);
         Context.Items[ConnectionLeaseItem] = limits.OpenConnection(access.UserId(Context.User!));
+        metrics.HubConnectionOpened();
         return Task.CompletedTask;
     }
 
@@ -37,6 +39,7 @@ public sealed class StreamEventsHub(
     {
         (Context.Items[ConnectionLeaseItem] as IDisposable)?.Dispose();
         JoinedSessions.Of(Context).Dispose();
+        metrics.HubConnectionClosed();
         return Task.CompletedTask;
     }
 

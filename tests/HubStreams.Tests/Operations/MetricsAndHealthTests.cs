@@ -68,7 +68,7 @@ public sealed partial class MetricsAndHealthTests
         var text = await http.GetStringAsync(new Uri("/metrics", UriKind.Relative));
         foreach (var series in new[]
                  {
-                     "hubstreams_events_appended_total", "hubstreams_events_delivered_total", "hubstreams_subscriptions_active",
+                     "hubstreams_events_appended_total", "hubstreams_events_delivered_total", "hubstreams_subscriptions_active", "hubstreams_hub_connections",
                      "hubstreams_wakeups_total", "hubstreams_safety_net_checks_total", "hubstreams_redis_errors_total",
                  })
         {
@@ -197,7 +197,7 @@ public sealed partial class MetricsAndHealthTests
         return match.Success ? double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture) : -1;
     }
 
-    private static double Value(string metrics, string name)
+    internal static double Value(string metrics, string name)
     {
         var match = Regex.Match(metrics, $@"^{Regex.Escape(name)}(\{{[^}}]*\}})? (\S+)", RegexOptions.Multiline);
         return match.Success ? double.Parse(match.Groups[2].Value, CultureInfo.InvariantCulture) : -1;
