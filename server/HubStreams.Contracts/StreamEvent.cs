@@ -55,6 +55,14 @@ public sealed record StreamEvent
     /// </summary>
     public string? StreamId { get; init; }
 
+    /// <summary>
+    /// The W3C <c>traceparent</c> of the span that stored the event, when the server traces: kept with the stored event
+    /// so that its delivery on any node belongs to the same trace. The server's own; never sent to readers, and ignored
+    /// on append.
+    /// </summary>
+    [JsonIgnore]
+    public string? TraceParent { get; init; }
+
     /// <summary>Whether this is the <c>complete</c> event, the durable end marker of a stream.</summary>
     [JsonIgnore]
     public bool IsComplete => Type == EventTypes.Complete;

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace HubStreams.Streams.Redis;
 
 /// <summary>One append waiting for its group commit: its stream, its stored JSON, its conditions, and who waits for its result.</summary>
@@ -16,6 +18,9 @@ internal sealed class PendingAppend(StreamKey key, string redisKey, byte[] json,
     public long? AtOffset { get; } = atOffset;
 
     public string? Id { get; } = id;
+
+    /// <summary>The span that appends it (its producer's append), when one is recorded: the commit that carries it links to it.</summary>
+    public ActivityContext Caller { get; } = Activity.Current?.Context ?? default;
 
     /// <summary>What the script answered for this event.</summary>
     public Task<AppendReply> Result => _result.Task;

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using HubStreams.Streams.Watching;
 using Microsoft.Extensions.Logging;
@@ -216,6 +217,7 @@ public sealed class RedisStreamManager : IStreamManager, IAsyncDisposable
             arguments.Add(append.Id ?? "");
         }
 
+        using var span = StartCommitSpan(batch);
         long[] results;
         long[] alreadyStored;
         try
@@ -228,6 +230,7 @@ public sealed class RedisStreamManager : IStreamManager, IAsyncDisposable
         }
         catch (StreamException e)
         {
+            span?.SetStatus(ActivityStatusCode.Error, e.Code.ToString());
             batch.ForEach(append => append.Fail(e));
             return;
         }
@@ -249,6 +252,22 @@ public sealed class RedisStreamManager : IStreamManager, IAsyncDisposable
                 batch[i].Succeed(new AppendReply(results[i], Array.IndexOf(alreadyStored, i + 1L) >= 0));
             }
         }
+    }
+
+    // A commit is no one append's child: a span of its own, linked to the append span of every event it carries.
+    private static Activity? StartCommitSpan(List<PendingAppend> batch)
+    {
+        if (!HubStreamsTracing.Source.HasListeners())
+        {
+            return null;
+        }
+
+        Activity.Current = null;
+        var links = batch.Where(a => a.Caller != default).Select(a => new ActivityLink(a.Caller));
+        var span = HubStreamsTracing.Source.StartActivity("hubstreams.redis.commit", ActivityKind.Client, default(ActivityContext), links: links);
+        span?.SetTag("db.system.name", "redis");
+        span?.SetTag("hubstreams.batch_size", batch.Count);
+        return span;
     }
 
     // WAIT on the connection the appends went over: it returns once that many replicas acknowledged every write sent on

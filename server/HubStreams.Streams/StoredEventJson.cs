@@ -7,7 +7,7 @@ namespace HubStreams.Streams;
 /// <summary>
 /// The stored form of an event: its JSON without the offset (the offset is the element's position),
 /// in the layout of the original design: <c>id</c>, <c>type</c>, <c>content</c>, <c>done</c>,
-/// <c>timestamp</c>, <c>data</c>.
+/// <c>timestamp</c>, <c>data</c>, and, when the server traced its append, <c>traceparent</c>.
 /// </summary>
 internal static class StoredEventJson
 {
@@ -110,6 +110,7 @@ internal static class StoredEventJson
             Done = stored.Done,
             Timestamp = stored.Timestamp,
             Data = stored.Data is { ValueKind: JsonValueKind.Object } ? stored.Data : null,
+            TraceParent = stored.TraceParent,
         };
     }
 
@@ -121,6 +122,7 @@ internal static class StoredEventJson
         Done = e.Done,
         Timestamp = e.Timestamp,
         Data = e.Data,
+        TraceParent = e.TraceParent,
     };
 }
 
@@ -133,6 +135,10 @@ internal sealed record StoredEvent
     public bool Done { get; init; }
     public DateTimeOffset? Timestamp { get; init; }
     public JsonElement? Data { get; init; }
+
+    /// <summary>The append span's context, when the server traced it (see <see cref="HubStreamsTracing"/>).</summary>
+    [JsonPropertyName("traceparent")]
+    public string? TraceParent { get; init; }
 }
 
 [JsonSerializable(typeof(StoredEvent))]

@@ -116,7 +116,7 @@ public sealed class HubStreamsClient : IAsyncDisposable
             {
                 lease = await Connections.AcquireAsync(_options.HubUrls[url], holdsStream: true, cancellationToken);
             }
-            catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+            catch (Exception e) when (e is not ObjectDisposedException && !cancellationToken.IsCancellationRequested)
             {
                 failure = e;
             }

@@ -206,7 +206,7 @@ public sealed class MessageWriter : IStreamEventWriter, IAsyncDisposable
             {
                 return await call(await ConnectedAsync(cancellationToken));
             }
-            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            catch (Exception e) when (e is not ObjectDisposedException && (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested))
             {
                 if (ServerCalls.AsFinal(e) is { } final)
                 {

@@ -98,6 +98,12 @@ public sealed class ResumableStreamReader : IAsyncEnumerable<StreamEvent>
     private async Task BackOffAsync(Attempt attempt, CancellationToken cancellationToken)
     {
         var failure = attempt.Failure;
+        if (failure is ObjectDisposedException disposed)
+        {
+            // The client was disposed: nothing is left to read on.
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(disposed);
+        }
+
         if (ServerCalls.AsFinal(failure) is { } final)
         {
             throw final;

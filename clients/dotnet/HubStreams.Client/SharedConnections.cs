@@ -34,6 +34,7 @@ internal sealed class SharedConnections(Func<Uri, HubConnection> create, int str
     /// A started connection to <paramref name="url"/>, shared; <paramref name="holdsStream"/> counts the lease against
     /// the connection's streams. Dispose the lease when done with it (the connection stays for the next one).
     /// </summary>
+    /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
     /// <exception cref="Exception">The connection could not be started (the caller decides whether to retry).</exception>
     public async Task<Lease> AcquireAsync(Uri url, bool holdsStream, CancellationToken cancellationToken)
     {
@@ -46,7 +47,7 @@ internal sealed class SharedConnections(Func<Uri, HubConnection> create, int str
                 _open[url] = list = [];
             }
 
-            shared = list.FirstOrDefault(s => !holdsStream || s.Streams < streamsPerConnection) ?? Add(list, url);
+            shared = list.FirstOrDefault(s => s.Usable && (!holdsStream || s.Streams < streamsPerConnection)) ?? Add(list, url);
             shared.Users++;
             if (holdsStream)
             {
@@ -175,6 +176,9 @@ internal sealed class SharedConnections(Func<Uri, HubConnection> create, int str
         public Lazy<Task> Started { get; set; } = new(Task.CompletedTask);
 
         public Exception? ClosedWith { get; set; }
+
+        /// <summary>False for a connection that was up and is closing: its close is about to take it out of the pool.</summary>
+        public bool Usable => !(Started.IsValueCreated && Started.Value.IsCompletedSuccessfully && Connection.State == HubConnectionState.Disconnected);
 
         public int Users { get; set; }
 

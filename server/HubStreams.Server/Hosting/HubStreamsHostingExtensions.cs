@@ -12,6 +12,7 @@ using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.SignalR;
 using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
 
 namespace HubStreams.Server.Hosting;
 
@@ -36,12 +37,36 @@ public static class HubStreamsHostingExtensions
         }
 
         builder.Services.AddHubStreams(settings);
+        AddTracing(builder.Services, builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"], builder.Configuration["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"]);
         TokenRedactingLoggerFactory.Register(builder.Services);
 
         // Room above what HubStreams reads, so that headers too large for it are refused by it, with a problem body.
         builder.WebHost.ConfigureKestrel(o => o.Limits.MaxRequestHeadersTotalSize = RequestHeaderLimit.KestrelBytes);
         return builder;
     }
+
+    /// <summary>
+    /// Traces (see <see cref="HubStreamsTracing"/>), off unless an OTLP endpoint is configured with the standard
+    /// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> or <c>OTEL_EXPORTER_OTLP_TRACES_ENDPOINT</c>; the exporter reads the other
+    /// <c>OTEL_EXPORTER_OTLP_*</c> variables, and <c>OTEL_SERVICE_NAME</c> names the service. Beside HubStreams' own
+    /// spans, ASP.NET Core's requests and SignalR's hub calls, which carry the producer's trace context to the append.
+    /// </summary>
+    private static void AddTracing(IServiceCollection services, string? endpoint, string? tracesEndpoint)
+    {
+        if (string.IsNullOrWhiteSpace(endpoint) && string.IsNullOrWhiteSpace(tracesEndpoint))
+        {
+            return;
+        }
+
+        services.AddOpenTelemetry().WithTracing(tracing => tracing.AddSource(TracedSources).AddOtlpExporter());
+    }
+
+    /// <summary>
+    /// The activity sources a node traces: HubStreams' own, and ASP.NET Core's requests and SignalR's hub calls, whose
+    /// spans carry the producer's trace context to the append (and decide, with the producer's sampling, whether it is
+    /// recorded).
+    /// </summary>
+    public static readonly string[] TracedSources = [HubStreamsTracing.SourceName, "Microsoft.AspNetCore", "Microsoft.AspNetCore.SignalR.Server"];
 
     /// <summary>Registers the stream store chosen by <paramref name="settings"/>, the transports and their one error path.</summary>
     /// <exception cref="HubStreamsConfigurationException">A setting breaks its rule.</exception>

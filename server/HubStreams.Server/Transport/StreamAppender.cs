@@ -29,12 +29,39 @@ public sealed class StreamAppender(
     public async Task<long> AppendAsync(StreamKey key, StreamEvent streamEvent, long? atOffset, CancellationToken cancellationToken = default)
     {
         var started = Stopwatch.GetTimestamp();
-        var (offset, alreadyStored) = atOffset is { } at
-            ? await streams.AppendAtAsync(key, streamEvent, at, cancellationToken)
-            : new ConditionalAppend(await streams.AppendAsync(key, streamEvent, cancellationToken), AlreadyStored: false);
+        using var span = HubStreamsTracing.Source.StartActivity("hubstreams.append");
+        if (span is { IsAllDataRequested: true })
+        {
+            span.SetTag("hubstreams.session_id", key.SessionId);
+            span.SetTag("hubstreams.message_id", key.MessageId);
+            span.SetTag("hubstreams.event_type", streamEvent.Type);
+        }
+
+        if (span is { Recorded: true })
+        {
+            // Stored with the event: its deliveries, on any node, are children of this span.
+            streamEvent = streamEvent with { TraceParent = span.Id };
+        }
+
+        ConditionalAppend appended;
+        try
+        {
+            appended = atOffset is { } at
+                ? await streams.AppendAtAsync(key, streamEvent, at, cancellationToken)
+                : new ConditionalAppend(await streams.AppendAsync(key, streamEvent, cancellationToken), AlreadyStored: false);
+        }
+        catch (StreamException e)
+        {
+            span?.SetStatus(ActivityStatusCode.Error, e.Code.ToString());
+            throw;
+        }
+
+        var (offset, alreadyStored) = appended;
+        span?.SetTag("hubstreams.offset", offset);
         if (alreadyStored)
         {
             // A retry of an append that landed: counted and announced when it did.
+            span?.SetTag("hubstreams.already_stored", true);
             return offset;
         }
 

@@ -98,6 +98,7 @@ public sealed partial class StreamDelivery(
     {
         private long _startedAt;
         private DateTimeOffset _openedAt;
+        private Activity? _span;
 
         public void OnStarted(StreamSubscription subscription)
         {
@@ -105,17 +106,41 @@ public sealed partial class StreamDelivery(
             _openedAt = time.GetUtcNow();
             metrics.SubscriptionOpened();
             LogStarted(logger, transport, subscription.Key.SessionId, subscription.Key.MessageId, subscription.FromOffset);
+            _span = HubStreamsTracing.Source.StartActivity("hubstreams.subscription", ActivityKind.Server);
+            if (_span is { IsAllDataRequested: true })
+            {
+                _span.SetTag("hubstreams.session_id", subscription.Key.SessionId);
+                _span.SetTag("hubstreams.message_id", subscription.Key.MessageId);
+                _span.SetTag("hubstreams.transport", transport);
+                _span.SetTag("hubstreams.from_offset", subscription.FromOffset);
+            }
         }
 
-        public void OnDelivered(StreamSubscription subscription, StreamEvent streamEvent) =>
+        public void OnDelivered(StreamSubscription subscription, StreamEvent streamEvent)
+        {
             // Lag only of events appended while this subscriber was live, not of history it replays.
             metrics.EventDelivered(streamEvent.Timestamp is { } stamp && stamp >= _openedAt ? time.GetUtcNow() - stamp : null);
+            if (HubStreamsTracing.TryGetAppendContext(streamEvent, out var appended) && appended.TraceFlags.HasFlag(ActivityTraceFlags.Recorded))
+            {
+                // A child of the event's append, wherever it was stored, linked to this subscription.
+                using var delivery = HubStreamsTracing.Source.StartActivity("hubstreams.deliver", ActivityKind.Producer, appended,
+                    links: _span is null ? null : [new ActivityLink(_span.Context)]);
+                delivery?.SetTag("hubstreams.transport", transport);
+                delivery?.SetTag("hubstreams.offset", streamEvent.Offset);
+            }
+        }
 
         public void OnEnded(StreamSubscription subscription)
         {
             metrics.SubscriptionClosed();
             LogEnded(logger, transport, subscription.Key.SessionId, subscription.Key.MessageId, subscription.FromOffset,
                 subscription.NextOffset, subscription.Delivered, Stopwatch.GetElapsedTime(_startedAt).TotalMilliseconds, subscription.EndReason.ToString());
+            if (_span is not null)
+            {
+                _span.SetTag("hubstreams.delivered", subscription.Delivered);
+                _span.SetTag("hubstreams.end_reason", subscription.EndReason.ToString());
+                _span.Dispose();
+            }
         }
     }
 

@@ -68,6 +68,10 @@ public sealed class HubStreamsServer : IAsyncDisposable
     public static Task<HubStreamsServer> StartRedisOnPortAsync(int port, IRedisTestStore redis, string prefix, params (string Name, string Value)[] more) =>
         StartOnPortAsync(port, [("STREAM_MANAGER_TYPE", "redis"), ("REDIS_ADDR", redis.Address), ("REDIS_PREFIX", prefix), .. more]);
 
+    /// <summary>A redis-mode server with services changed after HubStreams registered its own (a tracer, say).</summary>
+    public static Task<HubStreamsServer> StartRedisAsync(IRedisTestStore redis, string prefix, Action<IServiceCollection> configureServices) =>
+        StartAsync(0, configureServices, [("STREAM_MANAGER_TYPE", "redis"), ("REDIS_ADDR", redis.Address), ("REDIS_PREFIX", prefix)]);
+
     /// <summary>Everything the server logged, for tests that look for what must never be written.</summary>
     public ConcurrentQueue<string> Logs { get; private set; } = new();
 
