@@ -13,6 +13,12 @@ const jwtUrl = process.env.HUBSTREAMS_JWT_URL;
 const tokenA = process.env.HUBSTREAMS_TOKEN_A;
 const shortTtlUrl = process.env.HUBSTREAMS_SHORT_TTL_URL;
 const redisUrl = process.env.HUBSTREAMS_REDIS_URL;
+// The hub protocol every connection of the run speaks: JSON, or with HUBSTREAMS_PROTOCOL=messagepack SignalR's
+// MessagePack protocol (the .NET tests run the file once in each).
+const MessagePack = process.env.HUBSTREAMS_PROTOCOL === "messagepack"
+  ? (await import("@microsoft/signalr-protocol-msgpack")).MessagePackHubProtocol
+  : null;
+const hub = (base, options = {}) => createConnection(`${base}/hubs/streams`, MessagePack ? { ...options, protocol: new MessagePack() } : options);
 const unique = prefix => `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
 
 // Resolves once the signal has fired, at once when it already has (an "abort" listener added late never hears it).
@@ -23,10 +29,18 @@ async function startDemo(sessionId, messageId) {
   assert.equal(response.status, 202);
 }
 
+test("every connection of the run speaks the protocol the run was given", { skip: !url }, async () => {
+  const connection = hub(url);
+  await connect(connection);
+  // SignalR keeps the protocol it negotiated on the connection; its name is what the handshake sent.
+  assert.equal(connection._protocol.name, MessagePack ? "messagepack" : "json");
+  await disconnect(connection);
+});
+
 test("readStream yields every event once, in order, to complete, across a dropped connection", { skip: !url }, async () => {
   const messageId = unique("m");
   await startDemo("js", messageId);
-  const connection = createConnection(`${url}/hubs/streams`);
+  const connection = hub(url);
   await connect(connection);
   const offsets = [];
   const statuses = [];
@@ -44,7 +58,7 @@ test("readStream yields every event once, in order, to complete, across a droppe
 });
 
 test("following and stopping 1,000 streams leaves no handler behind", { skip: !url }, async () => {
-  const connection = createConnection(`${url}/hubs/streams`);
+  const connection = hub(url);
   await connect(connection);
   const before = {
     ours: listenerCount(connection),
@@ -67,7 +81,7 @@ test("following and stopping 1,000 streams leaves no handler behind", { skip: !u
 });
 
 test("an unknown stream is a final error, not a retry", { skip: !url }, async () => {
-  const connection = createConnection(`${url}/hubs/streams`);
+  const connection = hub(url);
   await connect(connection);
   const statuses = [];
   await assert.rejects(async () => {
@@ -81,7 +95,7 @@ test("an unknown stream is a final error, not a retry", { skip: !url }, async ()
 
 test("AccessDenied ends the reader at once with its code, without retrying", { skip: !jwtUrl }, async () => {
   let tokensAsked = 0;
-  const connection = createConnection(`${jwtUrl}/hubs/streams`, { accessToken: () => { tokensAsked++; return tokenA; } });
+  const connection = hub(jwtUrl, { accessToken: () => { tokensAsked++; return tokenA; } });
   await connect(connection);
   const asked = tokensAsked;
   const statuses = [];
@@ -97,7 +111,7 @@ test("AccessDenied ends the reader at once with its code, without retrying", { s
 
 test("joinSession hears the session's messages, and still does after the connection dropped and came back", { skip: !url }, async () => {
   const sessionId = unique("js-session");
-  const connection = createConnection(`${url}/hubs/streams`);
+  const connection = hub(url);
   await connect(connection);
   const heard = [];
   const waiters = [];
@@ -137,14 +151,14 @@ test("joinSession hears the session's messages, and still does after the connect
 });
 
 test("joinSession refuses a session the token does not grant", { skip: !jwtUrl }, async () => {
-  const connection = createConnection(`${jwtUrl}/hubs/streams`, { accessToken: () => tokenA });
+  const connection = hub(jwtUrl, { accessToken: () => tokenA });
   await connect(connection);
   await assert.rejects(joinSession(connection, "b"), error => error instanceof HubStreamsError && error.code === "AccessDenied");
   await disconnect(connection);
 });
 
 test("disconnect reports disconnected, not reconnecting", { skip: !url }, async () => {
-  const connection = createConnection(`${url}/hubs/streams`);
+  const connection = hub(url);
   const statuses = [];
   await connect(connection, status => statuses.push(status));
   await disconnect(connection);
@@ -152,7 +166,7 @@ test("disconnect reports disconnected, not reconnecting", { skip: !url }, async 
 });
 
 test("a signal stops the reader", { skip: !url }, async () => {
-  const connection = createConnection(`${url}/hubs/streams`);
+  const connection = hub(url);
   await connect(connection);
   const controller = new AbortController();
   setTimeout(() => controller.abort(new Error("enough")), 200);
@@ -167,10 +181,10 @@ test("a signal stops the reader", { skip: !url }, async () => {
 
 test("a writer stores each event once, steps past a reader's stop, and its stop signal fires", { skip: !url }, async () => {
   const messageId = unique("w");
-  const connection = createConnection(`${url}/hubs/streams`);
+  const connection = hub(url);
   await connect(connection);
   const writer = await createWriter(connection, "js-writer", messageId);
-  const reader = createConnection(`${url}/hubs/streams`);
+  const reader = hub(url);
   await connect(reader);
   let chunks = 0;
   let stopAt = 0;
@@ -207,7 +221,7 @@ test("a writer whose stream expired and was created again by someone else ends w
     while ((await (await fetch(events(messageId))).json()).nextOffset > 0) await new Promise(resolve => setTimeout(resolve, 100));
   };
 
-  const connection = createConnection(`${shortTtlUrl}/hubs/streams`);
+  const connection = hub(shortTtlUrl);
   await connect(connection);
   try {
     // The new stream longer than the writer's (its next offset holds another event), and shorter (it is past the end).
@@ -237,7 +251,7 @@ test("a writer whose stream expired and was created again by someone else ends w
 
 test("a writer whose stream lost its last events ends with StreamReset saying so", { skip: !redisUrl }, async () => {
   const messageId = unique("tail");
-  const connection = createConnection(`${redisUrl}/hubs/streams`);
+  const connection = hub(redisUrl);
   await connect(connection);
   const writer = await createWriter(connection, "js-tail", messageId);
   try {
@@ -262,7 +276,7 @@ test("a writer whose stream lost its last events ends with StreamReset saying so
 
 test("followSession follows a message there before it and one started after, each whole once, across a drop", { skip: !url, timeout: 60_000 }, async () => {
   const sessionId = unique("chat");
-  const connection = createConnection(`${url}/hubs/streams`);
+  const connection = hub(url);
   await connect(connection);
   const writer = await createWriter(connection, sessionId, "first");
   await writer.append({ type: "answer", content: "one " });
@@ -301,7 +315,7 @@ test("followSession follows a message there before it and one started after, eac
 
 test("watchSession hears a deletion; readSession starts with the listing", { skip: !url, timeout: 60_000 }, async () => {
   const sessionId = unique("chat");
-  const connection = createConnection(`${url}/hubs/streams`);
+  const connection = hub(url);
   await connect(connection);
   const writer = await createWriter(connection, sessionId, "m1");
   await writer.append({ type: "answer", content: "soon gone" });
@@ -335,7 +349,7 @@ test("watchSession hears a deletion; readSession starts with the listing", { ski
 
 test("a compacted readStream gets the answer so far in one event, then live, across a drop, with the text stored", { skip: !url, timeout: 60_000 }, async () => {
   const messageId = unique("compact");
-  const connection = createConnection(`${url}/hubs/streams`);
+  const connection = hub(url);
   await connect(connection);
   const writer = await createWriter(connection, "js", messageId);
   for (let i = 0; i < 300; i++) await writer.append({ type: "answer", content: `${i} ` });
@@ -374,7 +388,7 @@ test("a compacted readStream gets the answer so far in one event, then live, acr
 test("over MessagePack a writer and a reader carry events with data of any shape, across a drop, and errors keep their codes", { skip: !url, timeout: 60_000 }, async () => {
   const { MessagePackHubProtocol } = await import("@microsoft/signalr-protocol-msgpack");
   const messageId = unique("msgpack");
-  const connection = createConnection(`${url}/hubs/streams`, { protocol: new MessagePackHubProtocol() });
+  const connection = hub(url, { protocol: new MessagePackHubProtocol() });
   await connect(connection);
   try {
     const data = { tool: "search", args: { q: "é 😀", limit: 3, ratio: 0.25, flags: [true, false, null] }, nested: [[1], [{ deep: "x" }]] };

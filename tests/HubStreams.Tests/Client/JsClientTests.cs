@@ -12,8 +12,10 @@ public sealed partial class JsClientTests(ITestOutputHelper output)
 {
     private static readonly string Package = Path.Combine(Repository.Root, "clients", "js");
 
-    [Fact]
-    public async Task The_package_passes_its_tests_against_real_servers()
+    [Theory]
+    [InlineData("json")]
+    [InlineData("messagepack")]
+    public async Task The_package_passes_its_tests_against_real_servers_in_each_hub_protocol(string protocol)
     {
         EnsureInstalled();
         await using var open = await HubStreamsServer.StartAsync(("DEMO_CHUNK_INTERVAL", "00:00:00.002"));
@@ -31,9 +33,10 @@ public sealed partial class JsClientTests(ITestOutputHelper output)
             ("HUBSTREAMS_REDIS_PREFIX", prefix),
             ("HUBSTREAMS_JWT_URL", guarded.BaseAddress.ToString().TrimEnd('/')),
             ("HUBSTREAMS_TOKEN_A", Tokens.Mint("js-user", ["a"])),
+            ("HUBSTREAMS_PROTOCOL", protocol),
         ]);
         var summary = string.Join(", ", Summary().Matches(run.Output).Select(m => m.Value.TrimStart('#', ' ')));
-        output.WriteLine($"node --test: {summary}");
+        output.WriteLine($"node --test ({protocol}): {summary}");
         Assert.True(run.ExitCode == 0, run.ToString());
         Assert.Contains("fail 0", summary, StringComparison.Ordinal);
         Assert.Contains("skipped 0", summary, StringComparison.Ordinal);
