@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using System.Net.Http.Json;
 using HubStreams.Client;
+using HubStreams.Contracts;
+using HubStreams.Streams;
 using HubStreams.Tests.Fixtures;
 using HubStreams.Tests.Operations;
 
@@ -76,6 +78,63 @@ public sealed class SharedConnectionTests(RedisFixture redis)
 
         // Every stream moved to node B on one connection, which the client keeps for its next reads.
         await Eventually.True(async () => await HubConnectionsAsync(nodeB) == 1);
+        Assert.Equal(1, client.OpenConnections);
+    }
+
+    [Fact]
+    public async Task When_the_token_expires_every_stream_moves_to_one_new_connection_with_one_fresh_token()
+    {
+        // Two connections at most for the user: one client reading five streams stays within it.
+        await using var server = await HubStreamsServer.StartAsync([.. Tokens.Settings, ("LIMIT_CONNECTIONS_PER_USER", "2")]);
+        var tokensAsked = 0;
+        var options = new HubStreamsClientOptions
+        {
+            AccessTokenProvider = _ =>
+            {
+                Interlocked.Increment(ref tokensAsked);
+                return Task.FromResult<string?>(Tokens.Mint("relay", ["*"], lifetime: TimeSpan.FromSeconds(3)));
+            },
+            MaxRetryDelay = TimeSpan.FromMilliseconds(250),
+        };
+        options.HubUrls.Add(new Uri(server.BaseAddress, "/hubs/streams"));
+        await using var client = new HubStreamsClient(options);
+        using var safety = new CancellationTokenSource(Eventually.SafetyTimeout);
+        const int streams = 5;
+        var readers = Enumerable.Range(0, streams).Select(s => Task.Run(async () =>
+        {
+            var offsets = new List<long>();
+            await foreach (var e in client.ReadStreamAsync("relayed", $"m{s}", cancellationToken: safety.Token))
+            {
+                offsets.Add(e.Offset);
+            }
+
+            return offsets;
+        })).ToArray();
+
+        // Seven seconds of events: the tokens of three connections in a row expire while the streams are live.
+        var running = System.Diagnostics.Stopwatch.StartNew();
+        const int events = 70;
+        for (var i = 0; i < events; i++)
+        {
+            foreach (var s in Enumerable.Range(0, streams))
+            {
+                await server.Streams.AppendAsync(StreamKey.Create("relayed", $"m{s}"),
+                    new StreamEvent { Type = i == events - 1 ? EventTypes.Complete : EventTypes.Answer, Content = $"{i}" });
+            }
+
+            await Task.Delay(100);
+        }
+
+        foreach (var offsets in await Task.WhenAll(readers).WaitAsync(safety.Token))
+        {
+            Assert.Equal(Enumerable.Range(0, events).Select(i => (long)i), offsets);
+        }
+
+        // A subscription ends a second before its token's expiry: one connection lasts about two seconds. SignalR asks
+        // for a token twice per connection (to negotiate, then to connect its transport). One connection at a time for
+        // all five streams asks twice per two seconds; one per stream would ask five times as often.
+        var connections = (int)Math.Ceiling(running.Elapsed.TotalSeconds / 2) + 1;
+        Assert.InRange(tokensAsked, 4, 2 * connections);
         Assert.Equal(1, client.OpenConnections);
     }
 
