@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text.Json;
 using HubStreams.Contracts;
 using MessagePack;
@@ -71,21 +72,11 @@ public static class HubStreamsMessagePack
     // as SignalR's own MessagePack protocol writes it.
     private sealed class WireResolver(JsonSerializerOptions json) : IFormatterResolver
     {
-        private readonly Dictionary<Type, object?> _formatters = [];
-        private readonly Lock _building = new();
+        // Asked on every message: found without a lock once built.
+        private readonly ConcurrentDictionary<Type, object?> _formatters = new();
 
-        public IMessagePackFormatter<T>? GetFormatter<T>()
-        {
-            lock (_building)
-            {
-                if (!_formatters.TryGetValue(typeof(T), out var formatter))
-                {
-                    _formatters[typeof(T)] = formatter = Build<T>();
-                }
-
-                return (IMessagePackFormatter<T>?)formatter;
-            }
-        }
+        public IMessagePackFormatter<T>? GetFormatter<T>() =>
+            (IMessagePackFormatter<T>?)_formatters.GetOrAdd(typeof(T), static (_, resolver) => resolver.Build<T>(), this);
 
         private object? Build<T>()
         {

@@ -23,8 +23,8 @@ internal static class StreamEventWriter
         var withOffset = e.Offset != 0 || shape.WritesDefaultOffset;
         var nulls = shape.WritesNulls;
         var count = (withOffset ? 1 : 0) + (e.FirstOffset is not null ? 1 : 0) + 1
-            + Count(e.Id, nulls) + Count(e.Type, nulls) + Count(e.Content, nulls)
-            + Count(e.Timestamp, nulls) + Count(e.Data, nulls) + Count(e.StreamId, nulls);
+            + Count(e.Id is not null, nulls) + Count(e.Type is not null, nulls) + Count(e.Content is not null, nulls)
+            + Count(e.Timestamp.HasValue, nulls) + Count(e.Data.HasValue, nulls) + Count(e.StreamId is not null, nulls);
         writer.WriteMapHeader(count);
         if (withOffset)
         {
@@ -70,7 +70,7 @@ internal static class StreamEventWriter
         WriteText(ref writer, "streamId", e.StreamId, nulls);
     }
 
-    private static int Count(object? value, bool nulls) => value is not null || nulls ? 1 : 0;
+    private static int Count(bool present, bool nulls) => present || nulls ? 1 : 0;
 
     private static void WriteText(ref MessagePackWriter writer, string name, string? value, bool nulls)
     {

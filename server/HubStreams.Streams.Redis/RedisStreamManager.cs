@@ -67,6 +67,9 @@ public sealed class RedisStreamManager : IStreamManager, IAsyncDisposable
     /// <summary>The streams this node's readers watch, and what it knows of each.</summary>
     internal StreamWatches Watches => _wakeUps.Watches;
 
+    /// <summary>How many expiry checks of watched streams were answered so far.</summary>
+    internal long ExpiryAnswers => _wakeUps.ExpiryAnswers;
+
     /// <summary>
     /// How wake-ups are published and subscribed on this Redis, found on first use (the server asks at start-up): sharded
     /// (<c>SPUBLISH</c>) where the server has it and takes it, else classic <c>PUBLISH</c>.

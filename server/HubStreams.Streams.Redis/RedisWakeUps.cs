@@ -58,7 +58,7 @@ internal sealed class RedisWakeUps : IAsyncDisposable
         _time = time;
         _subscriptions = new WakeUpSubscriptions(SubscribeAsync, UnsubscribeAsync, redisMetrics);
         Watches = new StreamWatches(read, metrics, RecentEventsPerStream, _subscriptions.WantAsync, _subscriptions.Drop);
-        _expiries = StreamExpiryChecks.Create(options.Ttl, time, Watches.IsWatched, RemainingMillisecondsAsync, Watches.WakeStream);
+        _expiries = StreamExpiryChecks.Create(options.Ttl, time, Watches.IsWatched, RemainingMillisecondsAsync, WakeIfItHeldEvents);
         _redis.ConnectionRestored += OnConnectionRestored;
         _redis.ConnectionFailed += OnConnectionFailed;
         _safetyNet = RunSafetyNetAsync(_stopping.Token);
@@ -69,6 +69,9 @@ internal sealed class RedisWakeUps : IAsyncDisposable
             _leaseChecks = _leases.RunAsync(_stopping.Token);
         }
     }
+
+    /// <summary>How many expiry checks of watched streams were answered so far.</summary>
+    internal long ExpiryAnswers => _expiries.Answers;
 
     /// <summary>The streams this node's readers watch, told of every append the wake-ups bring.</summary>
     public StreamWatches Watches { get; }
@@ -143,6 +146,16 @@ internal sealed class RedisWakeUps : IAsyncDisposable
         RedisLog.WakeUpPublishing(_logger, publishing == WakeUpPublishing.Sharded ? "sharded pub/sub (SPUBLISH)" : "classic pub/sub (PUBLISH)",
             server.Version.ToString());
         return publishing;
+    }
+
+    // A stream found gone wakes its readers to meet the expiry, unless they never saw it hold anything: then they are
+    // waiting for its first event already, and its first append's wake-up, maybe on its way, is what they wait for.
+    private void WakeIfItHeldEvents(StreamKey key)
+    {
+        if (Watches.Find(key) is { KnownLength: > 0 })
+        {
+            Watches.WakeStream(key);
+        }
     }
 
     /// <summary>A reader started watching <paramref name="key"/> (its subscription confirmed).</summary>

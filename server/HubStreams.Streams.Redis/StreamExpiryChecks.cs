@@ -5,7 +5,8 @@ namespace HubStreams.Streams.Redis;
 /// expiry within about a second of it rather than at the next safety-net pass. Every append refreshes a stream's TTL,
 /// so a wake-up puts its expiry one TTL from now; a stream newly watched is asked its remaining TTL once. Only a
 /// stream whose expiry has come is asked again (one <c>PTTL</c>, for all its readers), and one found gone wakes its
-/// readers, who read and end with <c>StreamNotFound</c>. An idle stream costs one <c>PTTL</c> per TTL, not one per reader.
+/// readers, who read and end with <c>StreamNotFound</c> (readers that never saw it hold anything are waiting for its
+/// first event, and are left waiting). An idle stream costs one <c>PTTL</c> per TTL, not one per reader.
 /// </summary>
 internal static class StreamExpiryChecks
 {

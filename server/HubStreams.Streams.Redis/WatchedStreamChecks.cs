@@ -20,6 +20,10 @@ internal sealed class WatchedStreamChecks<TAnswer>(
     Action<StreamKey, TAnswer>? answered = null)
 {
     private readonly ConcurrentDictionary<StreamKey, DateTimeOffset> _checkAt = new();
+    private long _answers;
+
+    /// <summary>How many answers were taken so far.</summary>
+    internal long Answers => Volatile.Read(ref _answers);
 
     /// <summary>How often the node looks for streams whose question is due.</summary>
     public TimeSpan Interval { get; } = interval;
@@ -92,6 +96,7 @@ internal sealed class WatchedStreamChecks<TAnswer>(
             if (_checkAt.TryUpdate(key, nextCheck(answer, now), at))
             {
                 answered?.Invoke(key, answer);
+                Interlocked.Increment(ref _answers);
             }
         }
     }

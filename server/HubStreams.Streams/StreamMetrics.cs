@@ -85,6 +85,9 @@ public sealed class StreamMetrics
     /// <summary>A subscription ended.</summary>
     public void SubscriptionClosed() => Interlocked.Decrement(ref _activeSubscriptions);
 
+    /// <summary>How many waiting readers were woken so far.</summary>
+    internal long WatchesWokenSoFar => Volatile.Read(ref _wakeUps);
+
     /// <summary><paramref name="count"/> waiting readers were woken.</summary>
     public void WatchesWoken(int count)
     {

@@ -30,6 +30,25 @@ public abstract partial class RedisStoreContract
     }
 
     [Fact]
+    public async Task A_reader_waiting_for_a_stream_that_does_not_exist_yet_is_not_woken_by_the_expiry_checks()
+    {
+        // A short TTL: the node asks the watched stream's expiry every few hundred milliseconds, and finds it gone.
+        var metrics = TestMetrics.Create();
+        var reader = Create(new StreamOptions { Ttl = TimeSpan.FromMilliseconds(400) }, metrics: metrics);
+        var key = NewKey();
+        var waiting = reader.WaitForEventAsync(key, 0, CancellationToken.None);
+        await WaitUntil(() => reader.OpenWatches() == 1);
+
+        await WaitUntil(() => reader.ExpiryAnswers >= 3);
+        Assert.Equal(0, metrics.WatchesWokenSoFar);
+
+        // Its first append still wakes it.
+        await Create().AppendAsync(key, Answer("first"));
+        await waiting.WaitAsync(SafetyTimeout);
+        Assert.Equal(1, metrics.WatchesWokenSoFar);
+    }
+
+    [Fact]
     public async Task A_stream_s_channel_is_subscribed_while_it_has_a_watcher_and_released_after_its_last()
     {
         var manager = Create();
