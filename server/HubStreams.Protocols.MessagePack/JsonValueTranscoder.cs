@@ -24,24 +24,27 @@ internal static class JsonValueTranscoder
     {
         refusal = null;
 
-        // What is left to read of each open container: items of an array, keys and values of a map (2 an entry).
+        // What is left to read of each open container: items of an array, keys and values of a map (2 an entry). Once a
+        // refusal stands, nothing more is written (output is null): the rest of the value is only read past.
         var open = new Stack<(bool IsMap, long Left)>();
-        var pending = 1L;
-        while (pending > 0 || open.Count > 0)
+        var readTopLevel = false;
+        Utf8JsonWriter? output = json;
+        while (!readTopLevel || open.Count > 0)
         {
+            if (refusal is not null)
+            {
+                output = null;
+            }
+
             if (open.Count > 0 && open.Peek().Left == 0)
             {
-                var closed = open.Pop();
-                if (refusal is null)
+                if (open.Pop().IsMap)
                 {
-                    if (closed.IsMap)
-                    {
-                        json.WriteEndObject();
-                    }
-                    else
-                    {
-                        json.WriteEndArray();
-                    }
+                    output?.WriteEndObject();
+                }
+                else
+                {
+                    output?.WriteEndArray();
                 }
 
                 continue;
@@ -62,7 +65,7 @@ internal static class JsonValueTranscoder
             }
             else
             {
-                pending--;
+                readTopLevel = true;
             }
 
             if (isKey)
@@ -74,12 +77,9 @@ internal static class JsonValueTranscoder
                     continue;
                 }
 
+                // Read whether or not it is written: a null output skips the call's arguments too.
                 var key = reader.ReadString()!;
-                if (refusal is null)
-                {
-                    json.WritePropertyName(key);
-                }
-
+                output?.WritePropertyName(key);
                 continue;
             }
 
@@ -87,59 +87,38 @@ internal static class JsonValueTranscoder
             {
                 case MessagePackType.Nil:
                     reader.ReadNil();
-                    if (refusal is null)
-                    {
-                        json.WriteNullValue();
-                    }
-
+                    output?.WriteNullValue();
                     break;
                 case MessagePackType.Boolean:
                     var flag = reader.ReadBoolean();
-                    if (refusal is null)
-                    {
-                        json.WriteBooleanValue(flag);
-                    }
-
+                    output?.WriteBooleanValue(flag);
                     break;
                 case MessagePackType.Integer when reader.NextCode == MessagePackCode.UInt64:
                     var large = reader.ReadUInt64();
-                    if (refusal is null)
-                    {
-                        json.WriteNumberValue(large);
-                    }
-
+                    output?.WriteNumberValue(large);
                     break;
                 case MessagePackType.Integer:
                     var whole = reader.ReadInt64();
-                    if (refusal is null)
-                    {
-                        json.WriteNumberValue(whole);
-                    }
-
+                    output?.WriteNumberValue(whole);
                     break;
                 case MessagePackType.Float:
                     var number = reader.ReadDouble();
-                    if (!double.IsFinite(number))
+                    if (double.IsFinite(number))
+                    {
+                        output?.WriteNumberValue(number);
+                    }
+                    else
                     {
                         refusal ??= $"the number {number} has no JSON form";
-                    }
-
-                    if (refusal is null)
-                    {
-                        json.WriteNumberValue(number);
                     }
 
                     break;
                 case MessagePackType.String:
                     var text = reader.ReadString();
-                    if (refusal is null)
-                    {
-                        json.WriteStringValue(text);
-                    }
-
+                    output?.WriteStringValue(text);
                     break;
                 case MessagePackType.Array or MessagePackType.Map:
-                    Open(ref reader, json, open, ref refusal);
+                    Open(ref reader, output, open, ref refusal);
                     break;
                 default:
                     refusal ??= $"{Describe(reader.NextMessagePackType)} has no JSON form";
