@@ -44,14 +44,14 @@ public static class HubStreamsMessagePack
     public static TBuilder AddHubStreamsMessagePackProtocol<TBuilder>(this TBuilder builder, JsonSerializerOptions? json = null)
         where TBuilder : ISignalRBuilder
     {
-        var options = SerializerOptions(json ?? new JsonSerializerOptions
-        {
-            PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-            PropertyNameCaseInsensitive = true,
-        });
+        var options = SerializerOptions(json ?? JsonProtocolDefaults());
         builder.AddMessagePackProtocol(o => o.SerializerOptions = options);
         return builder;
     }
+
+    /// <summary>What SignalR's JSON protocol serializes with by default: camel-case names, read in any case.</summary>
+    public static JsonSerializerOptions JsonProtocolDefaults() =>
+        new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase, PropertyNameCaseInsensitive = true };
 
     /// <summary>Whether <paramref name="value"/> is a refused MessagePack value, and why.</summary>
     public static bool IsRefused(JsonElement value, out string reason)

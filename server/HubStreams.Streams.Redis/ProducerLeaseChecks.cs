@@ -40,6 +40,6 @@ internal static class ProducerLeaseChecks
     /// <summary>The checks of leases that last <paramref name="timeout"/>, made by <paramref name="check"/> (<c>end_lost.lua</c>).</summary>
     public static WatchedStreamChecks<LeaseCheck> Create(
         TimeSpan timeout, TimeProvider time, Func<StreamKey, bool> isWatched, Func<StreamKey, Task<LeaseCheck>> check) =>
-        new(WatchedStreamChecks<LeaseCheck>.IntervalFor(timeout), timeout + Grace, time, isWatched, check,
+        new(StreamRules.CheckInterval(timeout), timeout + Grace, time, isWatched, check,
             static (found, now) => found.Kind == LeaseCheckKind.Pending ? now + found.Left + Grace : DateTimeOffset.MaxValue);
 }

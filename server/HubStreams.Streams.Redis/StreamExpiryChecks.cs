@@ -27,7 +27,7 @@ internal static class StreamExpiryChecks
         // A TTL of years is checked as if it were one: the dates stay far from their limit.
         var ttl = streamTtl < TimeSpan.FromDays(366) ? streamTtl : TimeSpan.FromDays(366);
         return new WatchedStreamChecks<long>(
-            WatchedStreamChecks<long>.IntervalFor(streamTtl), ttl + Grace, time, isWatched, remainingMilliseconds,
+            StreamRules.CheckInterval(streamTtl), ttl + Grace, time, isWatched, remainingMilliseconds,
             (milliseconds, now) => milliseconds switch
             {
                 // Gone: asked again a TTL later; a stream written again meanwhile is heard of by its wake-up.

@@ -28,9 +28,6 @@ internal sealed class WatchedStreamChecks<TAnswer>(
     /// <summary>How often the node looks for streams whose question is due.</summary>
     public TimeSpan Interval { get; } = interval;
 
-    /// <summary>How often to look for due questions when they come about every <paramref name="period"/>: a quarter of it, from 50 ms to a second.</summary>
-    public static TimeSpan IntervalFor(TimeSpan period) => Memory.MemoryStreamManager.LeaseCheckInterval(period);
-
     /// <summary>A reader started watching <paramref name="key"/>: nothing is known of it yet, so it is asked soon.</summary>
     public void Watched(StreamKey key) => _checkAt[key] = time.GetUtcNow();
 

@@ -3,6 +3,13 @@ namespace HubStreams.Streams;
 /// <summary>The rules every store applies the same way, with the errors they raise.</summary>
 internal static class StreamRules
 {
+    /// <summary>
+    /// How often a store looks for checks that come due about every <paramref name="period"/> (producer leases, stream
+    /// expiry): a quarter of it, from 50 ms to a second.
+    /// </summary>
+    public static TimeSpan CheckInterval(TimeSpan period) =>
+        TimeSpan.FromTicks(Math.Clamp(period.Ticks / 4, TimeSpan.FromMilliseconds(50).Ticks, TimeSpan.FromSeconds(1).Ticks));
+
     /// <summary>Refuses a negative offset, naming it as the caller did (<c>fromOffset</c> for a read, <c>offset</c> for a conditional append).</summary>
     public static void ValidateOffset(long offset, string name = "fromOffset")
     {

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
+using HubStreams.Protocols.MessagePack;
 using HubStreams.Streams;
 
 namespace HubStreams.Server.Transport;
@@ -116,7 +117,7 @@ public sealed partial class WireJsonContext : JsonSerializerContext
     /// </summary>
     public static JsonSerializerOptions HubOptions()
     {
-        var options = new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.CamelCase, PropertyNameCaseInsensitive = true };
+        var options = HubStreamsMessagePack.JsonProtocolDefaults();
         Apply(options);
         return options;
     }

@@ -43,17 +43,13 @@ public sealed class MemoryStreamManager : IStreamManager, IDisposable
         _sweeper = _time.CreateTimer(static state => ((MemoryStreamManager)state!).RemoveExpired(), this, interval, interval);
         if (options.LeasesProducers)
         {
-            var every = LeaseCheckInterval(options.ProducerTimeout);
+            var every = StreamRules.CheckInterval(options.ProducerTimeout);
             _leaseChecks = _time.CreateTimer(static state => ((MemoryStreamManager)state!).EndLapsedLeases(), this, every, every);
         }
     }
 
     /// <inheritdoc />
     public event Action<StreamKey>? ProducerLost;
-
-    /// <summary>How often the leases of streams being written are looked at: a quarter of the timeout, from 50 ms to a second.</summary>
-    internal static TimeSpan LeaseCheckInterval(TimeSpan timeout) =>
-        TimeSpan.FromTicks(Math.Clamp(timeout.Ticks / 4, TimeSpan.FromMilliseconds(50).Ticks, TimeSpan.FromSeconds(1).Ticks));
 
     /// <summary>The number of streams held in memory right now, expired ones not yet swept included.</summary>
     public int StreamCount => _streams.Count;
