@@ -27,6 +27,11 @@ if [ ! -d clients/js/node_modules/@microsoft/signalr ]; then
   (cd clients/js && npm ci --no-audit --no-fund) || exit 1
 fi
 
+# The AI SDK (the published `ai` package) that reads the UI message stream routes in their tests.
+if [ ! -d tests/ai-sdk/node_modules/ai ]; then
+  (cd tests/ai-sdk && npm ci --no-audit --no-fund) || exit 1
+fi
+
 rm -rf TestResults
 dotnet test HubStreams.sln --logger trx --results-directory TestResults
 status=$?

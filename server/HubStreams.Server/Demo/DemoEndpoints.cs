@@ -1,3 +1,4 @@
+using HubStreams.Server.Hosting;
 using HubStreams.Server.Security;
 using HubStreams.Streams;
 
@@ -8,7 +9,9 @@ public static class DemoEndpoints
 {
     /// <summary>Maps the route that starts a simulated agent answer.</summary>
     public static RouteHandlerBuilder MapDemoEndpoints(this IEndpointRouteBuilder endpoints) =>
-        endpoints.MapPost("/api/demo/sessions/{sessionId}/messages/{messageId}", StartAsync);
+        endpoints.MapPost("/api/demo/sessions/{sessionId}/messages/{messageId}", StartAsync).WithName("StartDemo").WithTags("Demo")
+            .WithSummary("Starts the demo producer's scripted answer on a new stream (Development, or DEMO_ENABLED=true).")
+            .Produces<DemoStarted>(StatusCodes.Status202Accepted).Refuses(StreamErrorCode.StreamExists);
 
     private static async Task<IResult> StartAsync(string sessionId, string messageId, HttpContext context, DemoProducer demo, StreamAccess access)
     {

@@ -95,6 +95,7 @@ public static class HubStreamsHostingExtensions
         services.AddExceptionHandler<ProblemResponses>();
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         services.ConfigureHttpJsonOptions(o => WireJsonContext.Apply(o.SerializerOptions));
+        services.AddHubStreamsApiDocument();
         services.AddSignalR(o =>
             {
                 o.AddFilter<HubErrorFilter>();
@@ -184,11 +185,13 @@ public static class HubStreamsHostingExtensions
         app.MapHub<StreamEventsHub>(SecurityRegistration.HubPath, options => options.CloseOnAuthenticationExpiration = true)
             .RequireAuthorization(SecurityRegistration.StreamsPolicy);
         app.MapStreamHttpEndpoints().RequireAuthorization(SecurityRegistration.StreamsPolicy);
+        app.MapUiMessageStreamEndpoints().RequireAuthorization(SecurityRegistration.StreamsPolicy);
         if (app.Services.GetRequiredService<DemoOptions>().Enabled ?? app.Environment.IsDevelopment())
         {
             app.MapDemoEndpoints().RequireAuthorization(SecurityRegistration.StreamsPolicy);
         }
 
+        app.MapOpenApi();
         app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = check => check.Tags.Contains(ReadinessTag) });

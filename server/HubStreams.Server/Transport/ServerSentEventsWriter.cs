@@ -21,14 +21,30 @@ internal sealed class ServerSentEventsWriter(HttpResponse response, ServerSentEv
     public Task WriteAsync(StreamSubscription subscription, CancellationToken cancellationToken) =>
         WriteAsync(subscription, static streamEvent =>
             $"id: {streamEvent.Offset}:{streamEvent.StreamId}\nevent: {streamEvent.Type}\ndata: {JsonSerializer.Serialize(streamEvent, WireJsonContext.OutgoingOptions)}\n\n",
-            cancellationToken);
+            LastMessage, cancellationToken);
 
     public Task WriteAsync(SessionWatch watch, CancellationToken cancellationToken) =>
         WriteAsync(watch, static update =>
             $"event: {update.Kind}\ndata: {JsonSerializer.Serialize(update, WireJsonContext.Default.SessionUpdate)}\n\n",
-            cancellationToken);
+            LastMessage, cancellationToken);
 
-    private async Task WriteAsync<T>(IAsyncEnumerable<T> messages, Func<T, string> format, CancellationToken cancellationToken)
+    /// <summary>
+    /// Writes messages already in the Server-Sent Events form, one after the other; a stream that ends early says why
+    /// in the message <paramref name="lastMessage"/> makes of the refusal.
+    /// </summary>
+    public Task WriteAsync(IAsyncEnumerable<string> messages, Func<StreamException, string> lastMessage, CancellationToken cancellationToken) =>
+        WriteAsync(messages, static message => message, lastMessage, cancellationToken);
+
+    // The last message of a stream cut short: its code and message, as an event of its own name.
+    private static string LastMessage(StreamException e)
+    {
+        var name = e.Code == StreamErrorCode.ServerShuttingDown ? "shutdown" : "error";
+        var data = JsonSerializer.Serialize(new StreamError(e.Code.ToString(), e.Message), WireJsonContext.Default.StreamError);
+        return $"event: {name}\ndata: {data}\n\n";
+    }
+
+    private async Task WriteAsync<T>(
+        IAsyncEnumerable<T> messages, Func<T, string> format, Func<StreamException, string> lastMessage, CancellationToken cancellationToken)
     {
         response.ContentType = "text/event-stream";
         response.Headers.CacheControl = "no-cache";
@@ -56,9 +72,7 @@ internal sealed class ServerSentEventsWriter(HttpResponse response, ServerSentEv
         catch (StreamException e)
         {
             // The response has started, so the refusal is said in-band, as the stream's last message.
-            var name = e.Code == StreamErrorCode.ServerShuttingDown ? "shutdown" : "error";
-            var data = JsonSerializer.Serialize(new StreamError(e.Code.ToString(), e.Message), WireJsonContext.Default.StreamError);
-            await WriteLastMessageAsync($"event: {name}\ndata: {data}\n\n");
+            await WriteLastMessageAsync(lastMessage(e));
         }
         finally
         {

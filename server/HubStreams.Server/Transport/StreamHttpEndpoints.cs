@@ -13,22 +13,54 @@ namespace HubStreams.Server.Transport;
 /// </summary>
 public static class StreamHttpEndpoints
 {
+    /// <summary>The media type of the routes that answer with Server-Sent Events.</summary>
+    internal const string ServerSentEvents = "text/event-stream";
+
     /// <summary>Maps the routes under <c>/api/sessions/{sessionId}</c>.</summary>
     public static RouteGroupBuilder MapStreamHttpEndpoints(this IEndpointRouteBuilder endpoints)
     {
         var session = endpoints.MapGroup("/api/sessions/{sessionId}");
-        session.MapGet("/messages", ListAsync);
-        session.MapGet("/stream", ServerSentEventsEndpoint.WatchSessionAsync);
-        session.MapDelete("", DeleteSessionAsync);
+        session.MapGet("/messages", ListAsync).WithName("ListMessages").WithTags("Sessions")
+            .WithSummary("A page of the session's messages, oldest first, each as its stream stands.")
+            .Produces<SessionPage>().Refuses(StreamErrorCode.InvalidLimit);
+        session.MapGet("/stream", ServerSentEventsEndpoint.WatchSessionAsync).WithName("WatchSession").WithTags("Sessions")
+            .WithSummary("Server-Sent Events of the session: its messages now (snapshot), then each change (started, completed, deleted).")
+            .Produces(StatusCodes.Status200OK, contentType: ServerSentEvents).Refuses(ApiDocument.Subscribing);
+        session.MapDelete("", DeleteSessionAsync).WithName("DeleteSession").WithTags("Sessions")
+            .WithSummary("Deletes every message of the session (producer role).")
+            .Produces<SessionDeleted>().Refuses();
 
-        var message = session.MapGroup("/messages/{messageId}");
-        message.MapPost("/events", AppendAsync);
-        message.MapPost("/stop", StopAsync);
-        message.MapPost("/heartbeat", HeartbeatAsync);
-        message.MapGet("/events", ReadAsync);
-        message.MapGet("/stream", ServerSentEventsEndpoint.StreamAsync);
-        message.MapGet("/snapshot", SnapshotAsync);
-        message.MapDelete("", DeleteMessageAsync);
+        var message = session.MapGroup("/messages/{messageId}").WithTags("Messages");
+        message.MapPost("/events", AppendAsync).WithName("AppendEvent")
+            .WithSummary("Stores an event at the stream's end, or with atOffset exactly there, once (producer role).")
+            .Accepts<StreamEvent>("application/json").Produces<AppendResult>(StatusCodes.Status201Created)
+            .Refuses(StreamErrorCode.InvalidOffset, StreamErrorCode.InvalidEvent, StreamErrorCode.EventTooLarge, StreamErrorCode.BodyTooLarge,
+                StreamErrorCode.StreamCompleted, StreamErrorCode.StreamFull, StreamErrorCode.OffsetConflict, StreamErrorCode.StreamDeleted,
+                StreamErrorCode.StoreFull);
+        message.MapPost("/stop", StopAsync).WithName("StopMessage")
+            .WithSummary("Asks the stream's producer to stop: appends a stop event, or returns the offset of one that waits already.")
+            .Produces<AppendResult>(StatusCodes.Status201Created)
+            .Refuses(StreamErrorCode.StreamNotFound, StreamErrorCode.StreamCompleted, StreamErrorCode.StreamDeleted, StreamErrorCode.StreamFull,
+                StreamErrorCode.StoreFull);
+        message.MapPost("/heartbeat", HeartbeatAsync).WithName("Heartbeat")
+            .WithSummary("A producer with nothing to append keeps its lease (producer role).")
+            .Produces<ProducerLease>().Refuses(StreamErrorCode.StreamCompleted, StreamErrorCode.StreamDeleted);
+        message.MapGet("/events", ReadAsync).WithName("ReadEvents")
+            .WithSummary("A page of stored events from fromOffset, within the page caps; compact=true merges runs of text chunks.")
+            .Produces<EventsPage>()
+            .Refuses(StreamErrorCode.InvalidOffset, StreamErrorCode.InvalidLimit, StreamErrorCode.InvalidRequest, StreamErrorCode.OffsetBeyondEnd,
+                StreamErrorCode.StreamNotFound, StreamErrorCode.StreamReset, StreamErrorCode.StreamDeleted);
+        message.MapGet("/stream", ServerSentEventsEndpoint.StreamAsync).WithName("FollowStream")
+            .WithSummary("Server-Sent Events of the stream from fromOffset (or after Last-Event-ID), live, ending after complete.")
+            .Produces(StatusCodes.Status200OK, contentType: ServerSentEvents)
+            .Refuses([StreamErrorCode.InvalidOffset, StreamErrorCode.InvalidRequest, StreamErrorCode.OffsetBeyondEnd, StreamErrorCode.StreamNotFound,
+                StreamErrorCode.StreamReset, StreamErrorCode.StreamDeleted, .. ApiDocument.Subscribing]);
+        message.MapGet("/snapshot", SnapshotAsync).WithName("Snapshot")
+            .WithSummary("The stream so far, compacted, and where to follow on, for a page that renders on the server.")
+            .Produces<StreamSnapshot>().Refuses(StreamErrorCode.StreamReset, StreamErrorCode.StreamDeleted);
+        message.MapDelete("", DeleteMessageAsync).WithName("DeleteMessage")
+            .WithSummary("Deletes the message's stream: its readers end with StreamDeleted (producer role).")
+            .Produces<MessageDeleted>().Refuses();
         return session;
     }
 

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using HubStreams.Contracts;
+using HubStreams.Server.Hosting;
 using HubStreams.Streams;
 using HubStreams.Tests.Fixtures;
 using Microsoft.AspNetCore.SignalR;
@@ -78,6 +79,18 @@ public sealed class ErrorPathTests : IAsyncLifetime
 
         using var response = await _http.SendAsync(request);
         await AssertProblemAsync(response, expected);
+
+        // The route's operation in the OpenAPI document lists the refusal under its status (a path or a method that
+        // no route has has no operation).
+        if (expected is not (StreamErrorCode.RouteNotFound or StreamErrorCode.MethodNotAllowed))
+        {
+            var json = await _http.GetStringAsync(new Uri(ApiDocument.Path, UriKind.Relative));
+            var template = System.Text.Json.JsonDocument.Parse(json).RootElement.GetProperty("paths").EnumerateObject().Select(p => p.Name)
+                .Single(t => System.Text.RegularExpressions.Regex.IsMatch(path.Split('?')[0], $"^{System.Text.RegularExpressions.Regex.Replace(t, @"\{[^}]+\}", "[^/]+")}$"));
+            var documented = Transport.ApiDocumentTests.Refusals(json, template, method.ToLowerInvariant());
+            Assert.True(documented.TryGetValue((int)response.StatusCode, out var codes) && codes.Contains(expected.ToString()),
+                $"{method} {template} does not document {expected} under {(int)response.StatusCode}.");
+        }
     }
 
     public static TheoryData<string, object[], StreamErrorCode> HubInvocationCases => new()
