@@ -3,21 +3,27 @@ using System.Diagnostics;
 namespace HubStreams.Streams.Redis;
 
 /// <summary>One append waiting for its group commit: its stream, its stored JSON, its conditions, and who waits for its result.</summary>
-internal sealed class PendingAppend(StreamKey key, string redisKey, byte[] json, bool isComplete, long? atOffset, string? id)
+internal sealed class PendingAppend(StreamKey key, StreamNames names, StreamEvent streamEvent, byte[] json, long? atOffset)
 {
     private readonly TaskCompletionSource<AppendReply> _result = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public StreamKey Key { get; } = key;
 
-    public string RedisKey { get; } = redisKey;
+    /// <summary>Its stream's names in Redis.</summary>
+    public StreamNames Names { get; } = names;
+
+    public string RedisKey => Names.List;
+
+    /// <summary>The event as stored (stamped), without its offset and stream identity.</summary>
+    public StreamEvent Event { get; } = streamEvent;
 
     public byte[] Json { get; } = json;
 
-    public bool IsComplete { get; } = isComplete;
+    public bool IsComplete => Event.IsComplete;
 
     public long? AtOffset { get; } = atOffset;
 
-    public string? Id { get; } = id;
+    public string? Id => Event.Id;
 
     /// <summary>The span that appends it (its producer's append), when one is recorded: the commit that carries it links to it.</summary>
     public ActivityContext Caller { get; } = Activity.Current?.Context ?? default;
@@ -29,6 +35,9 @@ internal sealed class PendingAppend(StreamKey key, string redisKey, byte[] json,
 
     public void Fail(Exception error) => _result.TrySetException(error);
 }
+
+/// <summary>What the append script names a stream by: its list, its deletion mark, its lease, its wake-up channel and message prefix.</summary>
+internal sealed record StreamNames(string List, string Deleted, string Lease, string Channel, string WakePrefix);
 
 /// <summary>
 /// Group commit of the appends to one commit group (all of one Redis, or one slot of a cluster): at most
@@ -48,6 +57,9 @@ internal sealed class AppendGroupCommit(Func<List<PendingAppend>, Task> send, in
     private readonly Lock _sending = new();
     private List<PendingAppend> _queued = [];
     private int _inFlight;
+
+    /// <summary><see cref="Enqueue"/> as a delegate, made once rather than for each append.</summary>
+    public Func<PendingAppend, Task<AppendReply>> Enqueuing => field ??= Enqueue;
 
     /// <summary>Queues <paramref name="append"/>; when a call is free, sends it (and whatever joins it) now.</summary>
     public Task<AppendReply> Enqueue(PendingAppend append)

@@ -34,10 +34,15 @@ internal sealed class RedisFailures(RedisMetrics metrics, ILogger logger)
     /// </summary>
     public async Task<T> RunWrite<T>(StreamKey key, Func<Task<T>> operation)
     {
+        // Run's handling inlined: one state machine per write, not two.
         T result;
         try
         {
-            result = await Run(key, operation);
+            result = await operation();
+        }
+        catch (Exception e) when (IsUnavailable(e))
+        {
+            throw Unavailable(key, e);
         }
         catch (RedisServerException e) when (RedisWriteRefusal.Cause(e.Message) is { } cause)
         {

@@ -24,6 +24,7 @@ public sealed class RedisStreamManager : IStreamManager, IAsyncDisposable
     private readonly RedisSessionIndex _sessions;
     private readonly ReplicatedAppends? _replicated;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<int, AppendGroupCommit> _commitGroups = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<StreamKey, StreamNames> _names = new();
     private bool? _clustered;
 
     /// <summary>
@@ -83,35 +84,54 @@ public sealed class RedisStreamManager : IStreamManager, IAsyncDisposable
     private IDatabase Database => _redis.GetDatabase();
 
     /// <inheritdoc />
-    public async Task<long> AppendAsync(StreamKey key, StreamEvent streamEvent, CancellationToken cancellationToken = default) =>
-        (await AppendAsync(key, streamEvent, atOffset: null)).Offset;
+    public async Task<long> AppendAsync(StreamKey key, StreamEvent streamEvent, CancellationToken cancellationToken = default)
+    {
+        var reply = await SendAsync(key, streamEvent, atOffset: null);
+        if (reply.Value < 0)
+        {
+            throw await RefusalAsync(key, reply, atOffset: null);
+        }
+
+        return reply.Value;
+    }
 
     /// <inheritdoc />
     public Task<ConditionalAppend> AppendAtAsync(StreamKey key, StreamEvent streamEvent, long offset, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(streamEvent);
         StreamRules.EnsureConditionalAppendable(streamEvent, offset);
-        return AppendAsync(key, streamEvent, offset);
+        return AppendAtCoreAsync(key, streamEvent, offset);
     }
 
-    private async Task<ConditionalAppend> AppendAsync(StreamKey key, StreamEvent streamEvent, long? atOffset)
+    private async Task<ConditionalAppend> AppendAtCoreAsync(StreamKey key, StreamEvent streamEvent, long atOffset)
+    {
+        var reply = await SendAsync(key, streamEvent, atOffset);
+        if (reply.Value < 0)
+        {
+            throw await RefusalAsync(key, reply, atOffset);
+        }
+
+        return new ConditionalAppend(reply.Value, reply.AlreadyStored);
+    }
+
+    // Queued with no await before (a stream's first appends on this node wait for its session's index together): appends
+    // made together are committed in the order they were made.
+    private Task<AppendReply> SendAsync(StreamKey key, StreamEvent streamEvent, long? atOffset)
     {
         var (prepared, json) = StoredEventJson.Prepare(streamEvent, _options, _time);
-        var redisKey = _redisOptions.StreamKeyFor(key);
-        // Queued with no await before (a stream's first appends on this node wait for its session's index together):
-        // appends made together are committed in the order they were made.
-        var reply = await _sessions.AfterRecorded(
-            new PendingAppend(key, redisKey, json, prepared.IsComplete, atOffset, prepared.Id), CommitGroupOf(redisKey).Enqueue);
-        return reply.Value switch
-        {
-            >= 0 => new ConditionalAppend(reply.Value, reply.AlreadyStored),
-            AppendReply.Completed => throw StreamRules.Completed(key),
-            AppendReply.Full => throw StreamRules.Full(key, _options.MaxEvents),
-            AppendReply.Deleted => throw StreamRules.Deleted(key),
-            AppendReply.Lapsed => throw await EndLapsedAsync(key),
-            _ => throw StreamRules.OffsetConflict(key, atOffset ?? 0, reply.ConflictLength),
-        };
+        var names = NamesOf(key);
+        return _sessions.AfterRecorded(new PendingAppend(key, names, prepared, json, atOffset), CommitGroupOf(names.List).Enqueuing);
     }
+
+    // What a refused append is told, by the script's answer.
+    private async Task<StreamException> RefusalAsync(StreamKey key, AppendReply reply, long? atOffset) => reply.Value switch
+    {
+        AppendReply.Completed => StreamRules.Completed(key),
+        AppendReply.Full => StreamRules.Full(key, _options.MaxEvents),
+        AppendReply.Deleted => StreamRules.Deleted(key),
+        AppendReply.Lapsed => await EndLapsedAsync(key),
+        _ => StreamRules.OffsetConflict(key, atOffset ?? 0, reply.ConflictLength),
+    };
 
     // A producer that comes back after its deadline: its stream is ended (by this call, or one that came first), and the
     // producer is told so with the completed-stream code.
@@ -192,43 +212,66 @@ public sealed class RedisStreamManager : IStreamManager, IAsyncDisposable
     // is sent before the first await (the group commit sends its batches in order). Arguments as append.lua names them.
     private async Task CommitAsync(List<PendingAppend> batch)
     {
-        var keys = new List<RedisKey>();
-        var keyIndex = new Dictionary<string, int>(StringComparer.Ordinal);
-        var arguments = new List<RedisValue>(4 + 7 * batch.Count)
+        // Each append's stream, numbered from 1 in the order the streams first come; the arrays sized once.
+        var streamOf = new int[batch.Count];
+        var streams = new List<PendingAppend>(1);
+        Dictionary<string, int>? numbers = batch.Count > 1 ? new(StringComparer.Ordinal) : null;
+        for (var i = 0; i < batch.Count; i++)
         {
-            (long)_options.Ttl.TotalMilliseconds, _options.MaxEvents, MaxCarriedBytes,
-            _options.LeasesProducers ? (long)_options.ProducerTimeout.TotalMilliseconds : 0,
-        };
-        foreach (var append in batch)
-        {
-            if (keyIndex.TryAdd(append.RedisKey, keyIndex.Count + 1))
+            if (numbers is null)
             {
-                keys.Add(append.RedisKey);
-                keys.Add(_redisOptions.DeletedKeyFor(append.Key));
-                keys.Add(_redisOptions.LeaseKeyFor(append.Key));
-                arguments.Add(_wakeUps.PublishedChannel(append.Key));
-                arguments.Add($"{append.Key.SessionId}:{append.Key.MessageId}:");
+                streams.Add(batch[i]);
+                streamOf[i] = 1;
+            }
+            else if (numbers.TryAdd(batch[i].Names.List, streams.Count + 1))
+            {
+                streams.Add(batch[i]);
+                streamOf[i] = streams.Count;
+            }
+            else
+            {
+                streamOf[i] = numbers[batch[i].Names.List];
             }
         }
 
-        foreach (var append in batch)
+        var keys = new RedisKey[3 * streams.Count];
+        var arguments = new RedisValue[4 + 2 * streams.Count + 5 * batch.Count];
+        arguments[0] = (long)_options.Ttl.TotalMilliseconds;
+        arguments[1] = _options.MaxEvents;
+        arguments[2] = MaxCarriedBytes;
+        arguments[3] = _options.LeasesProducers ? (long)_options.ProducerTimeout.TotalMilliseconds : 0;
+        var next = 4;
+        for (var s = 0; s < streams.Count; s++)
         {
-            arguments.Add(keyIndex[append.RedisKey]);
-            arguments.Add(append.Json);
-            arguments.Add(append.IsComplete ? "1" : "0");
-            arguments.Add(append.AtOffset?.ToString(CultureInfo.InvariantCulture) ?? "");
-            arguments.Add(append.Id ?? "");
+            var names = streams[s].Names;
+            keys[3 * s] = names.List;
+            keys[3 * s + 1] = names.Deleted;
+            keys[3 * s + 2] = names.Lease;
+            arguments[next++] = names.Channel;
+            arguments[next++] = names.WakePrefix;
+        }
+
+        for (var i = 0; i < batch.Count; i++)
+        {
+            var append = batch[i];
+            arguments[next++] = streamOf[i];
+            arguments[next++] = append.Json;
+            arguments[next++] = append.IsComplete ? "1" : "0";
+            arguments[next++] = append.AtOffset?.ToString(CultureInfo.InvariantCulture) ?? "";
+            arguments[next++] = append.Id ?? "";
         }
 
         using var span = StartCommitSpan(batch);
         long[] results;
         long[] alreadyStored;
+        string[] identities;
         try
         {
             var database = _replicated?.Connection.GetDatabase() ?? Database;
-            var reply = (RedisResult[])(await _failures.RunWrite(batch[0].Key, () => database.ScriptEvaluateAsync(RedisScripts.Append, [.. keys], [.. arguments])))!;
+            var reply = (RedisResult[])(await _failures.RunWrite(batch[0].Key, () => database.ScriptEvaluateAsync(RedisScripts.Append, keys, arguments)))!;
             results = (long[])reply[0]!;
             alreadyStored = (long[])reply[1]!;
+            identities = (string[])reply[2]!;
             Metrics.BatchCommitted(batch.Count);
         }
         catch (StreamException e)
@@ -244,6 +287,11 @@ public sealed class RedisStreamManager : IStreamManager, IAsyncDisposable
             unreplicated = await EnsureReplicatedAsync(batch[0].Key, replicated);
         }
 
+        if (unreplicated is null)
+        {
+            HandToLocalReaders(batch, streamOf, results, alreadyStored, identities);
+        }
+
         for (var i = 0; i < batch.Count; i++)
         {
             if (results[i] >= 0 && unreplicated is not null)
@@ -255,6 +303,76 @@ public sealed class RedisStreamManager : IStreamManager, IAsyncDisposable
                 batch[i].Succeed(new AppendReply(results[i], Array.IndexOf(alreadyStored, i + 1L) >= 0));
             }
         }
+    }
+
+    // The events this call stored go to this node's own readers of their streams at once, as a wake-up would bring them
+    // (their offsets and their stream's identity from the script's answer), without depending on the wake-up's trip
+    // through Redis: in a chat farm the producer usually runs beside its reader. The wake-up still reaches every node,
+    // this one too; whichever of the two comes second finds the events held already (offsets make a second notice
+    // harmless) and costs nothing more. Only events whose wake-up carried them are handed over: the identity comes with
+    // those.
+    private void HandToLocalReaders(List<PendingAppend> batch, int[] streamOf, long[] results, long[] alreadyStored, string[] identities)
+    {
+        // From the end: each stream's last append that this call stored comes first, and says the stream's new length.
+        Span<bool> seen = stackalloc bool[identities.Length + 1];
+        for (var last = batch.Count - 1; last >= 0; last--)
+        {
+            var stream = streamOf[last];
+            if (seen[stream] || !IsStoredNow(last, results, alreadyStored))
+            {
+                continue;
+            }
+
+            seen[stream] = true;
+            var identity = identities[stream - 1];
+            var length = results[last] + 1;
+            if (identity.Length == 0 || Watches.Find(batch[last].Key) is not { } watched || watched.Holds(length, identity))
+            {
+                continue;
+            }
+
+            var events = new List<StreamEvent>();
+            for (var i = 0; i <= last; i++)
+            {
+                if (streamOf[i] == stream && IsStoredNow(i, results, alreadyStored))
+                {
+                    events.Add(batch[i].Event with { Offset = results[i], StreamId = identity });
+                }
+            }
+
+            Watches.Heard(batch[last].Key, length, new StreamPage(events, length, events[^1].IsComplete)
+            {
+                ReachedEnd = true,
+                Length = length,
+                StreamId = identity,
+            });
+        }
+    }
+
+    // Whether the script stored the batch's append at this index now (not refused, not found stored by an earlier try).
+    private static bool IsStoredNow(int index, long[] results, long[] alreadyStored) =>
+        results[index] >= 0 && Array.IndexOf(alreadyStored, index + 1L) < 0;
+
+    /// <summary>The most streams whose Redis names a node keeps made (it forgets them all past this, and makes them again).</summary>
+    private const int MaxNamesKept = 4096;
+
+    // A stream's Redis names, made once for the appends of a stream being written rather than for each of them.
+    private StreamNames NamesOf(StreamKey key)
+    {
+        if (_names.TryGetValue(key, out var names))
+        {
+            return names;
+        }
+
+        if (_names.Count >= MaxNamesKept)
+        {
+            _names.Clear();
+        }
+
+        names = new StreamNames(_redisOptions.StreamKeyFor(key), _redisOptions.DeletedKeyFor(key), _redisOptions.LeaseKeyFor(key),
+            _wakeUps.PublishedChannel(key), $"{key.SessionId}:{key.MessageId}:");
+        _names[key] = names;
+        return names;
     }
 
     // A commit is no one append's child: a span of its own, linked to the append span of every event it carries.

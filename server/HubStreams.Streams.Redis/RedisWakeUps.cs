@@ -219,6 +219,12 @@ internal sealed class RedisWakeUps : IAsyncDisposable
 
         _expiries.Appended(wakeUp.Key);
         _leases?.Appended(wakeUp.Key);
+        if (Watches.Find(wakeUp.Key) is { } watched && watched.Holds(wakeUp.Length, wakeUp.StreamId))
+        {
+            // This node appended them and handed them to its readers already: nothing to decode, no one to wake.
+            return;
+        }
+
         Watches.Heard(wakeUp.Key, wakeUp.Length, wakeUp.Carried());
     }
 

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text;
 
 namespace HubStreams.Streams.Redis;
@@ -53,20 +52,40 @@ internal sealed class WakeUpMessage
         var header = lineEnd < 0 ? span : span[..lineEnd];
         var carried = lineEnd < 0 ? ReadOnlyMemory<byte>.Empty : message[(lineEnd + 1)..];
 
-        // sessionId:messageId:length[:identity]
-        var parts = Encoding.UTF8.GetString(header).Split(':');
-        if (parts is [var goneSession, var goneMessage, GoneMark] && carried.IsEmpty && StreamKey.IsValidId(goneSession) && StreamKey.IsValidId(goneMessage))
-        {
-            return new WakeUpMessage(StreamKey.Create(goneSession, goneMessage), 0, null, carried, gone: true);
-        }
-
-        if (parts.Length is not (3 or 4) || !long.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out var length)
-            || !StreamKey.IsValidId(parts[0]) || !StreamKey.IsValidId(parts[1]) || (parts.Length == 4) == carried.IsEmpty)
+        // sessionId:messageId:length[:identity], read from the bytes: ids and the identity are made strings, nothing else.
+        var first = header.IndexOf((byte)':');
+        var second = first < 0 ? -1 : header[(first + 1)..].IndexOf((byte)':');
+        if (second < 0)
         {
             return null;
         }
 
-        var wakeUp = new WakeUpMessage(StreamKey.Create(parts[0], parts[1]), length, parts.Length == 4 ? parts[3] : null, carried);
+        second += first + 1;
+        var rest = header[(second + 1)..];
+        var third = rest.IndexOf((byte)':');
+        var lengthText = third < 0 ? rest : rest[..third];
+        var sessionId = Encoding.UTF8.GetString(header[..first]);
+        var messageId = Encoding.UTF8.GetString(header[(first + 1)..second]);
+        if (!StreamKey.IsValidId(sessionId) || !StreamKey.IsValidId(messageId))
+        {
+            return null;
+        }
+
+        if (third < 0 && lengthText.SequenceEqual("gone"u8))
+        {
+            return carried.IsEmpty ? new WakeUpMessage(StreamKey.Create(sessionId, messageId), 0, null, carried, gone: true) : null;
+        }
+
+        var hasIdentity = third >= 0;
+        var identity = hasIdentity ? rest[(third + 1)..] : default;
+        if (lengthText.Length == 0 || lengthText[0] is (byte)'-' or (byte)'+'
+            || !System.Buffers.Text.Utf8Parser.TryParse(lengthText, out long length, out var consumed) || consumed != lengthText.Length
+            || hasIdentity == carried.IsEmpty || identity.IndexOf((byte)':') >= 0)
+        {
+            return null;
+        }
+
+        var wakeUp = new WakeUpMessage(StreamKey.Create(sessionId, messageId), length, hasIdentity ? Encoding.UTF8.GetString(identity) : null, carried);
         return wakeUp.CarriedCount <= length ? wakeUp : null;
     }
 

@@ -19,7 +19,9 @@ internal sealed class WatchedStreamChecks<TAnswer>(
     Func<TAnswer, DateTimeOffset, DateTimeOffset> nextCheck,
     Action<StreamKey, TAnswer>? answered = null)
 {
-    private readonly ConcurrentDictionary<StreamKey, DateTimeOffset> _checkAt = new();
+    // When each stream's question is due, in UTC ticks: a value the dictionary can change in place, so the update that
+    // each append heard makes allocates nothing.
+    private readonly ConcurrentDictionary<StreamKey, long> _checkAt = new();
     private long _answers;
 
     /// <summary>How many answers were taken so far.</summary>
@@ -29,14 +31,14 @@ internal sealed class WatchedStreamChecks<TAnswer>(
     public TimeSpan Interval { get; } = interval;
 
     /// <summary>A reader started watching <paramref name="key"/>: nothing is known of it yet, so it is asked soon.</summary>
-    public void Watched(StreamKey key) => _checkAt[key] = time.GetUtcNow();
+    public void Watched(StreamKey key) => _checkAt[key] = time.GetUtcNow().UtcTicks;
 
     /// <summary>An append to <paramref name="key"/> was heard: its next question is <c>afterAppend</c> from now.</summary>
     public void Appended(StreamKey key)
     {
         if (_checkAt.ContainsKey(key))
         {
-            _checkAt[key] = time.GetUtcNow() + afterAppend;
+            _checkAt[key] = (time.GetUtcNow() + afterAppend).UtcTicks;
         }
     }
 
@@ -61,7 +63,7 @@ internal sealed class WatchedStreamChecks<TAnswer>(
     internal async Task CheckDueAsync()
     {
         var now = time.GetUtcNow();
-        var due = new List<(StreamKey Key, DateTimeOffset At)>();
+        var due = new List<(StreamKey Key, long At)>();
         foreach (var entry in _checkAt)
         {
             if (!isWatched(entry.Key))
@@ -69,7 +71,7 @@ internal sealed class WatchedStreamChecks<TAnswer>(
                 // Removed only if no watch came meanwhile (a new watch sets a new time).
                 _checkAt.TryRemove(entry);
             }
-            else if (entry.Value <= now)
+            else if (entry.Value <= now.UtcTicks)
             {
                 due.Add((entry.Key, entry.Value));
             }
@@ -90,7 +92,7 @@ internal sealed class WatchedStreamChecks<TAnswer>(
             }
 
             // Taken only if nothing newer came while the answer travelled (an append heard since puts the question later).
-            if (_checkAt.TryUpdate(key, nextCheck(answer, now), at))
+            if (_checkAt.TryUpdate(key, nextCheck(answer, now).UtcTicks, at))
             {
                 answered?.Invoke(key, answer);
                 Interlocked.Increment(ref _answers);

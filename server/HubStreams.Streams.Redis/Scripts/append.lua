@@ -19,13 +19,14 @@
 --          at             the offset it must land at, or '' for the end
 --          id             its id, for a conditional append ('' when none)
 --
--- Returns { results, retried }: one result per event, its offset, or COMPLETED (-1) when the stream is completed,
+-- Returns { results, retried, identities }: one result per event, its offset, or COMPLETED (-1) when the stream is completed,
 -- FULL (-2) when it is full, DELETED (-3) when the stream was deleted (its mark stands), LAPSED (-4) when its lease's
 -- deadline passed without 'complete' (the caller ends the stream, end_lost.lua), CONFLICT_BASE - length
 -- (-5 - length) when a conditional append's offset holds another
 -- event or is past the end, so that the caller can say the next offset without a second round trip; and the
 -- positions, from 1, of the conditional appends that found their event already stored by an earlier try (nothing
--- stored for them now). The events a stream takes go in with one RPUSH. Each stream that grew gets its TTL renewed, its
+-- stored for them now); and per stream, in the order of KEYS, its identity when its wake-up carried the events stored
+-- now, else '' (the calling node's own readers take them from here). The events a stream takes go in with one RPUSH. Each stream that grew gets its TTL renewed, its
 -- lease moved on (or dropped with 'complete') and one wake-up (wake_up.lua).
 
 local COMPLETED, FULL, DELETED, LAPSED, CONFLICT_BASE = -1, -2, -3, -4, -5
@@ -86,8 +87,10 @@ for base = STREAM_HEADER + STREAM_ARGS * stream_count, #ARGV - 1, EVENT_ARGS do
   results[#results + 1] = result
 end
 
+local identities = {}
 for i = 1, stream_count do
   local s = streams[i]
+  identities[i] = ''
   if s.length > s.before then
     redis.call('RPUSH', s.list, unpack(s.stored))
     redis.call('PEXPIRE', s.list, ttl_ms)
@@ -96,7 +99,7 @@ for i = 1, stream_count do
     elseif timeout_ms > 0 then
       redis.call('SET', s.lease, now + timeout_ms, 'PX', ttl_ms)
     end
-    wake_up(s.list, s.channel, s.wake_prefix, s.length, s.stored, carry_bytes)
+    identities[i] = wake_up(s.list, s.channel, s.wake_prefix, s.length, s.stored, carry_bytes)
   end
 end
-return { results, retried }
+return { results, retried, identities }

@@ -3,7 +3,8 @@
 -- wake_up(list, channel, wake_prefix, length, stored, carry_bytes) publishes '{wake_prefix}{length}', followed, when the
 -- events just stored ('stored', their JSON) fit carry_bytes and none holds a line break, by ':{identity}' and each
 -- event's JSON on a line of its own, so that a reader already at the end takes them from the wake-up instead of reading
--- the stream. Sharded where the server takes SPUBLISH (the channel hashes to the stream's slot, so it stays on that
+-- the stream. Returns the identity when it carried the events (the appending node hands them to its own readers with
+-- it), else ''. Sharded where the server takes SPUBLISH (the channel hashes to the stream's slot, so it stays on that
 -- shard), else classic: the same test the store's subscribers make (RedisWakeUps), so publishers and subscribers agree.
 
 local function publish(channel, message)
@@ -16,15 +17,17 @@ end
 local function wake_up(list, channel, wake_prefix, length, stored, carry_bytes)
   local message = wake_prefix .. length
   local bytes = 0
+  local identity = ''
   for _, json in ipairs(stored) do
     bytes = bytes + #json
     if string.find(json, '\n', 1, true) then bytes = carry_bytes + 1 end
   end
   if bytes <= carry_bytes then
-    local identity = string.sub(redis.sha1hex(redis.call('LINDEX', list, 0)), 1, 16)
+    identity = string.sub(redis.sha1hex(redis.call('LINDEX', list, 0)), 1, 16)
     message = message .. ':' .. identity .. '\n' .. table.concat(stored, '\n')
   end
   publish(channel, message)
+  return identity
 end
 
 -- Redis's clock, in milliseconds: every node's deadlines are read and written by the one clock.

@@ -77,6 +77,10 @@ internal sealed class RecentEvents(int capacity)
         };
     }
 
+    /// <summary>Whether the events held are of stream <paramref name="streamId"/> and reach up to <paramref name="length"/>.</summary>
+    public bool Reaches(long length, string? streamId) =>
+        streamId is not null && _events.Count > 0 && string.Equals(streamId, _streamId, StringComparison.Ordinal) && _first + _events.Count >= length;
+
     public void Clear()
     {
         _events.Clear();

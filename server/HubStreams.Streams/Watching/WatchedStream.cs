@@ -63,6 +63,18 @@ internal sealed class WatchedStream
     }
 
     /// <summary>
+    /// Whether the events held reach <paramref name="length"/> in the stream <paramref name="streamId"/>: a notice of
+    /// that length has nothing new for this node (every watch below it was woken when the events came).
+    /// </summary>
+    public bool Holds(long length, string? streamId)
+    {
+        lock (_lock)
+        {
+            return _knownLength >= length && _recent is not null && _recent.Reaches(length, streamId);
+        }
+    }
+
+    /// <summary>
     /// Adds <paramref name="watch"/>; false when this object was just dropped (its last watch left): take the new one.
     /// <paramref name="subscribe"/> is asked for readiness when none is under way or the last one failed.
     /// </summary>

@@ -30,6 +30,32 @@ public abstract partial class RedisStoreContract
     }
 
     [Fact]
+    public async Task A_reader_on_the_appending_node_gets_the_events_from_the_append_itself_without_their_wake_up()
+    {
+        var node = Create();
+        var key = NewKey();
+        await node.AppendAsync(key, Answer("first"));
+        var following = FollowAll(node, key, 0);
+        await WaitUntil(() => node.Watches.Find(key)?.Waiting().ContainsKey(1) == true && node.SubscribedChannels == 1);
+
+        // The stream's wake-ups stop reaching this node: its channel is let go under it (the safety net is an hour away).
+        var channel = _redisOptions.WakeUpChannelFor(key);
+        await redis.Connection.GetSubscriber().UnsubscribeAsync(
+            await node.DetectWakeUpPublishingAsync() == WakeUpPublishing.Sharded ? RedisChannel.Sharded(channel) : RedisChannel.Literal(channel));
+
+        for (var i = 0; i < 5; i++)
+        {
+            await node.AppendAsync(key, Answer($"{i}"));
+        }
+
+        await node.AppendAsync(key, Complete());
+        var events = await following.WaitAsync(SafetyTimeout);
+        Assert.Equal([0L, 1, 2, 3, 4, 5, 6], events.Select(e => e.Offset));
+        Assert.Equal(["first", "0", "1", "2", "3", "4"], events.Take(6).Select(e => e.Content));
+        Assert.All(events, e => Assert.Equal(events[0].StreamId, e.StreamId));
+    }
+
+    [Fact]
     public async Task A_reader_waiting_for_a_stream_that_does_not_exist_yet_is_not_woken_by_the_expiry_checks()
     {
         // A short TTL: the node asks the watched stream's expiry every few hundred milliseconds, and finds it gone.
