@@ -15,8 +15,7 @@ namespace HubStreams.Tests.Client;
 /// tool call, text) is read by the published <c>ai</c> package's own chat, transport and parser
 /// (<c>tests/ai-sdk</c>), resumed across a drop, on one node and across the two nodes of a Redis farm.
 /// </summary>
-[Collection(RedisTests.Name)]
-public sealed partial class AiSdkTests(RedisFixture redis, ITestOutputHelper output)
+public sealed partial class AiSdkTests(ITestOutputHelper output)
 {
     private static readonly string Package = Path.Combine(Repository.Root, "tests", "ai-sdk");
 
@@ -30,9 +29,12 @@ public sealed partial class AiSdkTests(RedisFixture redis, ITestOutputHelper out
     [Fact]
     public async Task The_sdk_resumes_an_answer_on_the_other_node_of_a_redis_farm()
     {
+        // A Redis of its own, so that this test runs beside the ones that share the suite's Redis.
+        using var redis = await RedisServerProcess.StartAsync();
         var prefix = RedisFixture.UniquePrefix();
-        await using var first = await HubStreamsServer.StartRedisAsync(redis, prefix);
-        await using var second = await HubStreamsServer.StartRedisAsync(redis, prefix);
+        (string, string)[] farm = [("STREAM_MANAGER_TYPE", "redis"), ("REDIS_ADDR", redis.Address), ("REDIS_PREFIX", prefix)];
+        await using var first = await HubStreamsServer.StartAsync(farm);
+        await using var second = await HubStreamsServer.StartAsync(farm);
         await ReadThroughTheSdkAsync(first, second);
     }
 
