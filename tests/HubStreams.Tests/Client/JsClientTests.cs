@@ -69,6 +69,25 @@ public sealed class JsClientTests(ITestOutputHelper output)
     }
 
     /// <summary>
+    /// A folder of its own for one test's Node scripts, inside an app that has the packed package installed (as
+    /// <see cref="InstallPackedAsync"/> installs it): Node finds the app's modules and its <c>"type": "module"</c> from
+    /// there. The app is installed once per test run and shared; the caller deletes its folder.
+    /// </summary>
+    internal static async Task<string> PackedAppFolderAsync()
+    {
+        var app = await SharedApp.Value;
+        return Directory.CreateDirectory(Path.Combine(app, Guid.NewGuid().ToString("N"))).FullName;
+    }
+
+    private static readonly Lazy<Task<string>> SharedApp = new(async () =>
+    {
+        var app = Directory.CreateTempSubdirectory("hubstreams-js-app-shared-").FullName;
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => Directory.Delete(app, recursive: true);
+        await InstallPackedAsync(app);
+        return app;
+    });
+
+    /// <summary>
     /// Packs the package, checks the tarball (declarations, an exports map), and installs it with the SignalR client and
     /// SignalR's MessagePack protocol, and nothing else, into an ES module app in <paramref name="work"/>.
     /// </summary>

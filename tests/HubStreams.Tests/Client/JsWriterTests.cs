@@ -10,10 +10,9 @@ public sealed class JsWriterTests(RedisFixture redis, ITestOutputHelper output)
     [Fact]
     public async Task A_node_producer_on_the_packed_package_stops_when_a_reader_on_another_node_asks()
     {
-        var work = Directory.CreateTempSubdirectory("hubstreams-js-writer-").FullName;
+        var work = await JsClientTests.PackedAppFolderAsync();
         try
         {
-            await JsClientTests.InstallPackedAsync(work);
             await File.WriteAllTextAsync(Path.Combine(work, "write.js"), WriteScript);
             var prefix = RedisFixture.UniquePrefix();
             await using var producerNode = await HubStreamsServer.StartRedisAsync(redis, prefix);

@@ -83,10 +83,9 @@ public sealed partial class SnippetTests(ITestOutputHelper output)
     {
         var snippets = Extract("js");
         Assert.True(snippets.Count >= 6, $"Only {snippets.Count} JavaScript snippets found.");
-        var work = Directory.CreateTempSubdirectory("hubstreams-snippets-js-").FullName;
+        var work = await JsClientTests.PackedAppFolderAsync();
         try
         {
-            await JsClientTests.InstallPackedAsync(work);
             await File.WriteAllTextAsync(Path.Combine(work, "run.mjs"), JavaScriptRunner);
             foreach (var snippet in snippets)
             {

@@ -55,10 +55,9 @@ public abstract class ProducerLostContract(IRedisTestStore redis, ITestOutputHel
         var session = $"s-{Guid.NewGuid():N}";
 
         // The JS writer, in a process of its own, on node A; the .NET writer in this one, on node B.
-        var work = Directory.CreateTempSubdirectory("hubstreams-js-heartbeat-").FullName;
+        var work = await JsClientTests.PackedAppFolderAsync();
         try
         {
-            await JsClientTests.InstallPackedAsync(work);
             await File.WriteAllTextAsync(Path.Combine(work, "silent.js"), SilentWriterScript);
             var js = Shell.RunAsync("node silent.js", work,
                 [("WRITER_HUB", nodeA.HubUrl().ToString()), ("SESSION", session), ("SILENCE_MS", $"{Timeout.TotalMilliseconds * 3}")]);
@@ -98,10 +97,9 @@ public abstract class ProducerLostContract(IRedisTestStore redis, ITestOutputHel
     {
         var session = $"s-{Guid.NewGuid():N}";
         var key = StreamKey.Create(session, "answer");
-        var work = Directory.CreateTempSubdirectory("hubstreams-js-killed-").FullName;
+        var work = await JsClientTests.PackedAppFolderAsync();
         try
         {
-            await JsClientTests.InstallPackedAsync(work);
             await File.WriteAllTextAsync(Path.Combine(work, "write.js"), EndlessWriterScript);
             using var writer = Process.Start(new ProcessStartInfo("node", "write.js")
             {
