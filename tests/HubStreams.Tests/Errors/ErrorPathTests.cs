@@ -85,8 +85,7 @@ public sealed class ErrorPathTests : IAsyncLifetime
         if (expected is not (StreamErrorCode.RouteNotFound or StreamErrorCode.MethodNotAllowed))
         {
             var json = await _http.GetStringAsync(new Uri(ApiDocument.Path, UriKind.Relative));
-            var template = System.Text.Json.JsonDocument.Parse(json).RootElement.GetProperty("paths").EnumerateObject().Select(p => p.Name)
-                .Single(t => System.Text.RegularExpressions.Regex.IsMatch(path.Split('?')[0], $"^{System.Text.RegularExpressions.Regex.Replace(t, @"\{[^}]+\}", "[^/]+")}$"));
+            var template = Transport.ApiDocumentTests.DocumentedPath(json, path);
             var documented = Transport.ApiDocumentTests.Refusals(json, template, method.ToLowerInvariant());
             Assert.True(documented.TryGetValue((int)response.StatusCode, out var codes) && codes.Contains(expected.ToString()),
                 $"{method} {template} does not document {expected} under {(int)response.StatusCode}.");

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using HubStreams.Contracts;
 using HubStreams.Server.Hosting;
 using HubStreams.Tests.Fixtures;
@@ -85,6 +86,14 @@ public sealed class ApiDocumentTests : IAsyncLifetime
 
     // A group's empty route ends in the group's slash; the document names the path without it.
     private static string PathOf(RouteEndpoint endpoint) => "/" + endpoint.RoutePattern.RawText!.Trim('/');
+
+    /// <summary>The document's path (a template such as <c>/api/sessions/{sessionId}</c>) that a request's path and query match.</summary>
+    internal static string DocumentedPath(string json, string requestPath)
+    {
+        var path = requestPath.Split('?')[0];
+        return JsonDocument.Parse(json).RootElement.GetProperty("paths").EnumerateObject().Select(p => p.Name)
+            .Single(template => Regex.IsMatch(path, $"^{Regex.Replace(template, @"\{[^}]+\}", "[^/]+")}$"));
+    }
 
     /// <summary>The codes each problem status of an operation lists, by status.</summary>
     internal static Dictionary<int, string[]> Refusals(string json, string path, string method)
