@@ -102,7 +102,7 @@ public sealed class DotnetPackageTests(RedisFixture redis, ITestOutputHelper out
                 appended.EnsureSuccessStatusCode();
                 if (i == 20)
                 {
-                    await firstEvent.Task.WaitAsync(timeout.Token);
+                    await WaitForFirstEventAsync(firstEvent.Task, follower, lines, timeout.Token);
                     nodeA.Kill();
                 }
 
@@ -218,4 +218,24 @@ public sealed class DotnetPackageTests(RedisFixture redis, ITestOutputHelper out
         Console.WriteLine($"tokens asked {asked}");
         Console.WriteLine($"followed {count} events to {last}, {gaps} gaps, {duplicates} duplicates");
         """;
+
+    // The follower's first event, or a failure that says what the follower printed and whether it still runs.
+    private static async Task WaitForFirstEventAsync(Task firstEvent, Process follower, List<string> lines, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await firstEvent.WaitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException e)
+        {
+            string printed;
+            lock (lines)
+            {
+                printed = string.Join('\n', lines);
+            }
+
+            throw new TimeoutException(
+                $"The app printed no event in time (it {(follower.HasExited ? $"exited with {follower.ExitCode}" : "is still running")}). It printed:\n{printed}", e);
+        }
+    }
 }
