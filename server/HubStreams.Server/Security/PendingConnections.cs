@@ -41,7 +41,7 @@ public sealed class PendingConnections : IDisposable
         var place = _perClient.Open(client, _settings.MaxPendingConnections, () => new StreamException(StreamErrorCode.TooManyConnections,
             $"Too many connections being opened: a client may have {_settings.MaxPendingConnections} negotiated and not yet connected on one node (LIMIT_PENDING_CONNECTIONS). Connect the ones negotiated, or wait."));
 
-        string? connectionId = null;
+        var held = false;
         try
         {
             var body = context.Response.Body;
@@ -56,13 +56,15 @@ public sealed class PendingConnections : IDisposable
                 context.Response.Body = body;
             }
 
-            connectionId = context.Response.StatusCode == StatusCodes.Status200OK ? ConnectionIdOf(answer.GetBuffer().AsSpan(0, (int)answer.Length)) : null;
+            // Held before the client has the answer: a client that connects at once must find its connection pending.
+            var connectionId = context.Response.StatusCode == StatusCodes.Status200OK ? ConnectionIdOf(answer.GetBuffer().AsSpan(0, (int)answer.Length)) : null;
+            held = connectionId is not null && _byConnection.TryAdd(connectionId, new Pending(place, _time.GetUtcNow() + Lifetime));
             answer.Position = 0;
             await answer.CopyToAsync(body, context.RequestAborted);
         }
         finally
         {
-            if (connectionId is null || !_byConnection.TryAdd(connectionId, new Pending(place, _time.GetUtcNow() + Lifetime)))
+            if (!held)
             {
                 place.Dispose();
             }
