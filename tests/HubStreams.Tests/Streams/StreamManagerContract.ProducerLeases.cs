@@ -84,27 +84,67 @@ public abstract partial class StreamManagerContract
     [Fact]
     public async Task A_producer_that_heartbeats_through_a_silence_of_three_timeouts_keeps_its_stream_open()
     {
+        // The lease only holds while each heartbeat lands within a timeout of the one before. A run whose own heartbeats
+        // were held up that long (a machine busy with other work) proves nothing either way, so it is made again on a
+        // stream of its own; what is asserted is only asserted of a run whose heartbeats all came in time.
         var manager = CreateManager(WithProducerTimeout(ShortProducerTimeout));
-        var key = StreamKey.Create($"s-{Guid.NewGuid():N}", "m1");
+        for (var run = 1; run <= 3; run++)
+        {
+            var key = StreamKey.Create($"s-{Guid.NewGuid():N}", "m1");
+            if (await HeartbeatThroughSilenceAsync(manager, key) is not { } completed)
+            {
+                continue;
+            }
+
+            Assert.False(completed);
+            await manager.AppendAsync(key, Answer(" - done"));
+            await manager.AppendAsync(key, Complete());
+            var events = (await manager.ReadAsync(key, 0)).Events;
+            Assert.Equal([EventTypes.Answer, EventTypes.Answer, EventTypes.Complete], events.Select(e => e.Type));
+            Assert.Equal(MessageStates.Completed, (await manager.DescribeAsync(key))!.State);
+            return;
+        }
+
+        Assert.Fail($"three runs in a row had a heartbeat held up for a producer timeout ({ShortProducerTimeout.TotalMilliseconds} ms)");
+    }
+
+    // Heartbeats a written stream for three timeouts with a reader watching it, then reads whether it ended: null when
+    // some heartbeat (or the read) may have come a timeout after the one before.
+    private static async Task<bool?> HeartbeatThroughSilenceAsync(IStreamManager manager, StreamKey key)
+    {
+        var inTime = ShortProducerTimeout - TimeSpan.FromMilliseconds(50);
         Assert.Equal(new ProducerLease(0, null), await manager.HeartbeatAsync(key));
+        var lastSent = DateTimeOffset.UtcNow;
         await manager.AppendAsync(key, Answer("thinking about it"));
         using var subscription = await StreamSubscription.OpenAsync(manager, key, 0);
 
         var until = DateTimeOffset.UtcNow + ShortProducerTimeout * 3;
         while (DateTimeOffset.UtcNow < until)
         {
-            var lease = await manager.HeartbeatAsync(key);
+            var sent = DateTimeOffset.UtcNow;
+            ProducerLease lease;
+            try
+            {
+                lease = await manager.HeartbeatAsync(key);
+            }
+            catch (StreamException) when (DateTimeOffset.UtcNow - lastSent >= inTime)
+            {
+                return null;
+            }
+
+            if (DateTimeOffset.UtcNow - lastSent >= inTime)
+            {
+                return null;
+            }
+
             Assert.Equal(1, lease.NextOffset);
             Assert.InRange(lease.ExpiresAt!.Value, DateTimeOffset.UtcNow, DateTimeOffset.UtcNow + ShortProducerTimeout + TimeSpan.FromSeconds(1));
+            lastSent = sent;
             await Task.Delay(ShortProducerTimeout / 4);
         }
 
-        Assert.False((await manager.ReadAsync(key, 0)).Completed);
-        await manager.AppendAsync(key, Answer(" - done"));
-        await manager.AppendAsync(key, Complete());
-        var events = (await manager.ReadAsync(key, 0)).Events;
-        Assert.Equal([EventTypes.Answer, EventTypes.Answer, EventTypes.Complete], events.Select(e => e.Type));
-        Assert.Equal(MessageStates.Completed, (await manager.DescribeAsync(key))!.State);
+        var completed = (await manager.ReadAsync(key, 0)).Completed;
+        return DateTimeOffset.UtcNow - lastSent >= inTime ? null : completed;
     }
 
     [Fact]
