@@ -96,6 +96,13 @@ public static class HubStreamsHostingExtensions
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         services.ConfigureHttpJsonOptions(o => WireJsonContext.Apply(o.SerializerOptions));
         services.AddHubStreamsApiDocument();
+
+        // A late joiner's catch-up is text, which compresses several times over: JSON pages and snapshots, and the event
+        // streams (each flush ends a compressed block, so live events are not held back). Not over HTTPS served by the
+        // node itself, the framework's default (a response that mixes a secret with what a client chose can leak it).
+        services.AddResponseCompression(o => o.MimeTypes = ["application/json", "text/event-stream"]);
+        services.Configure<Microsoft.AspNetCore.ResponseCompression.GzipCompressionProviderOptions>(o => o.Level = System.IO.Compression.CompressionLevel.Optimal);
+        services.Configure<Microsoft.AspNetCore.ResponseCompression.BrotliCompressionProviderOptions>(o => o.Level = System.IO.Compression.CompressionLevel.Fastest);
         services.AddSignalR(o =>
             {
                 o.AddFilter<HubErrorFilter>();
@@ -152,6 +159,7 @@ public static class HubStreamsHostingExtensions
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.Use(RequestHeaderLimit.Refuse);
+        app.UseResponseCompression();
         var proxies = app.Services.GetRequiredService<SecuritySettings>().TrustedProxies;
         if (proxies.Count > 0)
         {

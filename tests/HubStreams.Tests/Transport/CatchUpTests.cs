@@ -116,6 +116,43 @@ public abstract class CatchUpContract(HubProtocol protocol) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_client_that_accepts_gzip_gets_the_catch_up_compressed_and_the_live_events_after_it_at_once()
+    {
+        var key = await WriteAnswerAsync(250, complete: false);
+        using var http = _server.CreateHttpClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, Api($"/api/sessions/{key.SessionId}/messages/m1/stream?compact=true"));
+        request.Headers.AcceptEncoding.ParseAdd("gzip");
+        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal("gzip", Assert.Single(response.Content.Headers.ContentEncoding));
+
+        // The event after the catch-up is appended only once the catch-up has been read: it can only come if each
+        // event's flush ends a compressed block, rather than waiting in the compressor for more.
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        await using var body = new System.IO.Compression.GZipStream(await response.Content.ReadAsStreamAsync(timeout.Token), System.IO.Compression.CompressionMode.Decompress);
+        var events = new List<StreamEvent>();
+        await foreach (var message in ServerSentEvents.ReadAsync(body, timeout.Token))
+        {
+            if (message.Data is not { } data)
+            {
+                continue;
+            }
+
+            events.Add(JsonSerializer.Deserialize<StreamEvent>(data, JsonSerializerOptions.Web)!);
+            if (events[^1].Offset == 250)
+            {
+                await _server.Streams.AppendAsync(key, new StreamEvent { Type = EventTypes.Complete });
+            }
+        }
+
+        Assert.Equal([(null, 0L), (1L, 250L), (null, 251L)], events.Select(e => ((long?)e.FirstOffset, e.Offset)));
+
+        using var pageRequest = new HttpRequestMessage(HttpMethod.Get, Api($"/api/sessions/{key.SessionId}/messages/m1/events?compact=true"));
+        pageRequest.Headers.AcceptEncoding.ParseAdd("gzip");
+        using var page = await http.SendAsync(pageRequest);
+        Assert.Equal("gzip", Assert.Single(page.Content.Headers.ContentEncoding));
+    }
+
+    [Fact]
     public async Task A_compacted_page_read_merges_what_one_page_takes_and_says_where_to_read_on()
     {
         var key = await WriteAnswerAsync(250, complete: true);
