@@ -2,13 +2,13 @@ using HubStreams.Bench.Infrastructure;
 using HubStreams.Bench.Scenarios;
 using Spectre.Console;
 
-// dotnet run -c Release --project bench -- [latency|throughput|fanout|streams|memory|idle|resume|wakeups|durable|cost|sessions|latejoiner …] [--quick] [--cluster] [--memory|--redis]
+// dotnet run -c Release --project bench -- [latency|throughput|fanout|streams|memory|idle|resume|wakeups|durable|cost|sessions|latejoiner|protocols|peers …] [--quick] [--cluster] [--memory|--redis]
 if (args.FirstOrDefault() == BenchHost.Argument)
 {
     return await BenchHost.RunAsync(args[1..]);
 }
 
-string[] known = ["latency", "throughput", "fanout", "streams", "memory", "idle", "resume", "wakeups", "durable", "cost", "sessions", "latejoiner", "protocols"];
+string[] known = ["latency", "throughput", "fanout", "streams", "memory", "idle", "resume", "wakeups", "durable", "cost", "sessions", "latejoiner", "protocols", "peers"];
 string[] options = ["--quick", "--cluster", "--memory", "--redis"];
 var quick = args.Contains("--quick");
 var cluster = args.Contains("--cluster");
@@ -39,7 +39,7 @@ await AnsiConsole.Status().StartAsync("starting", async context =>
         modes = args.Contains("--memory") ? [StoreMode.Memory] : [.. modes.Where(m => m != StoreMode.Memory)];
     }
 
-    foreach (var mode in modes)
+    foreach (var mode in scenarios.Any(s => s != "peers") ? modes : [])
     {
         run.Mode = mode;
         await using var redis = mode switch
@@ -64,6 +64,13 @@ await AnsiConsole.Status().StartAsync("starting", async context =>
         if (scenarios.Contains("sessions")) results.Sessions.AddRange(await SessionsScenario.RunAsync(run));
         if (scenarios.Contains("latejoiner")) results.LateJoiner.AddRange(await LateJoinerScenario.RunAsync(run));
         if (scenarios.Contains("protocols")) results.Protocols.AddRange(await ProtocolScenario.RunAsync(run));
+    }
+
+    // The peers bring their own servers and Redis, one system at a time, after the modes.
+    if (scenarios.Contains("peers"))
+    {
+        run.Mode = StoreMode.Redis;
+        results.Peers.AddRange(await PeersScenario.RunAsync(run));
     }
 });
 

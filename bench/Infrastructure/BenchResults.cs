@@ -30,6 +30,20 @@ internal sealed partial class BenchResults(bool quick)
     public List<ProtocolScenario.Row> Protocols { get; } = [];
     public List<StreamsScenario.Row> Streams { get; } = [];
     public List<MemoryScenario.Row> Memory { get; } = [];
+    public List<PeersScenario.Row> Peers { get; } = [];
+
+    private static readonly string[] PeersHeader =
+        ["system", "p50 / p99 ms (5 × 50 ev/s)", "server CPU s/1,000 ev there", "streams sustained at 50 ev/s", "server CPU s/1,000 ev at 250 streams",
+            "resume: gaps / dups, first event ms", "producer's node killed: recovered", "late joiner of 5,000: bytes, ms"];
+
+    private static IEnumerable<string[]> PeersRows(IEnumerable<PeersScenario.Row> rows) => rows.Select(r => new[]
+    {
+        r.System, $"{F(r.Latency.P50Ms)} / {F(r.Latency.P99Ms)}", F(r.Latency.ServerCpuSecondsPer1000), N(r.Sustained),
+        F(r.Steps.FirstOrDefault(s => s.Streams == 250)?.ServerCpuSecondsPer1000),
+        r.Resume is { } x ? $"{x.Gaps} / {x.Duplicates}, {F(x.FirstEventMedianMs)}" : "n/a",
+        r.Kill is { } k ? $"{k.Recovered} / {k.Written}" : $"n/a ({r.KillNotApplicable})",
+        r.LateJoiner is { } l ? $"{N(l.Bytes)}, {F(l.MedianMs)}" : $"n/a ({r.LateJoinerNotApplicable})",
+    });
 
     private static readonly string[] LatencyHeader =
         ["mode", "target", "ev/s", "streams", "received", "p50 ms", "p90 ms", "p99 ms", "max ms", "p50 by window", "p99 by window"];
@@ -139,6 +153,7 @@ internal sealed partial class BenchResults(bool quick)
         Show("Sessions: what a session's index and listing cost (two events a message)", SessionsHeader, SessionsRows(Sessions));
         Show("Late joiner: a finished 5,000-chunk answer read from offset 0", LateJoinerHeader, LateJoinerRows(LateJoiner));
         Show("Protocols: JSON and MessagePack, 1,000 connections on one stream at 50 ev/s", ProtocolHeader, ProtocolRows(Protocols));
+        Show("Peers, same run, same driver (readers on the second node where there are two)", PeersHeader, PeersRows(Peers));
         Show("Goals", ["goal", "target", "measured", "holds"], Goals().Select(g => new[] { g.Name, g.Target, g.Measured, g.Holds ? "yes" : "NO" }));
     }
 
@@ -149,7 +164,7 @@ internal sealed partial class BenchResults(bool quick)
         var document = new
         {
             machine = Machine(started),
-            scenarios = new { latency = Latency, throughput = Throughput, fanout = Fanout, idle = Idle, resume = Resume, wakeups = WakeUps, durable = Durable, cost = Cost, streams = Streams, memory = Memory, sessions = Sessions, lateJoiner = LateJoiner, protocols = Protocols },
+            scenarios = new { latency = Latency, throughput = Throughput, fanout = Fanout, idle = Idle, resume = Resume, wakeups = WakeUps, durable = Durable, cost = Cost, streams = Streams, memory = Memory, sessions = Sessions, lateJoiner = LateJoiner, protocols = Protocols, peers = Peers },
             goals = Goals(),
         };
         await File.WriteAllTextAsync(Path.Combine(resultsDirectory, "latest.json"), JsonSerializer.Serialize(document, Json));
@@ -194,6 +209,7 @@ internal sealed partial class BenchResults(bool quick)
         Table(md, SessionsHeader, SessionsRows(Sessions));
         Table(md, LateJoinerHeader, LateJoinerRows(LateJoiner));
         Table(md, ProtocolHeader, ProtocolRows(Protocols));
+        Table(md, PeersHeader, PeersRows(Peers));
         Table(md, ["goal", "target", "measured", "holds"], Goals().Select(g => new[] { g.Name, g.Target, g.Measured, g.Holds ? "yes" : "**no**" }));
         return md.ToString();
     }

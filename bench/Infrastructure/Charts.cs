@@ -45,6 +45,12 @@ internal static class Charts
             Save(Throughput(results.Throughput), "throughput.svg");
         }
 
+        if (results.Peers.Count > 0)
+        {
+            Save(Peers(results.Peers, cpu: false), "peers-streams.svg");
+            Save(Peers(results.Peers, cpu: true), "peers-cpu.svg");
+        }
+
         return written;
     }
 
@@ -138,6 +144,35 @@ internal static class Charts
         plot.Title($"Concurrent streams at {StreamsScenario.EventsPerStreamPerSecond:N0} events/s, one reader each");
         plot.XLabel("streams");
         plot.YLabel("delivered, thousand events/s");
+        return plot;
+    }
+
+    // Each system's steps of concurrent streams: delivered events/s, or server CPU per 1,000 delivered events.
+    private static Plot Peers(List<PeersScenario.Row> rows, bool cpu)
+    {
+        var plot = new Plot();
+        foreach (var (row, i) in rows.Select((r, i) => (r, i)))
+        {
+            var points = row.Steps.Where(s => !cpu || s.ServerCpuSecondsPer1000 is not null).OrderBy(s => s.Streams).ToList();
+            var scatter = plot.Add.Scatter(
+                points.Select(s => (double)s.Streams).ToArray(),
+                points.Select(s => cpu ? s.ServerCpuSecondsPer1000!.Value : s.DeliveredPerSecond / 1000).ToArray());
+            scatter.LegendText = row.System;
+            scatter.Color = Palette.GetColor(i);
+        }
+
+        if (!cpu)
+        {
+            var top = rows.SelectMany(r => r.Steps).Max(s => s.Streams);
+            var ideal = plot.Add.Line(0, 0, top, top * 50 / 1000.0);
+            ideal.LegendText = "offered";
+            ideal.Color = Colors.Gray;
+        }
+
+        plot.ShowLegend(Alignment.UpperLeft);
+        plot.Title(cpu ? "Server CPU (every node and Redis) per 1,000 delivered events" : "Concurrent streams at 50 events/s, readers on the other node");
+        plot.XLabel("streams");
+        plot.YLabel(cpu ? "CPU seconds per 1,000 events" : "delivered, thousand events/s");
         return plot;
     }
 

@@ -253,6 +253,9 @@ internal sealed class BenchServer : IAsyncDisposable
 
     public TimeSpan CpuTime() => _process.CpuTime();
 
+    /// <summary>The server's process id (its CPU is read from /proc; the peer comparison kills it).</summary>
+    public int Pid => _process.Pid;
+
     /// <summary>The server's runtime counters now (bench-only endpoint).</summary>
     public Task<RuntimeCounters> RuntimeAsync() => ReadCountersAsync(HttpMethod.Get, "/bench/runtime");
 
