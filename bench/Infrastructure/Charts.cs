@@ -113,16 +113,11 @@ internal static class Charts
         if (!p99)
         {
             var top = rows.Max(r => r.OfferedPerSecond) / 1000;
-            var ideal = plot.Add.Line(0, 0, top, top);
-            ideal.LegendText = "delivered = offered";
-            ideal.Color = Colors.Gray;
+            AddOffered(plot, top, top, "delivered = offered");
         }
 
-        plot.ShowLegend(Alignment.UpperLeft);
-        plot.Title(p99 ? "Fan-out on one stream: p99 latency against offered load" : "Fan-out on one stream: delivered against offered");
-        plot.XLabel("offered, thousand deliveries/s");
-        plot.YLabel(p99 ? "p99 ms" : "delivered, thousand deliveries/s");
-        return plot;
+        return Labelled(plot, p99 ? "Fan-out on one stream: p99 latency against offered load" : "Fan-out on one stream: delivered against offered",
+            "offered, thousand deliveries/s", p99 ? "p99 ms" : "delivered, thousand deliveries/s");
     }
 
     private static Plot Streams(List<StreamsScenario.Row> rows)
@@ -137,14 +132,8 @@ internal static class Charts
         }
 
         var top = rows.Max(r => r.Streams);
-        var ideal = plot.Add.Line(0, 0, top, top * StreamsScenario.EventsPerStreamPerSecond / 1000);
-        ideal.LegendText = "offered";
-        ideal.Color = Colors.Gray;
-        plot.ShowLegend(Alignment.UpperLeft);
-        plot.Title($"Concurrent streams at {StreamsScenario.EventsPerStreamPerSecond:N0} events/s, one reader each");
-        plot.XLabel("streams");
-        plot.YLabel("delivered, thousand events/s");
-        return plot;
+        AddOffered(plot, top, top * StreamsScenario.EventsPerStreamPerSecond / 1000, "offered");
+        return Labelled(plot, $"Concurrent streams at {StreamsScenario.EventsPerStreamPerSecond:N0} events/s, one reader each", "streams", "delivered, thousand events/s");
     }
 
     // Each system's steps of concurrent streams: delivered events/s, or server CPU per 1,000 delivered events.
@@ -164,15 +153,27 @@ internal static class Charts
         if (!cpu)
         {
             var top = rows.SelectMany(r => r.Steps).Max(s => s.Streams);
-            var ideal = plot.Add.Line(0, 0, top, top * 50 / 1000.0);
-            ideal.LegendText = "offered";
-            ideal.Color = Colors.Gray;
+            AddOffered(plot, top, top * StreamsScenario.EventsPerStreamPerSecond / 1000, "offered");
         }
 
+        return Labelled(plot, cpu ? "Server CPU (every node and Redis) per 1,000 delivered events" : "Concurrent streams at 50 events/s, readers on the other node",
+            "streams", cpu ? "CPU seconds per 1,000 events" : "delivered, thousand events/s");
+    }
+
+    // The grey line of what was offered, from the origin to (x, y).
+    private static void AddOffered(Plot plot, double x, double y, string label)
+    {
+        var line = plot.Add.Line(0, 0, x, y);
+        line.LegendText = label;
+        line.Color = Colors.Gray;
+    }
+
+    private static Plot Labelled(Plot plot, string title, string x, string y)
+    {
         plot.ShowLegend(Alignment.UpperLeft);
-        plot.Title(cpu ? "Server CPU (every node and Redis) per 1,000 delivered events" : "Concurrent streams at 50 events/s, readers on the other node");
-        plot.XLabel("streams");
-        plot.YLabel(cpu ? "CPU seconds per 1,000 events" : "delivered, thousand events/s");
+        plot.Title(title);
+        plot.XLabel(x);
+        plot.YLabel(y);
         return plot;
     }
 
@@ -198,10 +199,6 @@ internal static class Charts
             }
         }
 
-        plot.ShowLegend(Alignment.UpperLeft);
-        plot.Title("Appends/s against concurrent producers (200-byte events)");
-        plot.XLabel("producers");
-        plot.YLabel("thousand appends/s");
-        return plot;
+        return Labelled(plot, "Appends/s against concurrent producers (200-byte events)", "producers", "thousand appends/s");
     }
 }
