@@ -22,7 +22,7 @@ if (unknown.Count > 0)
 var scenarios = args.Where(known.Contains).DefaultIfEmpty().All(a => a is null) ? known : args.Where(known.Contains).ToArray();
 var started = DateTimeOffset.UtcNow;
 var results = new BenchResults(quick);
-var benchDirectory = FindBenchDirectory();
+var benchDirectory = BenchRun.BenchDirectory;
 
 await AnsiConsole.Status().StartAsync("starting", async context =>
 {
@@ -78,15 +78,3 @@ results.Print();
 await results.SaveAsync(benchDirectory, started);
 AnsiConsole.MarkupLine($"Finished in {DateTimeOffset.UtcNow - started:mm\\:ss}. Wrote {Markup.Escape(Path.Combine(benchDirectory, "results", "latest.json"))} and the charts beside it, and appended to RESULTS.md.");
 return 0;
-
-// The bench/ folder of the checkout, whatever the working directory.
-static string FindBenchDirectory()
-{
-    var directory = new DirectoryInfo(AppContext.BaseDirectory);
-    while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "HubStreams.Bench.csproj")))
-    {
-        directory = directory.Parent;
-    }
-
-    return directory?.FullName ?? Directory.GetCurrentDirectory();
-}

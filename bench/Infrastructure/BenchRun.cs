@@ -11,6 +11,20 @@ internal sealed class BenchRun(bool quick, Action<string> progress) : IDisposabl
 
     public bool Quick { get; } = quick;
 
+    /// <summary>The bench/ folder of the checkout, whatever the working directory.</summary>
+    public static string BenchDirectory { get; } = FindBenchDirectory();
+
+    private static string FindBenchDirectory()
+    {
+        var directory = new DirectoryInfo(AppContext.BaseDirectory);
+        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "HubStreams.Bench.csproj")))
+        {
+            directory = directory.Parent;
+        }
+
+        return directory?.FullName ?? Directory.GetCurrentDirectory();
+    }
+
     public StoreMode Mode { get; set; }
 
     public BenchServer Server { get; set; } = null!;

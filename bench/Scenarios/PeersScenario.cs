@@ -60,7 +60,7 @@ internal static class PeersScenario
     // The peers' packages, as package-lock.json pins them.
     private static async Task<string> InstallAsync(BenchRun run)
     {
-        var folder = Path.Combine(BenchFolder(), "peers");
+        var folder = Path.Combine(BenchRun.BenchDirectory, "peers");
         if (!Directory.Exists(Path.Combine(folder, "node_modules")))
         {
             run.Report("peers: npm ci (the peers' packages)");
@@ -154,17 +154,6 @@ internal static class PeersScenario
         }
 
         return (process.ExitCode, await output + await error);
-    }
-
-    private static string BenchFolder()
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "HubStreams.Bench.csproj")))
-        {
-            directory = directory.Parent;
-        }
-
-        return directory?.FullName ?? throw new InvalidOperationException("The bench folder is not above the running bench.");
     }
 
     /// <summary>A system's nodes for one measurement, and the Redis of its own they share.</summary>

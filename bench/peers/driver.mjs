@@ -157,7 +157,6 @@ function balancer(port) {
   return new Promise(resolve => server.listen(0, "127.0.0.1", () => resolve({
     url: `http://127.0.0.1:${server.address().port}`,
     get bytesToClient() { return bytesToClient; },
-    resetBytes() { bytesToClient = 0; },
     switchTo(p) { target = p; },
     drop() { for (const s of sockets) s.destroy(); sockets.clear(); },
     close() { this.drop(); server.close(); },
