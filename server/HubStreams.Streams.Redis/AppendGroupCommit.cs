@@ -3,9 +3,14 @@ using System.Diagnostics;
 namespace HubStreams.Streams.Redis;
 
 /// <summary>One append waiting for its group commit: its stream, its stored JSON, its conditions, and who waits for its result.</summary>
+/// <remarks>
+/// Its caller's continuation runs where the result is set: a commit's answer runs each of its appends' callers (the hub
+/// invocation that made it, say) on the thread that read the answer, one after the other, instead of queueing a work item
+/// for each. A failure is handed to the thread pool instead, since it may be set under the group commit's lock.
+/// </remarks>
 internal sealed class PendingAppend(StreamKey key, StreamNames names, StreamEvent streamEvent, byte[] json, long? atOffset)
 {
-    private readonly TaskCompletionSource<AppendReply> _result = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<AppendReply> _result = new();
 
     public StreamKey Key { get; } = key;
 
@@ -31,9 +36,12 @@ internal sealed class PendingAppend(StreamKey key, StreamNames names, StreamEven
     /// <summary>What the script answered for this event.</summary>
     public Task<AppendReply> Result => _result.Task;
 
+    /// <summary>Answers the append; its caller continues on this thread, which must hold no lock.</summary>
     public void Succeed(AppendReply reply) => _result.TrySetResult(reply);
 
-    public void Fail(Exception error) => _result.TrySetException(error);
+    /// <summary>Fails the append; its caller continues on the thread pool.</summary>
+    public void Fail(Exception error) =>
+        ThreadPool.UnsafeQueueUserWorkItem(static state => state.Append._result.TrySetException(state.Error), (Append: this, Error: error), preferLocal: false);
 }
 
 /// <summary>What the append script names a stream by: its list, its deletion mark, its lease, its wake-up channel and message prefix.</summary>

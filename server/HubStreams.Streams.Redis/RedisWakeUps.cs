@@ -33,6 +33,7 @@ internal sealed class RedisWakeUps : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly WakeUpSubscriptions _subscriptions;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<StreamKey, Action<RedisChannel, RedisValue>> _handlers = new();
     private readonly WatchedStreamChecks<long> _expiries;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Lock _detecting = new();
@@ -57,7 +58,7 @@ internal sealed class RedisWakeUps : IAsyncDisposable
         _logger = logger;
         _time = time;
         _subscriptions = new WakeUpSubscriptions(SubscribeAsync, UnsubscribeAsync, redisMetrics);
-        Watches = new StreamWatches(read, metrics, RecentEventsPerStream, _subscriptions.WantAsync, _subscriptions.Drop);
+        Watches = new StreamWatches(read, metrics, RecentEventsPerStream, _subscriptions.WantAsync, _subscriptions.Drop, runOneReaderHere: true);
         _expiries = StreamExpiryChecks.Create(options.Ttl, time, Watches.IsWatched, RemainingMillisecondsAsync, WakeIfItHeldEvents);
         _redis.ConnectionRestored += OnConnectionRestored;
         _redis.ConnectionFailed += OnConnectionFailed;
@@ -193,20 +194,27 @@ internal sealed class RedisWakeUps : IAsyncDisposable
         return publishing == WakeUpPublishing.Sharded ? RedisChannel.Sharded(name) : RedisChannel.Literal(name);
     }
 
+    // Each stream's channel has a handler that knows the stream, so a wake-up's ids are checked, not parsed into strings.
     private async Task SubscribeAsync(StreamKey key) =>
-        await _redis.GetSubscriber().SubscribeAsync(Channel(key, await DetectPublishingAsync()), OnWakeUp);
+        await _redis.GetSubscriber().SubscribeAsync(Channel(key, await DetectPublishingAsync()),
+            _handlers.GetOrAdd(key, static (stream, wakeUps) => (_, message) => wakeUps.OnWakeUp(stream, message), this));
 
-    private async Task UnsubscribeAsync(StreamKey key) =>
-        await _redis.GetSubscriber().UnsubscribeAsync(Channel(key, await DetectPublishingAsync()), OnWakeUp);
+    private async Task UnsubscribeAsync(StreamKey key)
+    {
+        if (_handlers.TryRemove(key, out var handler))
+        {
+            await _redis.GetSubscriber().UnsubscribeAsync(Channel(key, await DetectPublishingAsync()), handler);
+        }
+    }
 
     // PTTL: the milliseconds the stream has left, -1 for a list without expiry, -2 for one that is gone.
     private async Task<long> RemainingMillisecondsAsync(StreamKey key) =>
         (long)await _failures.Run(key, () => _redis.GetDatabase().ExecuteAsync("PTTL", (RedisKey)_redisOptions.StreamKeyFor(key)));
 
-    private void OnWakeUp(RedisChannel channel, RedisValue message)
+    private void OnWakeUp(StreamKey stream, RedisValue message)
     {
         _redisMetrics.WakeUpReceived();
-        if (WakeUpMessage.Parse((ReadOnlyMemory<byte>)message) is not { } wakeUp)
+        if (WakeUpMessage.Parse((ReadOnlyMemory<byte>)message, stream) is not { } wakeUp)
         {
             return;
         }

@@ -45,7 +45,11 @@ internal sealed class WakeUpMessage
     /// <summary>The last part of a wake-up that says the stream is gone.</summary>
     public const string GoneMark = "gone";
 
-    public static WakeUpMessage? Parse(ReadOnlyMemory<byte> message)
+    /// <summary>
+    /// Reads a wake-up; null when it is not one. With <paramref name="subscribed"/>, the stream whose channel it came on,
+    /// its ids must be that stream's, and they are compared as they are rather than made into strings.
+    /// </summary>
+    public static WakeUpMessage? Parse(ReadOnlyMemory<byte> message, StreamKey? subscribed = null)
     {
         var span = message.Span;
         var lineEnd = span.IndexOf((byte)'\n');
@@ -64,16 +68,31 @@ internal sealed class WakeUpMessage
         var rest = header[(second + 1)..];
         var third = rest.IndexOf((byte)':');
         var lengthText = third < 0 ? rest : rest[..third];
-        var sessionId = Encoding.UTF8.GetString(header[..first]);
-        var messageId = Encoding.UTF8.GetString(header[(first + 1)..second]);
-        if (!StreamKey.IsValidId(sessionId) || !StreamKey.IsValidId(messageId))
+        StreamKey key;
+        if (subscribed is { } known)
         {
-            return null;
+            if (!Ascii.Equals(header[..first], known.SessionId) || !Ascii.Equals(header[(first + 1)..second], known.MessageId))
+            {
+                return null;
+            }
+
+            key = known;
+        }
+        else
+        {
+            var sessionId = Encoding.UTF8.GetString(header[..first]);
+            var messageId = Encoding.UTF8.GetString(header[(first + 1)..second]);
+            if (!StreamKey.IsValidId(sessionId) || !StreamKey.IsValidId(messageId))
+            {
+                return null;
+            }
+
+            key = StreamKey.Create(sessionId, messageId);
         }
 
         if (third < 0 && lengthText.SequenceEqual("gone"u8))
         {
-            return carried.IsEmpty ? new WakeUpMessage(StreamKey.Create(sessionId, messageId), 0, null, carried, gone: true) : null;
+            return carried.IsEmpty ? new WakeUpMessage(key, 0, null, carried, gone: true) : null;
         }
 
         var hasIdentity = third >= 0;
@@ -85,7 +104,7 @@ internal sealed class WakeUpMessage
             return null;
         }
 
-        var wakeUp = new WakeUpMessage(StreamKey.Create(sessionId, messageId), length, hasIdentity ? Encoding.UTF8.GetString(identity) : null, carried);
+        var wakeUp = new WakeUpMessage(key, length, hasIdentity ? Encoding.UTF8.GetString(identity) : null, carried);
         return wakeUp.CarriedCount <= length ? wakeUp : null;
     }
 

@@ -15,12 +15,17 @@ namespace HubStreams.Streams.Watching;
 /// tells this node of its appends. Null for a store that needs nothing.
 /// </param>
 /// <param name="lastWatchGone">Called when a stream's last watch leaves.</param>
+/// <param name="runOneReaderHere">
+/// Whether an append heard runs one of the readers it wakes on the thread that reports it: for a store that reports appends
+/// from thread-pool threads holding no lock (Redis: a commit's answer, a wake-up), not from inside its own locks.
+/// </param>
 internal sealed class StreamWatches(
     StreamReadFunction read,
     StreamMetrics metrics,
     int recentEvents = 0,
     Func<StreamKey, Task>? firstWatch = null,
-    Action<StreamKey>? lastWatchGone = null)
+    Action<StreamKey>? lastWatchGone = null,
+    bool runOneReaderHere = false)
 {
     private readonly ConcurrentDictionary<StreamKey, WatchedStream> _streams = new();
     private int _openCount;
@@ -60,7 +65,9 @@ internal sealed class StreamWatches(
     {
         if (_streams.TryGetValue(key, out var stream))
         {
-            metrics.WatchesWoken(stream.Heard(length, carried));
+            var heard = stream.Heard(length, carried, runOneReaderHere);
+            metrics.WatchesWoken(heard.Woken);
+            heard.Resume();
         }
     }
 

@@ -1,4 +1,5 @@
 using System.Text;
+using HubStreams.Streams;
 using HubStreams.Streams.Redis;
 
 namespace HubStreams.Tests.Streams;
@@ -57,6 +58,20 @@ public sealed class WakeUpMessageTests
     [InlineData("s1:m1:gone\n{\"type\":\"answer\"}")]
     [InlineData("s1:m1:gone:extra")]
     public void Anything_else_on_the_channel_is_ignored(string message) => Assert.Null(Parse(message));
+
+    [Fact]
+    public void On_a_stream_s_own_channel_a_wake_up_is_read_when_it_names_that_stream_and_no_other()
+    {
+        var subscribed = StreamKey.Create("s1", "m1");
+        var wakeUp = WakeUpMessage.Parse(Encoding.UTF8.GetBytes("s1:m1:7"), subscribed)!;
+        Assert.Equal((subscribed, 7L), (wakeUp.Key, wakeUp.Length));
+        Assert.True(WakeUpMessage.Parse(Encoding.UTF8.GetBytes("s1:m1:gone"), subscribed)!.Gone);
+
+        Assert.Null(WakeUpMessage.Parse(Encoding.UTF8.GetBytes("s1:m2:7"), subscribed));
+        Assert.Null(WakeUpMessage.Parse(Encoding.UTF8.GetBytes("s11:m1:7"), subscribed));
+        Assert.Null(WakeUpMessage.Parse(Encoding.UTF8.GetBytes("S1:m1:7"), subscribed));
+        Assert.Null(WakeUpMessage.Parse(Encoding.UTF8.GetBytes("s1:m1:x"), subscribed));
+    }
 
     private static WakeUpMessage? Parse(string message) => WakeUpMessage.Parse(Encoding.UTF8.GetBytes(message));
 }
