@@ -12,10 +12,15 @@ public readonly record struct StreamKey
     /// <summary>The longest id accepted, in characters.</summary>
     public const int MaxIdLength = StreamIds.MaxLength;
 
+    // A key is looked up in a handful of dictionaries for each event (the watched streams, their checks, the stream's
+    // Redis names): its hash is made once, not from both strings at each lookup.
+    private readonly int _hash;
+
     private StreamKey(string sessionId, string messageId)
     {
         SessionId = sessionId;
         MessageId = messageId;
+        _hash = HashCode.Combine(StringComparer.Ordinal.GetHashCode(sessionId), StringComparer.Ordinal.GetHashCode(messageId));
     }
 
     /// <summary>The chat session's id.</summary>
@@ -45,6 +50,14 @@ public readonly record struct StreamKey
 
     /// <summary>Whether <paramref name="id"/> is a valid id (<see cref="StreamIds.IsValid"/>).</summary>
     public static bool IsValidId(string? id) => StreamIds.IsValid(id);
+
+    /// <summary>Whether both ids are the same, in ordinal comparison.</summary>
+    public bool Equals(StreamKey other) =>
+        _hash == other._hash && string.Equals(SessionId, other.SessionId, StringComparison.Ordinal)
+        && string.Equals(MessageId, other.MessageId, StringComparison.Ordinal);
+
+    /// <inheritdoc />
+    public override int GetHashCode() => _hash;
 
     /// <inheritdoc />
     public override string ToString() => $"{SessionId}/{MessageId}";

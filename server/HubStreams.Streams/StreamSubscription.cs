@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using HubStreams.Streams.Watching;
 
 namespace HubStreams.Streams;
@@ -275,7 +276,9 @@ public sealed class StreamSubscription : IAsyncEnumerable<StreamEvent>, IDisposa
         }
     }
 
-    private async Task<StreamPage> NextPageAsync(StreamPage page, CancellationToken ending, CancellationToken consumer)
+    // Awaited once for each live event: its state machine comes from a pool rather than being allocated each time.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<StreamPage> NextPageAsync(StreamPage page, CancellationToken ending, CancellationToken consumer)
     {
         try
         {
@@ -333,7 +336,8 @@ public sealed class StreamSubscription : IAsyncEnumerable<StreamEvent>, IDisposa
         return null;
     }
 
-    private async Task<StreamPage> ReadWhenAvailableAsync(long offset, CancellationToken cancellationToken)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<StreamPage> ReadWhenAvailableAsync(long offset, CancellationToken cancellationToken)
     {
         var delay = TimeSpan.FromMilliseconds(100);
         while (true)

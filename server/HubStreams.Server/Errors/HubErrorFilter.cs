@@ -12,6 +12,8 @@ namespace HubStreams.Server.Errors;
 /// </summary>
 internal sealed partial class HubErrorFilter(ILogger<HubErrorFilter> logger) : IHubFilter
 {
+    // Around every invocation, an append's included: its state machine comes from a pool.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<object?> InvokeMethodAsync(HubInvocationContext invocationContext, Func<HubInvocationContext, ValueTask<object?>> next)
     {
         try

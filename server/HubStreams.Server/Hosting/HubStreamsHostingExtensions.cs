@@ -103,6 +103,8 @@ public static class HubStreamsHostingExtensions
         services.AddResponseCompression(o => o.MimeTypes = ["application/json", "text/event-stream"]);
         services.Configure<Microsoft.AspNetCore.ResponseCompression.GzipCompressionProviderOptions>(o => o.Level = System.IO.Compression.CompressionLevel.Optimal);
         services.Configure<Microsoft.AspNetCore.ResponseCompression.BrotliCompressionProviderOptions>(o => o.Level = System.IO.Compression.CompressionLevel.Fastest);
+        // One filter for every invocation: one not registered would be made anew, by reflection, for each of them.
+        services.AddSingleton<HubErrorFilter>();
         services.AddSignalR(o =>
             {
                 o.AddFilter<HubErrorFilter>();

@@ -37,16 +37,20 @@ public sealed class StreamAccess : IDisposable
         _readLimiter = PerClient(settings.ReadsPerSecond, settings.ReadBurst);
     }
 
-    private static PartitionedRateLimiter<string> PerClient(int perSecond, int burst) =>
-        PartitionedRateLimiter.Create<string, string>(client => RateLimitPartition.GetTokenBucketLimiter(client,
-            _ => new TokenBucketRateLimiterOptions
-            {
-                TokenLimit = burst,
-                TokensPerPeriod = perSecond,
-                ReplenishmentPeriod = TimeSpan.FromSeconds(1),
-                QueueLimit = 0,
-                AutoReplenishment = true,
-            }));
+    // Every append and read asks its client's partition: the partition's factory is made once here, not for each call.
+    private static PartitionedRateLimiter<string> PerClient(int perSecond, int burst)
+    {
+        var options = new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = burst,
+            TokensPerPeriod = perSecond,
+            ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+            QueueLimit = 0,
+            AutoReplenishment = true,
+        };
+        Func<string, RateLimiter> bucket = _ => new TokenBucketRateLimiter(options);
+        return PartitionedRateLimiter.Create<string, string>(client => RateLimitPartition.Get(client, bucket));
+    }
 
     /// <summary>Whether tokens are checked at all.</summary>
     public bool Enabled => _settings.EffectiveMode == AuthMode.Jwt;

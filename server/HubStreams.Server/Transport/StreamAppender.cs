@@ -66,21 +66,22 @@ public sealed class StreamAppender(
         }
 
         metrics.EventAppended(Stopwatch.GetElapsedTime(started));
-        var group = hub.Clients.Group(SessionGroup(key.SessionId));
         if (offset == 0)
         {
-            await group.MessageStarted(key.SessionId, key.MessageId);
+            await SessionClients(key).MessageStarted(key.SessionId, key.MessageId);
             await AnnounceAsync(key, SessionUpdateKinds.Started);
         }
 
         if (streamEvent.IsComplete)
         {
-            await group.MessageCompleted(key.SessionId, key.MessageId);
+            await SessionClients(key).MessageCompleted(key.SessionId, key.MessageId);
             await AnnounceAsync(key, SessionUpdateKinds.Completed);
         }
 
         return offset;
     }
+
+    private ISessionClient SessionClients(StreamKey key) => hub.Clients.Group(SessionGroup(key.SessionId));
 
     /// <summary>
     /// Deletes a message's stream (see <see cref="IStreamManager.DeleteAsync"/>) and tells the session's watchers; false
@@ -125,7 +126,7 @@ public sealed class StreamAppender(
         metrics.ProducerLost();
         try
         {
-            await hub.Clients.Group(SessionGroup(key.SessionId)).MessageCompleted(key.SessionId, key.MessageId);
+            await SessionClients(key).MessageCompleted(key.SessionId, key.MessageId);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {

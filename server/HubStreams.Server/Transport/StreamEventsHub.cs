@@ -24,11 +24,13 @@ public sealed class StreamEventsHub(
     : Hub<ISessionClient>
 {
     private const string ConnectionLeaseItem = "hubstreams.connection";
+    private const string ClientAddressItem = "hubstreams.client_address";
 
     /// <summary>Counts the connection against its user's cap (jwt mode); it no longer counts as pending.</summary>
     public override Task OnConnectedAsync()
     {
         pending.Connected(Context.ConnectionId);
+        Context.Items[ClientAddressItem] = Context.GetHttpContext()?.Connection.RemoteIpAddress?.ToString();
         Context.Items[ConnectionLeaseItem] = limits.OpenConnection(access.UserId(Context.User!));
         metrics.HubConnectionOpened();
         return Task.CompletedTask;
@@ -239,5 +241,6 @@ public sealed class StreamEventsHub(
         JoinedSessions.Of(Context).Remove(sessionId);
     }
 
-    private string? ClientAddress => Context.GetHttpContext()?.Connection.RemoteIpAddress?.ToString();
+    // Made once per connection (an address made a string costs a few allocations, and producers call once per event).
+    private string? ClientAddress => Context.Items.TryGetValue(ClientAddressItem, out var address) ? address as string : null;
 }
