@@ -45,8 +45,10 @@ for s = 1, stream_count do
   local list, mark, lease = KEYS[3 * s - 2], KEYS[3 * s - 1], KEYS[3 * s]
   local channel, wake_prefix = ARGV[base + 1], ARGV[base + 2]
   local length = redis.call('LLEN', list)
-  local done = length > 0 and is_complete(redis.call('LINDEX', list, -1))
-  local deadline = timeout_ms > 0 and not done and tonumber(redis.call('GET', lease))
+  -- A lease stands only while its stream is open ('complete' drops it, and nothing sets it after): a stream with one
+  -- needs no read of its last element.
+  local deadline = timeout_ms > 0 and tonumber(redis.call('GET', lease))
+  local done = not deadline and length > 0 and is_complete(redis.call('LINDEX', list, -1))
   streams[s] = { list = list, lease = lease, channel = channel, wake_prefix = wake_prefix, length = length, before = length,
                  stored = {}, done = done, deleted = length == 0 and redis.call('EXISTS', mark) == 1,
                  lapsed = length > 0 and deadline and deadline <= now }
