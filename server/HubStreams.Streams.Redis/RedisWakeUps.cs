@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using HubStreams.Streams.Watching;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
@@ -33,7 +34,7 @@ internal sealed class RedisWakeUps : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly WakeUpSubscriptions _subscriptions;
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<StreamKey, Action<RedisChannel, RedisValue>> _handlers = new();
+    private readonly ConcurrentDictionary<StreamKey, Action<RedisChannel, RedisValue>> _handlers = new();
     private readonly WatchedStreamChecks<long> _expiries;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Lock _detecting = new();
