@@ -116,6 +116,8 @@ public sealed partial class RedisStreamManager
             unreplicated = await EnsureReplicatedAsync(batch[0].Key, replicated);
         }
 
+        // The commit ends here: what follows runs the node's readers and the appends' callers on this thread.
+        span?.Dispose();
         if (unreplicated is null)
         {
             HandToLocalReaders(batch, streamOf, results, alreadyStored, identities);
