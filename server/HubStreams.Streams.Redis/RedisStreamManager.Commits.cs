@@ -97,7 +97,15 @@ public sealed partial class RedisStreamManager
         try
         {
             var database = _replicated?.Connection.GetDatabase() ?? Database;
-            var reply = (RedisResult[])(await _failures.RunWrite(batch[0].Key, () => database.ScriptEvaluateAsync(RedisScripts.Append, keys, arguments)))!;
+            var call = _failures.RunWrite(batch[0].Key, () => database.ScriptEvaluateAsync(RedisScripts.Append, keys, arguments));
+            if (call.IsCompleted)
+            {
+                // Answered before this returned to the group commit, which sends under its lock: the readers and the
+                // appends' callers that run on this thread below must not run under it.
+                await Task.Yield();
+            }
+
+            var reply = (RedisResult[])(await call)!;
             results = (long[])reply[0]!;
             alreadyStored = (long[])reply[1]!;
             identities = (string[])reply[2]!;
