@@ -10,22 +10,22 @@ namespace HubStreams.Streams.Redis;
 internal static class RedisScripts
 {
     /// <summary>Appends a batch of events (<c>Scripts/append.lua</c>); its reply is read by <see cref="AppendReply"/>.</summary>
-    public static readonly string Append = Load("is_complete.lua") + Load("wake_up.lua") + Load("append.lua");
+    public static readonly string Append = Load("is_complete.lua") + Load("lease.lua") + Load("wake_up.lua") + Load("append.lua");
 
     /// <summary>Reads a page (<c>Scripts/read.lua</c>).</summary>
-    public static readonly string Read = Load("is_complete.lua") + Load("read.lua");
+    public static readonly string Read = Load("is_complete.lua") + Load("lease.lua") + Load("read.lua");
 
     /// <summary>Reads where a stream stands, for a listing (<c>Scripts/tail.lua</c>).</summary>
-    public static readonly string Tail = Load("is_complete.lua") + Load("wake_up.lua") + Load("tail.lua");
+    public static readonly string Tail = Load("is_complete.lua") + Load("lease.lua") + Load("tail.lua");
 
     /// <summary>Deletes a stream, leaving its mark (<c>Scripts/delete.lua</c>).</summary>
-    public static readonly string Delete = Load("wake_up.lua") + Load("delete.lua");
+    public static readonly string Delete = Load("lease.lua") + Load("wake_up.lua") + Load("delete.lua");
 
     /// <summary>Moves a producer's lease on (<c>Scripts/heartbeat.lua</c>).</summary>
-    public static readonly string Heartbeat = Load("is_complete.lua") + Load("wake_up.lua") + Load("heartbeat.lua");
+    public static readonly string Heartbeat = Load("is_complete.lua") + Load("lease.lua") + Load("heartbeat.lua");
 
     /// <summary>Ends a stream whose producer's lease lapsed, once (<c>Scripts/end_lost.lua</c>).</summary>
-    public static readonly string EndLost = Load("is_complete.lua") + Load("wake_up.lua") + Load("end_lost.lua");
+    public static readonly string EndLost = Load("is_complete.lua") + Load("lease.lua") + Load("wake_up.lua") + Load("end_lost.lua");
 
     /// <summary>Records a message in its session's index (<c>Scripts/index.lua</c>).</summary>
     public static readonly string Index = Load("index.lua");

@@ -8,7 +8,7 @@
 -- ARGV[2]  max_events     the most events a stream holds, 'complete' included (the last place is kept for it)
 -- ARGV[3]  carry_bytes    the most bytes of events a wake-up carries
 -- ARGV[4]  timeout_ms     the producer timeout: each stream that grows without 'complete' gets its lease's deadline
---                         (Redis's clock) set this far ahead; 0 keeps no lease
+--                         (Redis's clock) set this far ahead, with the stream's identity (lease.lua); 0 keeps no lease
 -- then 2 per stream, in the order of the streams in KEYS:
 --          channel        the stream's wake-up channel, in full
 --          wake_prefix    the start of its wake-up message: 'sessionId:messageId:'
@@ -46,12 +46,14 @@ for s = 1, stream_count do
   local channel, wake_prefix = ARGV[base + 1], ARGV[base + 2]
   local length = redis.call('LLEN', list)
   -- A lease stands only while its stream is open ('complete' drops it, and nothing sets it after): a stream with one
-  -- needs no read of its last element.
-  local deadline = timeout_ms > 0 and tonumber(redis.call('GET', lease))
+  -- needs no read of its last element, nor of its first for its identity. A lease found on an empty list is one left
+  -- by a stream that is gone, not this one's.
+  local deadline, identity
+  if timeout_ms > 0 and length > 0 then deadline, identity = read_lease(lease) end
   local done = not deadline and length > 0 and is_complete(redis.call('LINDEX', list, -1))
   streams[s] = { list = list, lease = lease, channel = channel, wake_prefix = wake_prefix, length = length, before = length,
                  stored = {}, done = done, deleted = length == 0 and redis.call('EXISTS', mark) == 1,
-                 lapsed = length > 0 and deadline and deadline <= now }
+                 lapsed = deadline and deadline <= now, identity = identity }
 end
 
 local results = {}
@@ -96,12 +98,15 @@ for i = 1, stream_count do
   if s.length > s.before then
     redis.call('RPUSH', s.list, unpack(s.stored))
     redis.call('PEXPIRE', s.list, ttl_ms)
+    local identity = s.identity
+    if s.before == 0 then identity = stream_identity(s.stored[1]) end
     if s.done then
       redis.call('DEL', s.lease)
     elseif timeout_ms > 0 then
-      redis.call('SET', s.lease, now + timeout_ms, 'PX', ttl_ms)
+      identity = identity or stream_identity(redis.call('LINDEX', s.list, 0))
+      write_lease(s.lease, now + timeout_ms, identity, ttl_ms)
     end
-    identities[i] = wake_up(s.list, s.channel, s.wake_prefix, s.length, s.stored, carry_bytes)
+    identities[i] = wake_up(s.list, s.channel, s.wake_prefix, s.length, s.stored, carry_bytes, identity)
   end
 end
 return { results, retried, identities }

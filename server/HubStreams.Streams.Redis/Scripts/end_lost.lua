@@ -4,7 +4,7 @@
 -- lease. A stream with no lease (one the original service writes) is never ended here.
 --
 -- KEYS[1]  stream         the stream's list
--- KEYS[2]  lease          its producer's lease
+-- KEYS[2]  lease          its producer's lease (lease.lua)
 -- ARGV[1]  ttl_ms         the TTL the ended stream gets
 -- ARGV[2]  max_events     the most events a stream holds: the 'error' goes in only with room left for 'complete'
 -- ARGV[3]  carry_bytes    the most bytes of events a wake-up carries
@@ -21,7 +21,7 @@ local stream, lease = KEYS[1], KEYS[2]
 local ttl_ms, max_events, carry_bytes = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local channel, wake_prefix, error_json, complete_json = ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 
-local deadline = tonumber(redis.call('GET', lease))
+local deadline, identity = read_lease(lease)
 if not deadline then return { NONE } end
 local now = now_ms()
 if now < deadline then return { PENDING, deadline - now } end
@@ -38,5 +38,5 @@ stored[#stored + 1] = complete_json
 redis.call('RPUSH', stream, unpack(stored))
 redis.call('PEXPIRE', stream, ttl_ms)
 redis.call('DEL', lease)
-wake_up(stream, channel, wake_prefix, length + #stored, stored, carry_bytes)
+wake_up(stream, channel, wake_prefix, length + #stored, stored, carry_bytes, identity)
 return { ENDED, length + #stored }

@@ -3,7 +3,7 @@
 --
 -- KEYS[1]  stream         the stream's list
 -- KEYS[2]  mark           its deletion mark
--- KEYS[3]  lease          its producer's lease (the deadline, in milliseconds of Redis's clock)
+-- KEYS[3]  lease          its producer's lease (lease.lua)
 -- ARGV[1]  timeout_ms     the producer timeout; 0 keeps no lease
 -- ARGV[2]  ttl_ms         the stream's TTL
 --
@@ -23,9 +23,9 @@ end
 if is_complete(redis.call('LINDEX', stream, -1)) then return { COMPLETED } end
 if timeout_ms > 0 then
   local now = now_ms()
-  local deadline = tonumber(redis.call('GET', lease))
+  local deadline, identity = read_lease(lease)
   if deadline and deadline <= now then return { LAPSED } end
-  redis.call('SET', lease, now + timeout_ms, 'PX', ttl_ms)
+  write_lease(lease, now + timeout_ms, identity or stream_identity(redis.call('LINDEX', stream, 0)), ttl_ms)
 end
 redis.call('PEXPIRE', stream, ttl_ms)
 return { length }

@@ -41,6 +41,6 @@ local completed = 0
 local identity = ''
 if length > 0 then
   if is_complete(redis.call('LINDEX', stream, -1)) then completed = 1 end
-  identity = string.sub(redis.sha1hex(redis.call('LINDEX', stream, 0)), 1, 16)
+  identity = stream_identity(redis.call('LINDEX', stream, 0))
 end
 return { length, elements, completed, identity }

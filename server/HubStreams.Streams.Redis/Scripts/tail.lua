@@ -2,7 +2,7 @@
 --
 -- KEYS[1]  stream         the stream's list
 -- KEYS[2]  mark           its deletion mark
--- KEYS[3]  lease          its producer's lease
+-- KEYS[3]  lease          its producer's lease (lease.lua)
 --
 -- Returns { -1 } when the stream was deleted, { 0 } when it holds nothing, else { length, first element, last element,
 -- 1 when the last one is the 'complete' event else 0, the stream's identity (16 hex digits of the SHA-1 of its first
@@ -21,7 +21,7 @@ local lapsed = 0
 if is_complete(last) then
   completed = 1
 else
-  local deadline = tonumber(redis.call('GET', KEYS[3]))
+  local deadline = read_lease(KEYS[3])
   if deadline and deadline <= now_ms() then lapsed = 1 end
 end
-return { length, first, last, completed, string.sub(redis.sha1hex(first), 1, 16), lapsed }
+return { length, first, last, completed, stream_identity(first), lapsed }

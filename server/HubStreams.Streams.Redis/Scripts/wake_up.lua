@@ -1,9 +1,11 @@
 -- Wakes a stream's readers on every node, for the scripts that store events (included before them).
 --
--- wake_up(list, channel, wake_prefix, length, stored, carry_bytes) publishes '{wake_prefix}{length}', followed, when the
--- events just stored ('stored', their JSON) fit carry_bytes and none holds a line break, by ':{identity}' and each
--- event's JSON on a line of its own, so that a reader already at the end takes them from the wake-up instead of reading
--- the stream. Returns the identity when it carried the events (the appending node hands them to its own readers with
+-- wake_up(list, channel, wake_prefix, length, stored, carry_bytes, identity) publishes '{wake_prefix}{length}',
+-- followed, when the events just stored ('stored', their JSON) fit carry_bytes and none holds a line break, by
+-- ':{identity}' and each event's JSON on a line of its own, so that a reader already at the end takes them from the
+-- wake-up instead of reading the stream. 'identity' is the stream's when the caller knows it (its lease holds it, or
+-- the caller stored the first element), else nil: it is then read from the list's first element (stream_identity,
+-- lease.lua). Returns the identity when it carried the events (the appending node hands them to its own readers with
 -- it), else ''. Sharded where the server takes SPUBLISH (the channel hashes to the stream's slot, so it stays on that
 -- shard), else classic: the same test the store's subscribers make (RedisWakeUps), so publishers and subscribers agree.
 
@@ -14,24 +16,18 @@ local function publish(channel, message)
   end
 end
 
-local function wake_up(list, channel, wake_prefix, length, stored, carry_bytes)
+local function wake_up(list, channel, wake_prefix, length, stored, carry_bytes, identity)
   local message = wake_prefix .. length
   local bytes = 0
-  local identity = ''
   for _, json in ipairs(stored) do
     bytes = bytes + #json
     if string.find(json, '\n', 1, true) then bytes = carry_bytes + 1 end
   end
-  if bytes <= carry_bytes then
-    identity = string.sub(redis.sha1hex(redis.call('LINDEX', list, 0)), 1, 16)
-    message = message .. ':' .. identity .. '\n' .. table.concat(stored, '\n')
+  if bytes > carry_bytes then
+    publish(channel, message)
+    return ''
   end
-  publish(channel, message)
+  identity = identity or stream_identity(redis.call('LINDEX', list, 0))
+  publish(channel, message .. ':' .. identity .. '\n' .. table.concat(stored, '\n'))
   return identity
-end
-
--- Redis's clock, in milliseconds: every node's deadlines are read and written by the one clock.
-local function now_ms()
-  local clock = redis.call('TIME')
-  return tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 end
