@@ -17,7 +17,7 @@ namespace HubStreams.Streams.Redis;
 /// Pub/sub is at-most-once, so the wake-up stays a hint and three safety nets catch a lost one: every watch reads again
 /// when a connection is restored; a slow timer checks each watched stream's length with one <c>LLEN</c> (not one per
 /// reader) per interval; and a cluster failover moves the subscriptions stranded on a lost primary to where their slots
-/// went. A watched stream's expiry reaches its readers through <see cref="StreamExpiryChecks"/>.
+/// went (<see cref="StrandedSubscriptionRepair"/>). A watched stream's expiry reaches its readers through <see cref="StreamExpiryChecks"/>.
 /// </remarks>
 internal sealed class RedisWakeUps : IAsyncDisposable
 {
@@ -25,7 +25,6 @@ internal sealed class RedisWakeUps : IAsyncDisposable
     internal const int RecentEventsPerStream = 256;
 
     private const int Unknown = 0;
-    private static readonly TimeSpan RepairInterval = TimeSpan.FromMilliseconds(500);
 
     private readonly IConnectionMultiplexer _redis;
     private readonly RedisStreamOptions _redisOptions;
@@ -42,10 +41,10 @@ internal sealed class RedisWakeUps : IAsyncDisposable
     private readonly Task _expiryChecks;
     private readonly WatchedStreamChecks<LeaseCheck>? _leases;
     private readonly Task _leaseChecks = Task.CompletedTask;
+    private readonly StrandedSubscriptionRepair _repair;
     private Task<WakeUpPublishing>? _detection;
     private int _publishing = Unknown;
     private string? _channelScope;
-    private int _repairing;
 
     public RedisWakeUps(
         IConnectionMultiplexer redis, StreamOptions options, RedisStreamOptions redisOptions, StreamReadFunction read,
@@ -61,8 +60,9 @@ internal sealed class RedisWakeUps : IAsyncDisposable
         _subscriptions = new WakeUpSubscriptions(SubscribeAsync, UnsubscribeAsync, redisMetrics);
         Watches = new StreamWatches(read, metrics, RecentEventsPerStream, _subscriptions.WantAsync, _subscriptions.Drop, runOneReaderHere: true);
         _expiries = StreamExpiryChecks.Create(options.Ttl, time, Watches.IsWatched, RemainingMillisecondsAsync, WakeIfItHeldEvents);
+        _repair = new StrandedSubscriptionRepair(redis, _subscriptions, () => Publishing, Channel, Watches.WakeStream, time, _stopping.Token);
         _redis.ConnectionRestored += OnConnectionRestored;
-        _redis.ConnectionFailed += OnConnectionFailed;
+        _redis.ConnectionFailed += _repair.OnConnectionFailed;
         _safetyNet = RunSafetyNetAsync(_stopping.Token);
         _expiryChecks = _expiries.RunAsync(_stopping.Token);
         if (options.LeasesProducers)
@@ -179,7 +179,7 @@ internal sealed class RedisWakeUps : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _redis.ConnectionRestored -= OnConnectionRestored;
-        _redis.ConnectionFailed -= OnConnectionFailed;
+        _redis.ConnectionFailed -= _repair.OnConnectionFailed;
         await _stopping.CancelAsync();
         await _safetyNet;
         await _expiryChecks;
@@ -285,76 +285,6 @@ internal sealed class RedisWakeUps : IAsyncDisposable
                 RedisLog.SafetyNetCheckFailed(_logger, e.GetType().Name);
                 return;
             }
-        }
-    }
-
-    // Cluster failover: a primary that dies takes the sharded wake-up subscriptions on it along, and the client keeps
-    // trying to reconnect to it. Until its replica is promoted and the channels are subscribed there, nothing is heard.
-    private void OnConnectionFailed(object? sender, ConnectionFailedEventArgs e)
-    {
-        if (e.ConnectionType == ConnectionType.Subscription && Interlocked.Exchange(ref _repairing, 1) == 0)
-        {
-            _ = RepairSubscriptionsAsync(_stopping.Token);
-        }
-    }
-
-    /// <summary>
-    /// Until no wake-up subscription sits on a lost node: refreshes the cluster's layout when a lost node still owns a
-    /// channel's slot, then subscribes again where the slot is now; the streams' watchers read what they missed.
-    /// </summary>
-    private async Task RepairSubscriptionsAsync(CancellationToken stopping)
-    {
-        try
-        {
-            while (true)
-            {
-                await Task.Delay(RepairInterval, _time, stopping);
-                if (!IsCluster() || _subscriptions.Subscribed().Where(IsStranded).ToArray() is not { Length: > 0 } stranded)
-                {
-                    Volatile.Write(ref _repairing, 0);
-                    return;
-                }
-
-                var subscriber = _redis.GetSubscriber();
-                var publishing = await DetectPublishingAsync();
-                if (stranded.Any(key => !IsLive(subscriber.IdentifyEndpoint(Channel(key, publishing)))))
-                {
-                    await _redis.ConfigureAsync();
-                }
-
-                _subscriptions.Resubscribe(IsStranded, Watches.WakeStream);
-            }
-        }
-        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
-        {
-            // Disposed.
-        }
-        catch (Exception e) when (e is RedisException or StreamException)
-        {
-            // Redis is away altogether: the next failure of the subscription connection starts over.
-            Volatile.Write(ref _repairing, 0);
-        }
-    }
-
-    private bool IsCluster() => _redis.GetServers().Any(server => server.ServerType == ServerType.Cluster);
-
-    private bool IsStranded(StreamKey key) =>
-        Publishing is { } known && !IsLive(_redis.GetSubscriber().SubscribedEndpoint(Channel(key, known)));
-
-    private bool IsLive(System.Net.EndPoint? endpoint)
-    {
-        if (endpoint is null)
-        {
-            return false;
-        }
-
-        try
-        {
-            return _redis.GetServer(endpoint).IsConnected;
-        }
-        catch (ArgumentException)
-        {
-            return false; // no longer part of the configuration
         }
     }
 }
