@@ -37,6 +37,7 @@ local max_events = tonumber(ARGV[2])
 local carry_bytes = tonumber(ARGV[3])
 local timeout_ms = tonumber(ARGV[4])
 local now = timeout_ms > 0 and now_ms() or 0
+local moved_lease = timeout_ms > 0 and lease_prefix(now + timeout_ms)
 
 local stream_count = #KEYS / 3
 local streams = {}
@@ -104,7 +105,7 @@ for i = 1, stream_count do
       redis.call('DEL', s.lease)
     elseif timeout_ms > 0 then
       identity = identity or stream_identity(redis.call('LINDEX', s.list, 0))
-      write_lease(s.lease, now + timeout_ms, identity, ttl_ms)
+      write_lease(s.lease, moved_lease, identity, ttl_ms)
     end
     identities[i] = wake_up(s.list, s.channel, s.wake_prefix, s.length, s.stored, carry_bytes, identity)
   end

@@ -25,7 +25,7 @@ if timeout_ms > 0 then
   local now = now_ms()
   local deadline, identity = read_lease(lease)
   if deadline and deadline <= now then return { LAPSED } end
-  write_lease(lease, now + timeout_ms, identity or stream_identity(redis.call('LINDEX', stream, 0)), ttl_ms)
+  write_lease(lease, lease_prefix(now + timeout_ms), identity or stream_identity(redis.call('LINDEX', stream, 0)), ttl_ms)
 end
 redis.call('PEXPIRE', stream, ttl_ms)
 return { length }

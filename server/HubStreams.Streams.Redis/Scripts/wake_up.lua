@@ -17,17 +17,18 @@ local function publish(channel, message)
 end
 
 local function wake_up(list, channel, wake_prefix, length, stored, carry_bytes, identity)
-  local message = wake_prefix .. length
   local bytes = 0
   for _, json in ipairs(stored) do
     bytes = bytes + #json
     if string.find(json, '\n', 1, true) then bytes = carry_bytes + 1 end
   end
   if bytes > carry_bytes then
-    publish(channel, message)
+    publish(channel, wake_prefix .. length)
     return ''
   end
   identity = identity or stream_identity(redis.call('LINDEX', list, 0))
-  publish(channel, message .. ':' .. identity .. '\n' .. table.concat(stored, '\n'))
+  -- One concatenation makes the message (a chain of them makes one string); one event needs no joining.
+  local events = #stored == 1 and stored[1] or table.concat(stored, '\n')
+  publish(channel, wake_prefix .. length .. ':' .. identity .. '\n' .. events)
   return identity
 end
