@@ -9,38 +9,20 @@ namespace HubStreams.Streams.Redis;
 /// it refreshes the cluster's layout while a lost node still owns a channel's slot, then subscribes again where the slot
 /// is now, and the streams' watchers read what they missed.
 /// </summary>
-internal sealed class StrandedSubscriptionRepair
+/// <param name="redis">The connection whose subscription connection is watched.</param>
+/// <param name="subscriptions">The node's wake-up subscriptions.</param>
+/// <param name="knownPublishing">How wake-ups are published, once known: no channel is subscribed before.</param>
+/// <param name="channel">A stream's wake-up channel, as subscribed.</param>
+/// <param name="wakeStream">Wakes a stream's watchers to read what they may have missed.</param>
+/// <param name="time">The clock of the repair's pauses.</param>
+/// <param name="stopping">Stops a repair under way.</param>
+internal sealed class StrandedSubscriptionRepair(
+    IConnectionMultiplexer redis, WakeUpSubscriptions subscriptions, Func<WakeUpPublishing?> knownPublishing,
+    Func<StreamKey, WakeUpPublishing, RedisChannel> channel, Action<StreamKey> wakeStream, TimeProvider time, CancellationToken stopping)
 {
     private static readonly TimeSpan RepairInterval = TimeSpan.FromMilliseconds(500);
 
-    private readonly IConnectionMultiplexer _redis;
-    private readonly WakeUpSubscriptions _subscriptions;
-    private readonly Func<WakeUpPublishing?> _publishing;
-    private readonly Func<StreamKey, WakeUpPublishing, RedisChannel> _channel;
-    private readonly Action<StreamKey> _wakeStream;
-    private readonly TimeProvider _time;
-    private readonly CancellationToken _stopping;
     private int _repairing;
-
-    /// <param name="redis">The connection whose subscription connection is watched.</param>
-    /// <param name="subscriptions">The node's wake-up subscriptions.</param>
-    /// <param name="publishing">How wake-ups are published, once known: no channel is subscribed before.</param>
-    /// <param name="channel">A stream's wake-up channel, as subscribed.</param>
-    /// <param name="wakeStream">Wakes a stream's watchers to read what they may have missed.</param>
-    /// <param name="time">The clock of the repair's pauses.</param>
-    /// <param name="stopping">Stops a repair under way.</param>
-    public StrandedSubscriptionRepair(
-        IConnectionMultiplexer redis, WakeUpSubscriptions subscriptions, Func<WakeUpPublishing?> publishing,
-        Func<StreamKey, WakeUpPublishing, RedisChannel> channel, Action<StreamKey> wakeStream, TimeProvider time, CancellationToken stopping)
-    {
-        _redis = redis;
-        _subscriptions = subscriptions;
-        _publishing = publishing;
-        _channel = channel;
-        _wakeStream = wakeStream;
-        _time = time;
-        _stopping = stopping;
-    }
 
     /// <summary>The connection's failure event: a failed subscription connection starts one repair, if none is under way.</summary>
     public void OnConnectionFailed(object? sender, ConnectionFailedEventArgs e)
@@ -57,24 +39,24 @@ internal sealed class StrandedSubscriptionRepair
         {
             while (true)
             {
-                await Task.Delay(RepairInterval, _time, _stopping);
-                if (!IsCluster() || _publishing() is not { } publishing
-                    || _subscriptions.Subscribed().Where(key => IsStranded(key, publishing)).ToArray() is not { Length: > 0 } stranded)
+                await Task.Delay(RepairInterval, time, stopping);
+                if (!IsCluster() || knownPublishing() is not { } publishing
+                    || subscriptions.Subscribed().Where(key => IsStranded(key, publishing)).ToArray() is not { Length: > 0 } stranded)
                 {
                     Volatile.Write(ref _repairing, 0);
                     return;
                 }
 
-                var subscriber = _redis.GetSubscriber();
-                if (stranded.Any(key => !IsLive(subscriber.IdentifyEndpoint(_channel(key, publishing)))))
+                var subscriber = redis.GetSubscriber();
+                if (stranded.Any(key => !IsLive(subscriber.IdentifyEndpoint(channel(key, publishing)))))
                 {
-                    await _redis.ConfigureAsync();
+                    await redis.ConfigureAsync();
                 }
 
-                _subscriptions.Resubscribe(key => IsStranded(key, publishing), _wakeStream);
+                subscriptions.Resubscribe(key => IsStranded(key, publishing), wakeStream);
             }
         }
-        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
             // Disposed.
         }
@@ -85,10 +67,10 @@ internal sealed class StrandedSubscriptionRepair
         }
     }
 
-    private bool IsCluster() => _redis.GetServers().Any(server => server.ServerType == ServerType.Cluster);
+    private bool IsCluster() => redis.GetServers().Any(server => server.ServerType == ServerType.Cluster);
 
     private bool IsStranded(StreamKey key, WakeUpPublishing publishing) =>
-        !IsLive(_redis.GetSubscriber().SubscribedEndpoint(_channel(key, publishing)));
+        !IsLive(redis.GetSubscriber().SubscribedEndpoint(channel(key, publishing)));
 
     private bool IsLive(System.Net.EndPoint? endpoint)
     {
@@ -99,7 +81,7 @@ internal sealed class StrandedSubscriptionRepair
 
         try
         {
-            return _redis.GetServer(endpoint).IsConnected;
+            return redis.GetServer(endpoint).IsConnected;
         }
         catch (ArgumentException)
         {
