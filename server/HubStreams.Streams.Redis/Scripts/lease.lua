@@ -19,7 +19,7 @@ local function read_lease(lease)
 end
 
 -- The start of a lease's value for a deadline, '{deadline}:'. A call that moves several leases to the same deadline makes
--- it once: formatting the number is most of what writing a lease costs the script.
+-- it once: formatting the number is a good part of what writing a lease costs the script.
 local function lease_prefix(deadline)
   return deadline .. ':'
 end
